@@ -661,7 +661,7 @@ async def test_options_inverter_families(hass: HomeAssistant) -> None:
     }
     selector = schema.schema[field(schema, "family_INV2")]
     assert selector.config["translation_key"] == "family"
-    assert selector.config["options"] == ["auto", "tl", "tl_x", "sph", "spf"]
+    assert selector.config["options"] == ["auto", "tl", "tl_x", "tl3_x", "sph", "spf"]
     assert result["description_placeholders"] == {"inverters": "INV1, INV2, INV3"}
 
     result = await hass.config_entries.options.async_configure(

@@ -21,7 +21,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.pv_monitor import KINDS, Kind
 from custom_components.pv_monitor.const import DOMAIN
+from custom_components.pv_monitor.coordinator import GrowattLocalCoordinator
 from custom_components.pv_monitor.growatt import messages
 from custom_components.pv_monitor.growatt.framing import decode_frame
 
@@ -166,7 +168,8 @@ async def test_server_session_states(
 ) -> None:
     """Three real dataloggers (protocols 2, 5, 6; TL, TL-X, SPF) into sensor states."""
     entry = make_entry(free_port, inverter_families={"GYH2BLL080": "spf"})
-    with patch("custom_components.pv_monitor.PLATFORMS", {"growatt_local": [Platform.SENSOR]}):
+    sensors_only = Kind(platforms=(Platform.SENSOR,), factory=GrowattLocalCoordinator)
+    with patch.dict(KINDS, {"growatt_local": sensors_only}):
         await setup_entry(hass, entry)
         gm = await play_growattmonitor(hass, free_port)
         s2m = await play_records(free_port, *SHINE2MQTT)

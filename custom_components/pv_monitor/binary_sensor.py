@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
     BinarySensorEntity,
@@ -12,8 +14,10 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import GrowattLocalCoordinator, PvMonitorConfigEntry
+from .const import CONF_KIND, EntryKind
+from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
 from .entity import GrowattEntity
+from .runtime import PlatformSetup, PvMonitorConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -28,6 +32,15 @@ CONNECTIVITY = BinarySensorEntityDescription(
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: PvMonitorConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the binary sensors of the entry's kind."""
+    await SETUP[entry.data[CONF_KIND]](hass, entry, async_add_entities)
+
+
+async def async_setup_growatt_local(
+    hass: HomeAssistant,
+    entry: GrowattLocalConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a connectivity sensor for every datalogger, as they appear."""
@@ -48,6 +61,12 @@ async def async_setup_entry(
 
     _discover()
     entry.async_on_unload(coordinator.async_add_new_device_listener(_discover))
+
+
+SETUP: Final[dict[str, PlatformSetup]] = {
+    EntryKind.GROWATT_LOCAL: async_setup_growatt_local,
+}
+"""Binary sensor set-up of each entry kind."""
 
 
 class DataloggerConnectivity(GrowattEntity, BinarySensorEntity):

@@ -12,7 +12,7 @@ Before an entry is created (or moved to another address) the address is test-bou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 import errno
 import logging
 import re
@@ -73,7 +73,7 @@ ERROR_INVALID_SERIAL: Final = "invalid_serial"
 
 FAMILY_AUTO: Final = "auto"
 """Option value meaning "no override, detect the inverter family automatically"."""
-INVERTER_FAMILIES: Final[tuple[str, ...]] = ("tl", "tl_x", "sph", "spf")
+INVERTER_FAMILIES: Final[tuple[str, ...]] = ("tl", "tl_x", "tl3_x", "sph", "spf")
 """Inverter families a user can force for one inverter serial."""
 FAMILY_FIELD_PREFIX: Final = "family_"
 """Options-form field ``family_<SERIAL>`` holds the family override of one inverter."""
@@ -216,9 +216,9 @@ class PvMonitorConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> PvMonitorOptionsFlow:
-        """Return the options flow of ``config_entry``."""
-        return PvMonitorOptionsFlow()
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Return the options flow of ``config_entry``'s kind."""
+        return OPTIONS_FLOWS[config_entry.data[CONF_KIND]]()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Let the user choose which kind of source to add."""
@@ -294,7 +294,17 @@ class PvMonitorConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the listen address, mode and upstream server of an entry."""
+        """Reconfigure an entry: each kind has its ``async_step_reconfigure_<kind>``."""
+        kind = self._get_reconfigure_entry().data[CONF_KIND]
+        step: Callable[[dict[str, Any] | None], Coroutine[Any, Any, ConfigFlowResult]] = getattr(
+            self, f"async_step_reconfigure_{kind}"
+        )
+        return await step(user_input)
+
+    async def async_step_reconfigure_growatt_local(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the listen address, mode and upstream server of a Growatt local entry."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
@@ -414,3 +424,9 @@ class PvMonitorOptionsFlow(OptionsFlow):
             errors=errors,
             description_placeholders={"inverters": ", ".join(serials) or "-"},
         )
+
+
+OPTIONS_FLOWS: Final[dict[str, type[OptionsFlow]]] = {
+    EntryKind.GROWATT_LOCAL: PvMonitorOptionsFlow,
+}
+"""Options flow class of each entry kind."""

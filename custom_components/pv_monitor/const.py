@@ -12,6 +12,10 @@ class EntryKind(StrEnum):
     """Kind of a config entry, chosen from the config-flow menu (``entry.data[CONF_KIND]``)."""
 
     GROWATT_LOCAL = "growatt_local"
+    GROWATT_CLOUD = "growatt_cloud"
+    DSMR = "dsmr"
+    PV_SYSTEM = "pv_system"
+    EV_CHARGING = "ev_charging"
 
 
 class ListenerMode(StrEnum):

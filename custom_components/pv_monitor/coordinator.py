@@ -18,7 +18,8 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -53,7 +54,7 @@ FAMILY_MODELS: dict[InverterFamily, str] = {
     InverterFamily.SPF: "SPF off-grid",
 }
 
-type PvMonitorConfigEntry = ConfigEntry[GrowattLocalCoordinator]
+type GrowattLocalConfigEntry = ConfigEntry[GrowattLocalCoordinator]
 
 
 @dataclass(slots=True)
@@ -181,9 +182,9 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
     None for listener-wide entities; :meth:`async_update_device` wakes only those.
     """
 
-    config_entry: PvMonitorConfigEntry
+    config_entry: GrowattLocalConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: PvMonitorConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: GrowattLocalConfigEntry) -> None:
         """Build the coordinator and its (not yet started) listener from the entry."""
         super().__init__(
             hass,
@@ -217,9 +218,50 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         self._logged_drop = False
 
     # -- lifecycle ------------------------------------------------------------------------
+    @property
+    def port_issue_id(self) -> str:
+        """Repair issue raised while the entry's port cannot be bound."""
+        return f"port_unavailable_{self.config_entry.entry_id}"
+
     async def async_start(self) -> None:
-        """Bind the listener. Raises OSError when the address cannot be bound."""
-        await self.listener.start()
+        """Bind the listener; register the listener's own (service) device.
+
+        Raises:
+            ConfigEntryNotReady: the address cannot be bound (port in use, address not on
+                this machine); a repair issue tells the user what to do meanwhile.
+        """
+        entry = self.config_entry
+        dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=entry.entry_id,
+            identifiers={(DOMAIN, entry.entry_id)},
+            manufacturer="PV Monitor",
+            name=entry.title,
+            model="Growatt datalogger listener",
+            entry_type=dr.DeviceEntryType.SERVICE,
+        )
+        try:
+            await self.listener.start()
+        except OSError as err:
+            placeholders = {
+                "host": entry.data[CONF_HOST],
+                "port": str(entry.data[CONF_PORT]),
+                "error": err.strerror or str(err),
+            }
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self.port_issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="port_unavailable",
+                translation_placeholders=placeholders,
+            )
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="port_unavailable",
+                translation_placeholders=placeholders,
+            ) from err
+        ir.async_delete_issue(self.hass, DOMAIN, self.port_issue_id)
 
     async def async_stop(self) -> None:
         """Close the socket and every connection; cancel timers."""

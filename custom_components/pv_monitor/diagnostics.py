@@ -7,7 +7,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 
-from .coordinator import PvMonitorConfigEntry
+from .runtime import PvMonitorConfigEntry
 
 _SERIAL = re.compile(r"^[A-Z0-9]{8,30}$")
 
@@ -38,8 +38,8 @@ def _redact(value: Any) -> Any:
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: PvMonitorConfigEntry
 ) -> dict[str, Any]:
-    """Entry data and options, listener counters, dataloggers and inverters."""
+    """Entry data and options, and the runtime's own snapshot, serials redacted."""
     return {
         "entry": {"data": dict(entry.data), "options": _redact(dict(entry.options))},
-        "listener": _redact(entry.runtime_data.diagnostics()),
+        "runtime": _redact(entry.runtime_data.diagnostics()),
     }

@@ -36,9 +36,11 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import GrowattLocalCoordinator, PvMonitorConfigEntry
+from .const import CONF_KIND, EntryKind
+from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
 from .entity import GrowattEntity
 from .growatt.registers import STATUS_NAMES, VALUE_UNITS
+from .runtime import PlatformSetup, PvMonitorConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -204,6 +206,15 @@ async def async_setup_entry(
     entry: PvMonitorConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    """Add the sensors of the entry's kind."""
+    await SETUP[entry.data[CONF_KIND]](hass, entry, async_add_entities)
+
+
+async def async_setup_growatt_local(
+    hass: HomeAssistant,
+    entry: GrowattLocalConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
     """Add listener sensors now, inverter sensors as inverters and values appear."""
     coordinator = entry.runtime_data
     async_add_entities(ListenerSensor(coordinator, description) for description in LISTENER_SENSORS)
@@ -239,6 +250,12 @@ async def async_setup_entry(
 
     _discover()
     entry.async_on_unload(coordinator.async_add_new_device_listener(_discover))
+
+
+SETUP: Final[dict[str, PlatformSetup]] = {
+    EntryKind.GROWATT_LOCAL: async_setup_growatt_local,
+}
+"""Sensor set-up of each entry kind."""
 
 
 class InverterSensor(GrowattEntity, RestoreSensor):
