@@ -212,6 +212,15 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             ),
             self,
         )
+        # The listener's own (service) device carries the listener-wide sensors.
+        dr.async_get(hass).async_get_or_create(
+            config_entry_id=entry.entry_id,
+            identifiers={(DOMAIN, entry.entry_id)},
+            manufacturer="PV Monitor",
+            name=entry.title,
+            model="Growatt datalogger listener",
+            entry_type=dr.DeviceEntryType.SERVICE,
+        )
         self._restored: dict[str, dict[str, float]] = {}
         self._new_device_callbacks: list[Callable[[], None]] = []
         self._stale_timers: dict[str, CALLBACK_TYPE] = {}
@@ -224,21 +233,13 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         return f"port_unavailable_{self.config_entry.entry_id}"
 
     async def async_start(self) -> None:
-        """Bind the listener; register the listener's own (service) device.
+        """Bind the listener.
 
         Raises:
             ConfigEntryNotReady: the address cannot be bound (port in use, address not on
                 this machine); a repair issue tells the user what to do meanwhile.
         """
         entry = self.config_entry
-        dr.async_get(self.hass).async_get_or_create(
-            config_entry_id=entry.entry_id,
-            identifiers={(DOMAIN, entry.entry_id)},
-            manufacturer="PV Monitor",
-            name=entry.title,
-            model="Growatt datalogger listener",
-            entry_type=dr.DeviceEntryType.SERVICE,
-        )
         try:
             await self.listener.start()
         except OSError as err:
