@@ -50,8 +50,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: PvMonitorConfigEntry) ->
     kind = _kind(entry)
     runtime = kind.factory(hass, entry)
     entry.runtime_data = runtime
-    await hass.config_entries.async_forward_entry_setups(entry, kind.platforms)
     try:
+        await runtime.async_setup()
+        await hass.config_entries.async_forward_entry_setups(entry, kind.platforms)
         await runtime.async_start()
     except Exception:
         await hass.config_entries.async_unload_platforms(entry, kind.platforms)

@@ -232,8 +232,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         """Repair issue raised while the entry's port cannot be bound."""
         return f"port_unavailable_{self.config_entry.entry_id}"
 
-    async def async_start(self) -> None:
-        """Bind the listener.
+    async def async_setup(self) -> None:
+        """Bind the listener's socket (connections are accepted from :meth:`async_start`).
 
         Raises:
             ConfigEntryNotReady: the address cannot be bound (port in use, address not on
@@ -241,7 +241,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         """
         entry = self.config_entry
         try:
-            await self.listener.start()
+            await self.listener.bind()
         except OSError as err:
             placeholders = {
                 "host": entry.data[CONF_HOST],
@@ -263,6 +263,10 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 translation_placeholders=placeholders,
             ) from err
         ir.async_delete_issue(self.hass, DOMAIN, self.port_issue_id)
+
+    async def async_start(self) -> None:
+        """Accept datalogger connections, now that the entities listen."""
+        await self.listener.start_serving()
 
     async def async_stop(self) -> None:
         """Close the socket and every connection; cancel timers."""

@@ -13,16 +13,21 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 class KindRuntime(Protocol):
     """The runtime of one config entry (``entry.runtime_data``), whatever its kind.
 
-    Set-up builds it, forwards the kind's platforms (which add entities from it), then
-    calls :meth:`async_start`; unload calls :meth:`async_stop` after the platforms.
+    Set-up builds it, awaits :meth:`async_setup`, forwards the kind's platforms (which add
+    entities from it) and awaits :meth:`async_start`; unload removes the platforms and
+    awaits :meth:`async_stop`. A failure in either start step stops the runtime again.
     """
 
-    async def async_start(self) -> None:
-        """Start receiving (bind, connect, first refresh).
+    async def async_setup(self) -> None:
+        """Acquire what the entry needs before entities exist (bind, first refresh).
 
         Raises:
             ConfigEntryNotReady: the source is not reachable yet; set-up is retried.
+            ConfigEntryAuthFailed: credentials were refused; reauthentication starts.
         """
+
+    async def async_start(self) -> None:
+        """Begin delivering data, once the platforms have added their entities."""
 
     async def async_stop(self) -> None:
         """Release every socket, task and timer."""

@@ -145,8 +145,8 @@ class GrowattListener:
             return None
         return int(self._server.sockets[0].getsockname()[1])
 
-    async def start(self) -> None:
-        """Bind and start accepting connections.
+    async def bind(self) -> None:
+        """Bind the socket without accepting yet (see :meth:`start_serving`).
 
         Raises:
             OSError: the address cannot be bound (port in use, address not local, ...).
@@ -158,7 +158,22 @@ class GrowattListener:
             host=host,
             port=self.config.port,
             reuse_address=True,
+            start_serving=False,
         )
+
+    async def start_serving(self) -> None:
+        """Accept connections on the bound socket."""
+        assert self._server is not None, "bind() first"
+        await self._server.start_serving()
+
+    async def start(self) -> None:
+        """Bind and accept connections at once.
+
+        Raises:
+            OSError: the address cannot be bound.
+        """
+        await self.bind()
+        await self.start_serving()
 
     async def stop(self) -> None:
         """Stop accepting, close every connection (and its upstream) and wait for them."""
