@@ -84,7 +84,8 @@ class FakeGrowattServer:
         self.writers: set[asyncio.StreamWriter] = set()
         self.port = 0
         self.connections = 0
-        self.got_frame = asyncio.Event()
+        self.ack = True
+        """Whether records are acknowledged (False: play a server that stopped answering)."""
 
     async def start(self, port: int = 0) -> None:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", port)
@@ -110,10 +111,9 @@ class FakeGrowattServer:
                     if not isinstance(frame, Frame):
                         continue
                     self.received.append(frame)
-                    self.got_frame.set()
                     if frame.function == 0x16:
                         writer.write(messages.ping_echo(frame))
-                    elif frame.function in messages.ACKED_FUNCTIONS:
+                    elif frame.function in messages.ACKED_FUNCTIONS and self.ack:
                         writer.write(messages.ack(frame))
                         if frame.function == 0x03 and not announced:
                             announced = True

@@ -81,14 +81,17 @@ def make_entry(port: int, **options: object) -> MockConfigEntry:
     )
 
 
+def freeze_datalogger_clock(entry: MockConfigEntry) -> None:
+    """Make the listener set dataloggers' clocks to :data:`CLOCK`."""
+    listener = entry.runtime_data.listener
+    listener.config = dataclasses.replace(listener.config, now=lambda: CLOCK)
+
+
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    coordinator = entry.runtime_data
-    coordinator.listener.config = dataclasses.replace(
-        coordinator.listener.config, now=lambda: CLOCK
-    )
+    freeze_datalogger_clock(entry)
 
 
 async def play_growattmonitor(hass: HomeAssistant, port: int) -> FakeDongle:
