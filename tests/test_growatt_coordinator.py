@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 import logging
 import socket
+from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, State
@@ -21,10 +22,15 @@ from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.coordinator import InverterState, drop_absent_groups, merge_values
 from custom_components.pv_monitor.growatt import messages
 from custom_components.pv_monitor.growatt.framing import decode_frame, encode_frame
-from custom_components.pv_monitor.growatt.registers import InverterFamily
+from custom_components.pv_monitor.growatt.records import parse_record
+from custom_components.pv_monitor.growatt.registers import (
+    InverterFamily,
+    detect_family,
+    looks_like_spf,
+)
 
 from .dongle import FakeDongle
-from .growatt_fixtures import capture
+from .growatt_fixtures import capture, captures
 from .test_growatt_local import (
     freeze_datalogger_clock,
     make_entry,
@@ -221,4 +227,59 @@ async def test_diagnostics(
     assert diagnostics == snapshot(
         exclude=props("last_seen", "updated_at", "port", "entry_id", "created_at", "modified_at")
     )
+    await dongle.close()
+
+
+def test_spf_told_apart_from_tl_by_values() -> None:
+    """Only the grott SPF records read as SPF; every TL record of the captures reads as TL."""
+    spf = {"grott_test_v6_0104_spf_valid", "grott_test_v6_0104_spf_night_invalid2"}
+    checked = 0
+    for cap in captures():
+        if cap.kind != "frame" or cap.function not in (0x04, 0x50) or len(cap.raw) < 100:
+            continue
+        registers = parse_record(decode_frame(cap.raw)).registers
+        if detect_family(registers) is not InverterFamily.TL:
+            continue
+        checked += 1
+        assert looks_like_spf(registers) is (cap.name in spf), cap.name
+    assert checked >= 9
+
+
+async def test_spf_recognised_without_override(hass: HomeAssistant, free_port: int) -> None:
+    """An SPF off-grid inverter gets the SPF map with no option set, and keeps it at night."""
+    entry = make_entry(free_port)
+    await setup_entry(hass, entry)
+    dongle = await FakeDongle.connect(free_port)
+    frames = [
+        raw("grott_test_v6_0104_spf_valid"),
+        raw("grott_test_v6_0104_spf_night_invalid1"),
+    ]
+    await dongle.send(*frames)
+    await dongle.expect_raw(*(messages.ack(decode_frame(f)) for f in frames))
+    await until(lambda: "GYH2BLL080" in entry.runtime_data.data.inverters)
+    inverter = entry.runtime_data.data.inverters["GYH2BLL080"]
+    await until(lambda: entry.runtime_data.listener.stats.records_live == 2)
+    assert inverter.family is InverterFamily.SPF
+    assert inverter.values["battery_soc"] == 100
+    assert inverter.values["pv1_energy_total"] < 10_000  # not the TL misreading (34.8 GWh)
+    await dongle.close()
+
+
+async def test_handler_error_does_not_end_session(
+    hass: HomeAssistant, free_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fault while handling one record is counted and logged once; the session goes on."""
+    entry = make_entry(free_port)
+    await setup_entry(hass, entry)
+    coordinator = entry.runtime_data
+    dongle = await FakeDongle.connect(free_port)
+    first = raw("gm_data1_v5_0104_data_from_logger_23")
+    second = raw("gm_data1_v5_0104_data_from_logger_26")
+    with patch.object(coordinator, "record_received", side_effect=[RuntimeError("boom"), None]):
+        await dongle.send(first)
+        await dongle.expect_raw(raw("gm_data1_v5_0104_ack_from_server_25"))
+        await dongle.send(second)
+        await dongle.expect_raw(raw("gm_data1_v5_0104_ack_from_server_29"))
+    assert coordinator.listener.stats.handler_errors == 1
+    assert "the session goes on" in caplog.text
     await dongle.close()

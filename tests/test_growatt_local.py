@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable, Generator
 import dataclasses
 from datetime import datetime, timedelta
+import json
+from pathlib import Path
 from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -26,6 +28,7 @@ from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.coordinator import GrowattLocalCoordinator
 from custom_components.pv_monitor.growatt import messages
 from custom_components.pv_monitor.growatt.framing import decode_frame
+from custom_components.pv_monitor.sensor import INVERTER_SENSORS, LISTENER_SENSORS
 
 from .dongle import FakeDongle
 from .growatt_fixtures import capture
@@ -232,3 +235,14 @@ async def test_connectivity_goes_stale_and_recovers(
     await dongle.close()
     await until(lambda: hass.states.get(connectivity).state == STATE_OFF)
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_every_sensor_has_translations() -> None:
+    """Each value a register map can yield has an entity name in en, nl and de."""
+    folder = Path(__file__).parent.parent / "custom_components" / "pv_monitor" / "translations"
+    for lang in ("en", "nl", "de"):
+        sensors = json.loads((folder / f"{lang}.json").read_text())["entity"]["sensor"]
+        for key in [*INVERTER_SENSORS, *(d.key for d in LISTENER_SENSORS)]:
+            assert sensors[key]["name"], (lang, key)
+        states = sensors["status"]["state"]
+        assert set(INVERTER_SENSORS["status"].options or []) <= set(states), lang

@@ -9,7 +9,7 @@ of one inverter never rewrites the states of the others).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 import logging
@@ -38,7 +38,13 @@ from .const import (
 )
 from .growatt.messages import ConfigItem
 from .growatt.records import Record
-from .growatt.registers import InverterFamily, decode_device_info, decode_values, detect_family
+from .growatt.registers import (
+    InverterFamily,
+    decode_device_info,
+    decode_values,
+    detect_family,
+    looks_like_spf,
+)
 from .growatt.server import DataloggerSession, GrowattListener, ListenerConfig, normalise_serials
 
 _LOGGER = logging.getLogger(__name__)
@@ -142,6 +148,20 @@ def merge_values(state: InverterState, new: dict[str, float | int | str], today:
         old[key] = value
     if reset_seen:
         state.reset_day = today
+
+
+def _family(registers: Mapping[int, int], current: InverterFamily | None) -> InverterFamily:
+    """Family of a record's inverter: by register ranges, SPF told apart from TL by values.
+
+    SPF is sticky: once an inverter's records read as SPF, an undecidable record (a night
+    record, an announce) does not turn it back into TL.
+    """
+    family = detect_family(registers)
+    if family is not InverterFamily.TL:
+        return family
+    if current is InverterFamily.SPF or looks_like_spf(registers):
+        return InverterFamily.SPF
+    return family
 
 
 OPTIONAL_GROUPS: tuple[tuple[str, str], ...] = (
@@ -393,8 +413,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             if new_device:
                 self._async_new_devices()
             return
-        if record.inverter_serial and serial not in self.family_overrides:
-            inverter.family = detect_family(record.registers)
+        if serial not in self.family_overrides:
+            inverter.family = _family(record.registers, inverter.family)
         values = drop_absent_groups(
             decode_values(record.registers, inverter.family), inverter.values
         )
@@ -422,7 +442,12 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
     def _inverter(self, serial: str, record: Record) -> InverterState:
         inverter = self.data.inverters.get(serial)
         if inverter is None:
-            family = self.family_overrides.get(serial) or detect_family(record.registers)
+            family = self.family_overrides.get(serial) or (
+                # Holding registers say nothing about SPF vs TL: ranges only.
+                detect_family(record.registers)
+                if record.holding
+                else _family(record.registers, None)
+            )
             inverter = InverterState(
                 serial=serial,
                 datalogger_serial=record.datalogger_serial,

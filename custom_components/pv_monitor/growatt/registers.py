@@ -705,3 +705,27 @@ def decode_device_info(registers: Mapping[int, int]) -> dict[str, str]:
     if clock:
         info["inverter_clock"] = clock
     return info
+
+
+SPF_MIN_BATTERY_VOLTAGE: Final = 5.0
+"""Below this an SPF reading of register 17 is no battery (every SPF runs a 12-48 V bank)."""
+
+
+def looks_like_spf(registers: Mapping[int, int]) -> bool:
+    """Whether a 0-134 record is an SPF off-grid inverter's rather than a TL inverter's.
+
+    Both families use the same register ranges, so the ranges cannot tell them apart. The
+    record is read with both maps: it is SPF when the SPF map gives a known system state and
+    a battery voltage of at least :data:`SPF_MIN_BATTERY_VOLTAGE`, while the TL map finds no
+    known TL state (0, 1, 3) in register 0. On the captures this recognises the grott SPF
+    records (states 2 and 12, 53 V battery) and none of the TL records (state 0 or 1, no
+    plausible battery block). Undecidable records (e.g. a night record whose blocks are all
+    implausible) return False; the per-inverter family option overrides in any case.
+    """
+    spf = decode_values(registers, InverterFamily.SPF)
+    battery = spf.get("battery_voltage")
+    if spf.get("status", "unknown") == "unknown" or not isinstance(battery, float):
+        return False
+    if battery < SPF_MIN_BATTERY_VOLTAGE:
+        return False
+    return decode_values(registers, InverterFamily.TL).get("status", "unknown") == "unknown"

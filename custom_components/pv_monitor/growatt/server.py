@@ -65,6 +65,8 @@ class ListenerStats:
     """Acknowledgements sent by us (server mode, or proxy with the upstream away)."""
     upstream_connects: int = 0
     upstream_failures: int = 0
+    handler_errors: int = 0
+    """Frames whose handling raised (a bug): counted, logged once, the session goes on."""
     commands_blocked: int = 0
     """Upstream 0x18 writes of server address items that were not relayed."""
     last_error: str | None = None
@@ -239,8 +241,17 @@ class _DataloggerConnection(asyncio.Protocol):
                 return
             if isinstance(item, FrameError):
                 self._drop(item)
-            else:
+                continue
+            try:
                 self._handle(item)
+            except Exception as err:
+                self.stats.handler_errors += 1
+                self.stats.last_error = f"{type(err).__name__}: {err}"
+                if self.stats.handler_errors == 1:
+                    _LOGGER.exception(
+                        "Error handling a frame from %s; the session goes on",
+                        self.session.serial or self.session.peer,
+                    )
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close()
