@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import datetime
 import random
 
@@ -14,6 +15,7 @@ from custom_components.pv_monitor.growatt.framing import (
     MAX_LENGTH,
     BadCrcError,
     BadLengthError,
+    BadPayloadError,
     Frame,
     FrameDecoder,
     FrameError,
@@ -23,6 +25,11 @@ from custom_components.pv_monitor.growatt.framing import (
     encode_frame,
     frame_size,
     scramble,
+)
+from custom_components.pv_monitor.growatt.records import (
+    RecordError,
+    encode_record_payload,
+    parse_record,
 )
 
 from .growatt_fixtures import capture, captures, frames
@@ -249,3 +256,37 @@ def test_mutated_real_frames(data: st.DataObject) -> None:
         raw[data.draw(st.integers(0, len(raw) - 1))] ^= data.draw(st.integers(1, 255))
     for item in FrameDecoder().feed(bytes(raw) + cap.raw):
         assert isinstance(item, (Frame, FrameError))
+
+
+@pytest.mark.parametrize(
+    "cap",
+    [c for c in FRAMES if c.function in (0x03, 0x04, 0x50) and len(c.raw) > 100],
+    ids=lambda c: c.name,
+)
+def test_record_payload_round_trip(cap) -> None:
+    """encode_record_payload rebuilds every captured record payload byte for byte."""
+    frame = decode_frame(cap.raw)
+    record = parse_record(frame)
+    assert encode_record_payload(record) == frame.payload
+    regrouped = dataclasses.replace(record, groups=())
+    assert (
+        parse_record(dataclasses.replace(frame, payload=encode_record_payload(regrouped))).registers
+        == record.registers
+    )
+
+
+def test_record_encoding_errors() -> None:
+    """A missing register or a value beyond 16 bits is a RecordError."""
+    record = parse_record(decode_frame(capture("vromans_v2_0104_data_19").raw))
+    with pytest.raises(RecordError):
+        encode_record_payload(dataclasses.replace(record, registers={0: 1}))
+    with pytest.raises(RecordError):
+        encode_record_payload(dataclasses.replace(record, registers={**record.registers, 0: 70000}))
+    no_clock = dataclasses.replace(record, timestamp=None, groups=((0, 0),), registers={0: 5})
+    assert encode_record_payload(no_clock)[20:27] == bytes(6) + b"\x01"
+
+
+def test_protocol2_garbage_header_is_rejected() -> None:
+    """Without a CRC, a protocol 2 'frame' must carry an ack or a serial-led payload."""
+    with pytest.raises(BadPayloadError):
+        decode_frame(b"\x16\xbf\x00\x02\x00\x05\x00\x03\x01\x04\x47")

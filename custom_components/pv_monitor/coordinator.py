@@ -19,7 +19,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -36,6 +36,7 @@ from .const import (
     STALE_INTERVALS,
     ListenerMode,
 )
+from .growatt.backfill import plausible_record_time
 from .growatt.messages import ConfigItem
 from .growatt.records import Record
 from .growatt.registers import (
@@ -46,12 +47,36 @@ from .growatt.registers import (
     looks_like_spf,
 )
 from .growatt.server import DataloggerSession, GrowattListener, ListenerConfig, normalise_serials
+from .growatt_statistics import async_backfill_counter
 
 _LOGGER = logging.getLogger(__name__)
 
 BUFFERED_KEEP = 20_000
 """Buffered records kept in memory per inverter for the statistics backfill (about 70 days
 of 5-minute records); the oldest go first."""
+
+BACKFILL_DELAY = 30.0
+"""Seconds after the last buffered record before the backfill runs (dataloggers send their
+buffer in bursts; one import per burst)."""
+
+HISTORY_KEYS = frozenset(
+    {
+        "energy_total",
+        "pv_energy_total",
+        "pv1_energy_total",
+        "pv2_energy_total",
+        "pv3_energy_total",
+        "pv4_energy_total",
+        "grid_import_energy_total",
+        "grid_export_energy_total",
+        "load_energy_total",
+        "battery_charge_energy_total",
+        "battery_discharge_energy_total",
+        "ac_charge_energy_total",
+        "ac_discharge_energy_total",
+    }
+)
+"""Lifetime energy counters (kWh) whose statistics buffered records fill in."""
 
 FAMILY_MODELS: dict[InverterFamily, str] = {
     InverterFamily.TL: "TL (protocol II)",
@@ -110,6 +135,12 @@ class InverterState:
     """Counter values that went backwards and were ignored (false resets)."""
     reset_day: date | None = None
     """Local day on which the daily counters last reset."""
+    pending_history: list[tuple[datetime, dict[str, float]]] = field(default_factory=list)
+    """Lifetime counters of buffered records not yet imported: (aware time, {key: kWh})."""
+    history_rows: int = 0
+    """Hourly statistics rows imported from buffered records."""
+    history_rejected: int = 0
+    """Buffered records whose datalogger clock was unset or implausible (never imported)."""
 
 
 @dataclass(slots=True)
@@ -242,6 +273,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             entry_type=dr.DeviceEntryType.SERVICE,
         )
         self._restored: dict[str, dict[str, float]] = {}
+        self._backfill_timer: CALLBACK_TYPE | None = None
         self._new_device_callbacks: list[Callable[[], None]] = []
         self._stale_timers: dict[str, CALLBACK_TYPE] = {}
         self._logged_drop = False
@@ -289,11 +321,16 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         await self.listener.start_serving()
 
     async def async_stop(self) -> None:
-        """Close the socket and every connection; cancel timers."""
+        """Close the socket and every connection; import pending history; cancel timers."""
         for cancel in self._stale_timers.values():
             cancel()
         self._stale_timers.clear()
         await self.listener.stop()
+        if self._backfill_timer is not None:
+            self._backfill_timer()
+            self._backfill_timer = None
+        if any(inverter.pending_history for inverter in self.data.inverters.values()):
+            await self.async_backfill()
 
     @property
     def inverter_serials(self) -> list[str]:
@@ -409,6 +446,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         if record.buffered:
             inverter.buffered.append(record)
             inverter.buffered_total += 1
+            self._queue_history(inverter, record)
             self.async_update_device(None)
             if new_device:
                 self._async_new_devices()
@@ -428,6 +466,59 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             self._async_new_devices()
         self.async_update_device(serial)
         self.async_update_device(logger.serial)
+
+    # -- statistics backfill --------------------------------------------------------------
+    def _queue_history(self, inverter: InverterState, record: Record) -> None:
+        """Keep a buffered record's lifetime counters for the backfill, if its clock is sane."""
+        now = dt_util.now()
+        hours = inverter.values.get("operating_hours")
+        local = now.replace(tzinfo=None)
+        if not plausible_record_time(
+            record.timestamp, local, hours if isinstance(hours, float) else None
+        ):
+            inverter.history_rejected += 1
+            return
+        assert record.timestamp is not None
+        values = decode_values(record.registers, inverter.family)
+        counters = {
+            key: float(value)
+            for key, value in values.items()
+            if key in HISTORY_KEYS and isinstance(value, (int, float)) and value > 0
+        }
+        if not counters:
+            return
+        moment = dt_util.as_utc(record.timestamp.replace(tzinfo=now.tzinfo))
+        inverter.pending_history.append((moment, counters))
+        if self._backfill_timer is None:
+            self._backfill_timer = async_call_later(
+                self.hass, BACKFILL_DELAY, self._async_backfill_due
+            )
+
+    @callback
+    def _async_backfill_due(self, _now: datetime) -> None:
+        self._backfill_timer = None
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_backfill(), "pv_monitor growatt backfill"
+        )
+
+    async def async_backfill(self) -> None:
+        """Import the pending buffered counters of every inverter into statistics."""
+        if "recorder" not in self.hass.config.components:
+            for inverter in self.data.inverters.values():
+                inverter.pending_history.clear()
+            return
+        registry = er.async_get(self.hass)
+        for inverter in self.data.inverters.values():
+            pending, inverter.pending_history = inverter.pending_history, []
+            for key in sorted({k for _, counters in pending for k in counters}):
+                entity_id = registry.async_get_entity_id(
+                    "sensor", DOMAIN, f"{inverter.serial}_{key}"
+                )
+                if entity_id is None:
+                    continue  # no sensor for it yet: nothing to attach history to
+                samples = [(moment, c[key]) for moment, c in pending if key in c]
+                plan = await async_backfill_counter(self.hass, entity_id, samples)
+                inverter.history_rows += len(plan.rows)
 
     # -- internals ------------------------------------------------------------------------------
     def _datalogger(self, serial: str) -> DataloggerState:
@@ -541,6 +632,9 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                     if inverter.record_time
                     else None,
                     "buffered_records": inverter.buffered_total,
+                    "history_rows_imported": inverter.history_rows,
+                    "history_rejected_clock": inverter.history_rejected,
+                    "history_pending": len(inverter.pending_history),
                     "ignored_decreases": inverter.ignored_decreases,
                 }
                 for serial, inverter in self.data.inverters.items()

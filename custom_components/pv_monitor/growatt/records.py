@@ -169,3 +169,47 @@ def parse_record(frame: Frame) -> Record:
         registers=MappingProxyType(registers),
         groups=tuple(groups),
     )
+
+
+def encode_record_payload(record: Record) -> bytes:
+    """Build the plaintext payload of ``record`` (the inverse of :func:`parse_record`).
+
+    Serial fields take the width of ``record.protocol`` (30 bytes on protocol 6, else 10);
+    the timestamp is written as six bytes (all zero when ``record.timestamp`` is None); the
+    groups are ``record.groups`` (or one group per run of consecutive registers when the
+    record has none). Used by the replay script, the benchmarks and tests that need records
+    with chosen times and values.
+
+    Raises:
+        RecordError: a register of a group is missing, or a value does not fit in 16 bits.
+    """
+    width = 30 if record.protocol == 6 else 10
+    out = bytearray()
+    out += record.datalogger_serial.encode("ascii")[:width].ljust(width, b"\x00")
+    out += record.inverter_serial.encode("ascii")[:width].ljust(width, b"\x00")
+    ts = record.timestamp
+    if ts is None:
+        out += bytes(TIMESTAMP_SIZE)
+    else:
+        out += bytes((ts.year - 2000, ts.month, ts.day, ts.hour, ts.minute, ts.second))
+    groups = record.groups or _runs(sorted(record.registers))
+    out.append(len(groups))
+    for start, end in groups:
+        out += _GROUP_HEADER.pack(start, end)
+        try:
+            out += struct.pack(
+                f">{end - start + 1}H", *(record.registers[r] for r in range(start, end + 1))
+            )
+        except (KeyError, struct.error) as err:
+            raise RecordError(f"group {start}-{end} cannot be encoded: {err}") from err
+    return bytes(out)
+
+
+def _runs(registers: list[int]) -> tuple[tuple[int, int], ...]:
+    runs: list[tuple[int, int]] = []
+    for register in registers:
+        if runs and runs[-1][1] == register - 1:
+            runs[-1] = (runs[-1][0], register)
+        else:
+            runs.append((register, register))
+    return tuple(runs)
