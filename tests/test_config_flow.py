@@ -24,11 +24,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 
+from custom_components.pv_monitor.config_flow import SOURCE_KINDS, PvMonitorConfigFlow
 from custom_components.pv_monitor.const import (
     CONF_ALLOW_REDIRECT,
     CONF_ALLOWED_DATALOGGERS,
     CONF_INVERTER_FAMILIES,
     CONF_KIND,
+    CONF_MAX_CONNECTIONS,
     CONF_MODE,
     CONF_UPSTREAM_HOST,
     CONF_UPSTREAM_PORT,
@@ -36,6 +38,7 @@ from custom_components.pv_monitor.const import (
 )
 
 TRANSLATIONS = Path(__file__).parents[1] / "custom_components" / "pv_monitor" / "translations"
+
 TRY_BIND = "custom_components.pv_monitor.config_flow._try_bind"
 
 DEFAULT_OPTIONS = {
@@ -144,7 +147,10 @@ async def test_user_step_shows_menu(hass: HomeAssistant) -> None:
 
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
-    assert result["menu_options"] == ["growatt_local"]
+    assert result["menu_options"] == list(SOURCE_KINDS)
+    assert result["menu_options"][0] == "growatt_local"
+    for kind in SOURCE_KINDS:  # every menu option has its step
+        assert callable(getattr(PvMonitorConfigFlow, f"async_step_{kind}"))
 
 
 async def test_growatt_local_form_defaults(hass: HomeAssistant) -> None:
@@ -572,18 +578,26 @@ async def test_options_server_mode(hass: HomeAssistant) -> None:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
-    assert [str(key) for key in result["data_schema"].schema] == [CONF_ALLOWED_DATALOGGERS]
+    assert [str(key) for key in result["data_schema"].schema] == [
+        CONF_ALLOWED_DATALOGGERS,
+        CONF_MAX_CONNECTIONS,
+    ]
+    assert defaults(result["data_schema"]) == {CONF_MAX_CONNECTIONS: 64}
     assert result["description_placeholders"] == {"inverters": "-"}
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {CONF_ALLOWED_DATALOGGERS: [" abc1234567 ", "ABC1234567", "", "  ", "xgd5bf42mx"]},
+        {
+            CONF_ALLOWED_DATALOGGERS: [" abc1234567 ", "ABC1234567", "", "  ", "xgd5bf42mx"],
+            CONF_MAX_CONNECTIONS: 200.0,
+        },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     expected = {
         CONF_ALLOWED_DATALOGGERS: ["ABC1234567", "XGD5BF42MX"],
         CONF_ALLOW_REDIRECT: False,
         CONF_INVERTER_FAMILIES: {},
+        CONF_MAX_CONNECTIONS: 200,
     }
     assert result["data"] == expected
     assert dict(entry.options) == expected
@@ -598,13 +612,13 @@ async def test_options_invalid_serial(hass: HomeAssistant, serial: str) -> None:
     entry = make_entry(hass, 5279, options={**DEFAULT_OPTIONS, CONF_ALLOWED_DATALOGGERS: ["OLD1"]})
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert suggested(result["data_schema"]) == {CONF_ALLOWED_DATALOGGERS: ["OLD1"]}
+    assert suggested(result["data_schema"])[CONF_ALLOWED_DATALOGGERS] == ["OLD1"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_ALLOWED_DATALOGGERS: ["GOOD1", serial]}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_ALLOWED_DATALOGGERS: "invalid_serial"}
-    assert suggested(result["data_schema"]) == {CONF_ALLOWED_DATALOGGERS: ["GOOD1", serial]}
+    assert suggested(result["data_schema"])[CONF_ALLOWED_DATALOGGERS] == ["GOOD1", serial]
     assert entry.options[CONF_ALLOWED_DATALOGGERS] == ["OLD1"]
 
     result = await hass.config_entries.options.async_configure(
@@ -625,8 +639,12 @@ async def test_options_proxy_mode_allow_redirect(hass: HomeAssistant) -> None:
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     schema = result["data_schema"]
-    assert [str(key) for key in schema.schema] == [CONF_ALLOWED_DATALOGGERS, CONF_ALLOW_REDIRECT]
-    assert defaults(schema) == {CONF_ALLOW_REDIRECT: False}
+    assert [str(key) for key in schema.schema] == [
+        CONF_ALLOWED_DATALOGGERS,
+        CONF_MAX_CONNECTIONS,
+        CONF_ALLOW_REDIRECT,
+    ]
+    assert defaults(schema) == {CONF_ALLOW_REDIRECT: False, CONF_MAX_CONNECTIONS: 64}
 
     # Clearing the allow-list (the frontend omits an emptied optional field).
     result = await hass.config_entries.options.async_configure(
@@ -637,10 +655,11 @@ async def test_options_proxy_mode_allow_redirect(hass: HomeAssistant) -> None:
         CONF_ALLOWED_DATALOGGERS: [],
         CONF_ALLOW_REDIRECT: True,
         CONF_INVERTER_FAMILIES: {},
+        CONF_MAX_CONNECTIONS: 64,
     }
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert defaults(result["data_schema"]) == {CONF_ALLOW_REDIRECT: True}
+    assert defaults(result["data_schema"]) == {CONF_ALLOW_REDIRECT: True, CONF_MAX_CONNECTIONS: 64}
 
 
 async def test_options_inverter_families(hass: HomeAssistant) -> None:
@@ -658,6 +677,7 @@ async def test_options_inverter_families(hass: HomeAssistant) -> None:
         "family_INV1": "tl",
         "family_INV2": "auto",
         "family_INV3": "sph",
+        CONF_MAX_CONNECTIONS: 64,
     }
     selector = schema.schema[field(schema, "family_INV2")]
     assert selector.config["translation_key"] == "family"
@@ -673,6 +693,7 @@ async def test_options_inverter_families(hass: HomeAssistant) -> None:
         CONF_ALLOWED_DATALOGGERS: [],
         CONF_ALLOW_REDIRECT: False,
         CONF_INVERTER_FAMILIES: {"INV2": "tl_x", "INV3": "sph"},
+        CONF_MAX_CONNECTIONS: 64,
     }
 
 
@@ -752,7 +773,9 @@ def test_translations_complete() -> None:
         assert set(config_steps[step]["data"]) == fields, step
         assert set(config_steps[step]["data_description"]) == fields, step
     init = trees["en"]["options"]["step"]["init"]
-    assert set(init["data"]) == {CONF_ALLOWED_DATALOGGERS, CONF_ALLOW_REDIRECT}
+    assert {CONF_ALLOWED_DATALOGGERS, CONF_ALLOW_REDIRECT, CONF_MAX_CONNECTIONS} <= set(
+        init["data"]
+    )
     assert set(init["data_description"]) == set(init["data"])
-    for family in ("auto", "tl", "tl_x", "sph", "spf"):
+    for family in ("auto", "tl", "tl_x", "tl3_x", "sph", "spf"):
         assert family in trees["en"]["selector"]["family"]["options"]

@@ -46,6 +46,7 @@ from .const import (
     CONF_ALLOW_REDIRECT,
     CONF_ALLOWED_DATALOGGERS,
     CONF_INVERTER_FAMILIES,
+    CONF_MAX_CONNECTIONS,
     CONF_KIND,
     CONF_MODE,
     CONF_UPSTREAM_HOST,
@@ -58,6 +59,7 @@ from .const import (
     EntryKind,
     ListenerMode,
 )
+from .growatt.server import DEFAULT_MAX_CONNECTIONS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,6 +79,9 @@ INVERTER_FAMILIES: Final[tuple[str, ...]] = ("tl", "tl_x", "tl3_x", "sph", "spf"
 """Inverter families a user can force for one inverter serial."""
 FAMILY_FIELD_PREFIX: Final = "family_"
 """Options-form field ``family_<SERIAL>`` holds the family override of one inverter."""
+_MAX_CONNECTIONS_SELECTOR: Final = NumberSelector(
+    NumberSelectorConfig(min=1, max=10000, step=1, mode=NumberSelectorMode.BOX)
+)
 
 _SERIAL_RE: Final = re.compile(r"[A-Z0-9]{1,30}")
 
@@ -398,6 +403,9 @@ class PvMonitorOptionsFlow(OptionsFlow):
                         CONF_ALLOW_REDIRECT: proxy
                         and bool(user_input.get(CONF_ALLOW_REDIRECT, False)),
                         CONF_INVERTER_FAMILIES: overrides,
+                        CONF_MAX_CONNECTIONS: int(
+                            user_input.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS)
+                        ),
                     }
                 )
 
@@ -406,6 +414,12 @@ class PvMonitorOptionsFlow(OptionsFlow):
                 TextSelectorConfig(multiple=True, autocomplete="off")
             ),
         }
+        fields[
+            vol.Required(
+                CONF_MAX_CONNECTIONS,
+                default=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
+            )
+        ] = _MAX_CONNECTIONS_SELECTOR
         if proxy:
             fields[
                 vol.Required(CONF_ALLOW_REDIRECT, default=options.get(CONF_ALLOW_REDIRECT, False))

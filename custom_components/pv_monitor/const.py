@@ -35,6 +35,8 @@ CONF_ALLOWED_DATALOGGERS: Final = "allowed_dataloggers"
 """Option: datalogger serials served; empty = any."""
 CONF_ALLOW_REDIRECT: Final = "allow_redirect"
 """Option (proxy mode): let upstream commands re-point the datalogger (0x18 items 0x11-0x13)."""
+CONF_MAX_CONNECTIONS: Final = "max_connections"
+"""Option: datalogger connections the listener keeps open at once."""
 CONF_INVERTER_FAMILIES: Final = "inverter_families"
 """Option: ``{inverter serial: family}`` overrides of the automatic family detection."""
 

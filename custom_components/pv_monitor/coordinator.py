@@ -28,6 +28,7 @@ from .const import (
     CONF_ALLOW_REDIRECT,
     CONF_ALLOWED_DATALOGGERS,
     CONF_INVERTER_FAMILIES,
+    CONF_MAX_CONNECTIONS,
     CONF_MODE,
     CONF_UPSTREAM_HOST,
     CONF_UPSTREAM_PORT,
@@ -46,7 +47,13 @@ from .growatt.registers import (
     detect_family,
     looks_like_spf,
 )
-from .growatt.server import DataloggerSession, GrowattListener, ListenerConfig, normalise_serials
+from .growatt.server import (
+    DEFAULT_MAX_CONNECTIONS,
+    DataloggerSession,
+    GrowattListener,
+    ListenerConfig,
+    normalise_serials,
+)
 from .growatt_statistics import async_backfill_counter
 
 _LOGGER = logging.getLogger(__name__)
@@ -259,6 +266,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 upstream_port=entry.data[CONF_UPSTREAM_PORT],
                 allowed_dataloggers=normalise_serials(options.get(CONF_ALLOWED_DATALOGGERS, [])),
                 allow_redirect=options.get(CONF_ALLOW_REDIRECT, False),
+                max_connections=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
                 now=lambda: dt_util.now().replace(tzinfo=None),
             ),
             self,

@@ -192,6 +192,12 @@ LISTENER_SENSORS: Final = (
         value_fn=lambda c: c.listener.stats.records_buffered,
     ),
     ListenerSensorEntityDescription(
+        key="rejected_connections",
+        translation_key="rejected_connections",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda c: c.listener.stats.connections_refused,
+    ),
+    ListenerSensorEntityDescription(
         key="blocked_commands",
         translation_key="blocked_commands",
         entity_category=EntityCategory.DIAGNOSTIC,

@@ -42,6 +42,25 @@ UPSTREAM_BACKLOG: Final = 2000
 Growatt cloud misses nothing of a short outage. About 20 h of 5-minute records per
 inverter; the oldest are dropped first beyond that."""
 
+DEFAULT_MAX_CONNECTIONS: Final = 64
+"""Open connections allowed at once (option); a home has one or a few dataloggers."""
+FIRST_FRAME_TIMEOUT: Final = 60.0
+"""Seconds a new connection may take to send its first valid frame (a datalogger pings or
+announces at once)."""
+IDLE_TIMEOUT: Final = 900.0
+"""Seconds without a valid frame after which a connection is closed: three 5-minute data
+intervals. Also ends half-open connections of dataloggers that lost power at night."""
+ERROR_BUDGET: Final = 32
+"""Bad frames one connection may send before it is closed."""
+MAX_WRITE_BUFFER: Final = 256 * 1024
+"""Bytes waiting to be sent to a peer that does not read, before the connection is closed."""
+PEER_FAILURE_LIMIT: Final = 20
+PEER_FAILURE_WINDOW: Final = 60.0
+"""A peer address whose connections closed without a valid frame this many times within
+the window is refused until the window passes (unless a datalogger is connected from it)."""
+SWEEP_INTERVAL: Final = 5.0
+"""Seconds between checks of the timeouts above."""
+
 UPSTREAM_CONNECT_TIMEOUT: Final = 10.0
 UPSTREAM_BACKOFF: Final = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 """Seconds between upstream reconnection attempts (the last repeats)."""
@@ -65,11 +84,36 @@ class ListenerStats:
     """Acknowledgements sent by us (server mode, or proxy with the upstream away)."""
     upstream_connects: int = 0
     upstream_failures: int = 0
+    rejected_limit: int = 0
+    """Connections refused because ``max_connections`` were open (and none could be evicted)."""
+    evicted: int = 0
+    """Connections without a valid frame closed to make room for a new one at the limit."""
+    rejected_rate: int = 0
+    """Connections refused from a peer with too many failed connections."""
+    closed_idle: int = 0
+    """Connections closed for sending nothing valid within the first-frame or idle timeout."""
+    closed_errors: int = 0
+    """Connections closed after spending their error budget of bad frames."""
+    closed_overflow: int = 0
+    """Connections closed because the peer did not read what we sent."""
     handler_errors: int = 0
     """Frames whose handling raised (a bug): counted, logged once, the session goes on."""
     commands_blocked: int = 0
     """Upstream 0x18 writes of server address items that were not relayed."""
     last_error: str | None = None
+
+    @property
+    def connections_refused(self) -> int:
+        """Connections refused or closed for misbehaving, all reasons together."""
+        return (
+            self.connections_rejected
+            + self.rejected_limit
+            + self.evicted
+            + self.rejected_rate
+            + self.closed_idle
+            + self.closed_errors
+            + self.closed_overflow
+        )
 
 
 @dataclass(slots=True)
@@ -122,6 +166,7 @@ class ListenerConfig:
     allowed_dataloggers: frozenset[str] = frozenset()
     allow_redirect: bool = False
     now: Callable[[], datetime] = datetime.now
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
 
 class GrowattListener:
@@ -134,6 +179,8 @@ class GrowattListener:
         self.stats = ListenerStats()
         self._server: asyncio.Server | None = None
         self._connections: set[_DataloggerConnection] = set()
+        self._peer_failures: dict[str, deque[float]] = {}
+        self._sweep_handle: asyncio.TimerHandle | None = None
 
     @property
     def sessions(self) -> list[DataloggerSession]:
@@ -167,6 +214,47 @@ class GrowattListener:
         """Accept connections on the bound socket."""
         assert self._server is not None, "bind() first"
         await self._server.start_serving()
+        self._sweep_handle = asyncio.get_running_loop().call_later(SWEEP_INTERVAL, self._sweep)
+
+    def _sweep(self) -> None:
+        """Close connections past their first-frame or idle timeout; forget old failures."""
+        now = time.monotonic()
+        for conn in list(self._connections):
+            session = conn.session
+            if session.last_frame_at is None:
+                expired = now - session.connected_at > FIRST_FRAME_TIMEOUT
+            else:
+                expired = now - session.last_frame_at > IDLE_TIMEOUT
+            if expired:
+                self.stats.closed_idle += 1
+                conn.close()
+        for peer, failures in list(self._peer_failures.items()):
+            while failures and now - failures[0] > PEER_FAILURE_WINDOW:
+                failures.popleft()
+            if not failures:
+                del self._peer_failures[peer]
+        self._sweep_handle = asyncio.get_running_loop().call_later(SWEEP_INTERVAL, self._sweep)
+
+    def _admit(self, conn: _DataloggerConnection, peer_host: str) -> bool:
+        """Decide whether a new connection may stay (limits); count and say why not."""
+        failures = self._peer_failures.get(peer_host)
+        trusted = any(c.identified and c.peer_host == peer_host for c in self._connections)
+        if failures is not None and len(failures) >= PEER_FAILURE_LIMIT and not trusted:
+            self.stats.rejected_rate += 1
+            return False
+        if len(self._connections) >= self.config.max_connections:
+            # Make room by closing the oldest connection that has not sent a valid frame.
+            idle = [c for c in self._connections if c.session.last_frame_at is None]
+            if not idle:
+                self.stats.rejected_limit += 1
+                return False
+            self.stats.evicted += 1
+            min(idle, key=lambda c: c.session.connected_at).close()
+        return True
+
+    def _failed(self, peer_host: str) -> None:
+        """A connection from ``peer_host`` ended without a single valid frame."""
+        self._peer_failures.setdefault(peer_host, deque()).append(time.monotonic())
 
     async def start(self) -> None:
         """Bind and accept connections at once.
@@ -179,6 +267,9 @@ class GrowattListener:
 
     async def stop(self) -> None:
         """Stop accepting, close every connection (and its upstream) and wait for them."""
+        if self._sweep_handle is not None:
+            self._sweep_handle.cancel()
+            self._sweep_handle = None
         if self._server is not None:
             self._server.close()
         for conn in list(self._connections):
@@ -209,6 +300,8 @@ class _DataloggerConnection(asyncio.Protocol):
         self.stats = listener.stats
         self.decoder = FrameDecoder()
         self.session = DataloggerSession(peer="?", connected_at=time.monotonic())
+        self.peer_host = "?"
+        self.bad_frames = 0
         self.transport: asyncio.Transport | None = None
         self.identified = False
         self.closed = False
@@ -227,8 +320,13 @@ class _DataloggerConnection(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.session.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
-        self.listener._connections.add(self)
+        self.peer_host = str(peer[0]) if peer else "?"
         self.stats.connections_total += 1
+        if not self.listener._admit(self, self.peer_host):
+            self.closed = True
+            transport.abort()
+            return
+        self.listener._connections.add(self)
         self.stats.connections_open += 1
         if self.listener.config.proxy:
             self.upstream_task = asyncio.get_running_loop().create_task(
@@ -268,6 +366,8 @@ class _DataloggerConnection(asyncio.Protocol):
         self.closed = True
         self.listener._connections.discard(self)
         self.stats.connections_open -= 1
+        if self.session.last_frame_at is None:
+            self.listener._failed(self.peer_host)
         for handle, _ in self.pending.values():
             handle.cancel()
         self.pending.clear()
@@ -281,8 +381,12 @@ class _DataloggerConnection(asyncio.Protocol):
             self.listener.handler.datalogger_disconnected(self.session)
 
     def _write(self, data: bytes) -> None:
-        if self.transport is not None and not self.closed:
-            self.transport.write(data)
+        if self.transport is None or self.closed:
+            return
+        self.transport.write(data)
+        if self.transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+            self.stats.closed_overflow += 1
+            self.close()
 
     def _next_seq(self) -> int:
         self.server_seq = (self.server_seq % 0xFFFF) + 1
@@ -292,6 +396,10 @@ class _DataloggerConnection(asyncio.Protocol):
         self.stats.frames_dropped += 1
         self.stats.last_error = f"{type(error).__name__}: {error}"
         self.listener.handler.frame_dropped(self.session, error)
+        self.bad_frames += 1
+        if self.bad_frames > ERROR_BUDGET:
+            self.stats.closed_errors += 1
+            self.close()
 
     def _identify(self, frame: Frame) -> bool:
         """Learn the datalogger serial; return False when the connection was rejected."""
