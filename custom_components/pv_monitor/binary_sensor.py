@@ -83,3 +83,6 @@ class DataloggerConnectivity(GrowattEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Connected, with a data record within the last three data intervals."""
         return self.coordinator.data.dataloggers[self.serial].online
+
+    def _state_key(self) -> bool:
+        return self.is_on

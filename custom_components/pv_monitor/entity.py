@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
@@ -29,3 +32,20 @@ class GrowattEntity(CoordinatorEntity[GrowattLocalCoordinator]):
         identifier = device_serial or entry_id
         self._attr_unique_id = f"{identifier}_{key}"
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, identifier)})
+        self._written: tuple[bool, Any] | None = None
+
+    def _state_key(self) -> Any:
+        """What the entity shows: it is written again only when this changes."""
+        return None
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when availability or the shown value changed.
+
+        A record updates every entity of its inverter; most values repeat (a night's
+        zeros, a steady voltage), and skipping those writes keeps a busy listener cheap.
+        """
+        shown = (self.available, self._state_key())
+        if shown != self._written:
+            self._written = shown
+            self.async_write_ha_state()

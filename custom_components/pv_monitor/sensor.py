@@ -310,6 +310,9 @@ class InverterSensor(GrowattEntity, RestoreSensor):
         """The decoded value in the description's unit."""
         return self._value
 
+    def _state_key(self) -> StateType:
+        return self._value
+
 
 class ListenerSensor(GrowattEntity, SensorEntity):
     """A counter of the listener itself (service device of the entry)."""
@@ -329,3 +332,6 @@ class ListenerSensor(GrowattEntity, SensorEntity):
     def native_value(self) -> int:
         """The counter's current value."""
         return self.entity_description.value_fn(self.coordinator)
+
+    def _state_key(self) -> int:
+        return self.native_value

