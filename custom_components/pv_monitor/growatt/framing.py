@@ -115,10 +115,7 @@ def scramble(payload: bytes) -> bytes:
     The operation is its own inverse, so it both scrambles and descrambles.
     """
     size = len(payload)
-    if size > len(_KEY_STREAM):
-        stream = XOR_KEY * (size // len(XOR_KEY) + 1)
-    else:
-        stream = _KEY_STREAM
+    stream = _KEY_STREAM if size <= len(_KEY_STREAM) else XOR_KEY * (size // 7 + 1)
     # One big-integer XOR instead of a Python loop per byte (about 50x faster).
     mixed = int.from_bytes(payload, "big") ^ int.from_bytes(stream[:size], "big")
     return mixed.to_bytes(size, "big")
