@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -139,12 +139,9 @@ def buffered_frame(local: datetime, total_kwh: float) -> bytes:
     return encode_frame(frame.seq, frame.protocol, frame.unit, Function.BUFFERED_DATA, payload)
 
 
-async def test_buffered_records_land_in_statistics_once(
-    recorder_mock: Recorder, hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
-) -> None:
-    """HA was down for two hours; the dongle's buffered records fill them, exactly once."""
-    freezer.move_to(h(10) + timedelta(minutes=30))
-    entry = make_entry(free_port)
+async def seed(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """The inverter's lifetime energy sensor with its own statistics: hour 1 flat, no rows
+    for hours 2-3 (Home Assistant was down), the jump at hour 4."""
     entry.add_to_hass(hass)
     device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, identifiers={(DOMAIN, "1VZG8211B7")}
@@ -157,7 +154,6 @@ async def test_buffered_records_land_in_statistics_once(
         config_entry=entry,
         device_id=device.id,
     )
-    # The live sensor's own statistics: flat hour 1, no rows for hours 2-3, jump at 4.
     async_import_statistics(
         hass,
         {
@@ -176,40 +172,98 @@ async def test_buffered_records_land_in_statistics_once(
         ],
     )
     await async_wait_recording_done(hass)
-    await setup_entry(hass, entry)
 
-    def local(moment: datetime) -> datetime:
-        return dt_util.as_local(moment).replace(tzinfo=None)
 
-    frames = [
+def local(moment: datetime) -> datetime:
+    """The datalogger's (naive, local) clock reading at ``moment``."""
+    return dt_util.as_local(moment).replace(tzinfo=None)
+
+
+FILLED = [
+    (h(0), 4000.0, 10.0),
+    (h(1), 4002.0, 12.0),
+    (h(2), 4005.0, 15.0),
+    (h(3), 4008.0, 18.0),
+    (h(4), 4010.0, 20.0),
+]
+"""The sensor's hourly rows once the buffered records are in: sums continuous."""
+
+
+def buffered_frames() -> list[bytes]:
+    """Three records of the gap hours, and one with an unset (2051) clock."""
+    return [
         buffered_frame(local(h(1) + timedelta(minutes=40)), 4002.0),
         buffered_frame(local(h(2) + timedelta(minutes=20)), 4005.0),
         buffered_frame(local(h(3) + timedelta(minutes=50)), 4008.0),
         buffered_frame(datetime(2051, 2, 5, 13, 4, 23), 4009.0),  # unset clock: no history
     ]
+
+
+async def hourly_rows(
+    hass: HomeAssistant, recorder: Recorder
+) -> list[tuple[datetime, float, float]]:
+    """The sensor's hourly (start, state, sum) rows in the recorder."""
+    await hass.async_block_till_done(wait_background_tasks=True)  # the backfill task
+    await async_wait_recording_done(hass)
+    stats = await recorder.async_add_executor_job(
+        statistics_during_period, hass, h(0), None, {ENTITY}, "hour", None, {"state", "sum"}
+    )
+    return [(dt_util.utc_from_timestamp(r["start"]), r["state"], r["sum"]) for r in stats[ENTITY]]
+
+
+async def send_buffered(port: int, frames: list[bytes]) -> None:
+    """A datalogger connection that delivers ``frames`` and checks every ack."""
+    dongle = await FakeDongle.connect(port)
+    await dongle.send(*frames)
+    await dongle.expect_raw(*(messages.ack(decode_frame(f)) for f in frames))
+    await dongle.close()
+
+
+async def test_buffered_records_land_in_statistics_once(
+    recorder_mock: Recorder, hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
+) -> None:
+    """HA was down for two hours; the dongle's buffered records fill them, exactly once."""
+    freezer.move_to(h(10) + timedelta(minutes=30))
+    entry = make_entry(free_port)
+    await seed(hass, entry)
+    await setup_entry(hass, entry)
+    frames = buffered_frames()
     for attempt in range(2):  # the dongle resends its buffer: nothing changes the 2nd time
-        dongle = await FakeDongle.connect(free_port)
-        await dongle.send(*frames)
-        await dongle.expect_raw(*(messages.ack(decode_frame(f)) for f in frames))
-        await dongle.close()
+        await send_buffered(free_port, frames)
         freezer.tick(timedelta(seconds=31))
         async_fire_time_changed(hass)
-        await hass.async_block_till_done()
-        await async_wait_recording_done(hass)
-        stats = await recorder_mock.async_add_executor_job(
-            statistics_during_period, hass, h(0), None, {ENTITY}, "hour", None, {"state", "sum"}
-        )
-        rows = [
-            (dt_util.utc_from_timestamp(r["start"]), r["state"], r["sum"]) for r in stats[ENTITY]
-        ]
-        assert rows == [
-            (h(0), 4000.0, 10.0),
-            (h(1), 4002.0, 12.0),
-            (h(2), 4005.0, 15.0),
-            (h(3), 4008.0, 18.0),
-            (h(4), 4010.0, 20.0),
-        ], attempt
+        assert await hourly_rows(hass, recorder_mock) == FILLED, attempt
     inverter = entry.runtime_data.data.inverters["1VZG8211B7"]
     assert inverter.history_rows == 3
     assert inverter.history_rejected == 2
     assert inverter.buffered_total == 8
+
+
+async def test_restart_mid_session_lands_buffered_records_once(
+    recorder_mock: Recorder, hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
+) -> None:
+    """Restart (unload + set-up) in the middle of a session: the dongle reconnects, its
+    buffered records land once, even when an unload comes before the import is due."""
+    freezer.move_to(h(10) + timedelta(minutes=30))
+    entry = make_entry(free_port)
+    await seed(hass, entry)
+    await setup_entry(hass, entry)
+    live = await FakeDongle.connect(free_port)
+    data = capture("gm_data1_v5_0104_data_from_logger_23").raw
+    await live.send(data)
+    await live.expect_raw(capture("gm_data1_v5_0104_ack_from_server_25").raw)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)  # "restart"
+    assert await live.closed()
+    await send_buffered(free_port, buffered_frames())
+    # Unloading before the backfill timer fires imports what is pending.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hourly_rows(hass, recorder_mock) == FILLED
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await send_buffered(free_port, buffered_frames())
+    freezer.tick(timedelta(seconds=31))
+    async_fire_time_changed(hass)
+    assert await hourly_rows(hass, recorder_mock) == FILLED
+    assert await hass.config_entries.async_unload(entry.entry_id)

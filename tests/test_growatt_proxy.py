@@ -150,3 +150,40 @@ async def test_proxy_upstream_unreachable_from_start(hass: HomeAssistant, free_p
         assert listener.stats.records_live == 1
         await dongle.close()
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_proxy_upstream_flapping_loses_nothing(hass: HomeAssistant, free_port: int) -> None:
+    """The Growatt server goes down and up five times during a session: every record is
+    acked once to the datalogger, reaches Home Assistant, and reaches the server once."""
+    upstream = FakeGrowattServer()
+    await upstream.start()
+    entry = proxy_entry(free_port, upstream.port)
+    entry.add_to_hass(hass)
+    data = [raw(f"shine2mqtt_v6_0104_data_{n}") for n in range(1, 6)]
+    records = 0
+    with patch.object(server, "UPSTREAM_BACKOFF", (0.01,)):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        listener = entry.runtime_data.listener
+        dongle = await FakeDongle.connect(free_port)
+        for flap in range(5):
+            await until(lambda: any(s.upstream_connected for s in listener.sessions), 200_000)
+            for frame in data[:2]:  # upstream up: its acks come through
+                await dongle.send(frame)
+                await dongle.expect_raw(messages.ack(decode_frame(frame)))
+                records += 1
+            await upstream.stop()
+            await until(lambda: not any(s.upstream_connected for s in listener.sessions))
+            for frame in data[2:]:  # upstream down: acked locally
+                await dongle.send(frame)
+                await dongle.expect_raw(messages.ack(decode_frame(frame)))
+                records += 1
+            await upstream.start(upstream.port)
+            await until(lambda n=flap: upstream.connections == n + 2, 200_000)
+        await until(lambda: any(s.upstream_connected for s in listener.sessions), 200_000)
+        await until(lambda: sum(f.function == 0x04 for f in upstream.received) == records, 200_000)
+        assert listener.stats.records_live == records == 25
+        assert dongle.inbox == []  # no duplicate or stray ack
+        assert listener.stats.acks_sent == 15  # the 3 records of each outage
+        await dongle.close()
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    await upstream.stop()
