@@ -235,7 +235,7 @@ class GrowattListener:
                 del self._peer_failures[peer]
         self._sweep_handle = asyncio.get_running_loop().call_later(SWEEP_INTERVAL, self._sweep)
 
-    def _admit(self, conn: _DataloggerConnection, peer_host: str) -> bool:
+    def _admit(self, peer_host: str) -> bool:
         """Decide whether a new connection may stay (limits); count and say why not."""
         failures = self._peer_failures.get(peer_host)
         trusted = any(c.identified and c.peer_host == peer_host for c in self._connections)
@@ -322,7 +322,7 @@ class _DataloggerConnection(asyncio.Protocol):
         self.session.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         self.peer_host = str(peer[0]) if peer else "?"
         self.stats.connections_total += 1
-        if not self.listener._admit(self, self.peer_host):
+        if not self.listener._admit(self.peer_host):
             self.closed = True
             transport.abort()
             return
