@@ -19,6 +19,10 @@ from homeassistant.helpers import issue_registry as ir
 
 from .const import CONF_KIND, DOMAIN, EntryKind
 from .coordinator import GrowattLocalCoordinator
+from .dsmr_coordinator import DsmrCoordinator
+from .ev_coordinator import EvChargingCoordinator
+from .growatt_cloud_coordinator import GrowattCloudCoordinator
+from .pv_system_coordinator import PvSystemCoordinator
 from .runtime import KindRuntime, PvMonitorConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
@@ -33,9 +37,20 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
+    EntryKind.EV_CHARGING: Kind(
+        platforms=(Platform.NUMBER, Platform.SELECT, Platform.SENSOR, Platform.SWITCH),
+        factory=EvChargingCoordinator,
+    ),
     EntryKind.GROWATT_LOCAL: Kind(
         platforms=(Platform.BINARY_SENSOR, Platform.SENSOR),
         factory=GrowattLocalCoordinator,
+    ),
+    EntryKind.GROWATT_CLOUD: Kind(platforms=(Platform.SENSOR,), factory=GrowattCloudCoordinator),
+    EntryKind.DSMR: Kind(
+        platforms=(Platform.BINARY_SENSOR, Platform.SENSOR), factory=DsmrCoordinator
+    ),
+    EntryKind.PV_SYSTEM: Kind(
+        platforms=(Platform.BINARY_SENSOR, Platform.SENSOR), factory=PvSystemCoordinator
     ),
 }
 """Every kind of entry this version can run, by ``entry.data["kind"]``."""

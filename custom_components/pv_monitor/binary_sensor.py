@@ -16,7 +16,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_KIND, EntryKind
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
+from .dsmr_binary_sensor import async_setup_dsmr_binary_sensors
 from .entity import GrowattEntity
+from .pv_system_sensor import async_setup_pv_system_binary_sensors
 from .runtime import PlatformSetup, PvMonitorConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -65,6 +67,8 @@ async def async_setup_growatt_local(
 
 SETUP: Final[dict[str, PlatformSetup]] = {
     EntryKind.GROWATT_LOCAL: async_setup_growatt_local,
+    EntryKind.DSMR: async_setup_dsmr_binary_sensors,
+    EntryKind.PV_SYSTEM: async_setup_pv_system_binary_sensors,
 }
 """Binary sensor set-up of each entry kind."""
 

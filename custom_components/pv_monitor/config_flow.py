@@ -42,6 +42,10 @@ from homeassistant.helpers.selector import (
 from homeassistant.util.network import is_host_valid
 import voluptuous as vol
 
+from .config_flow_dsmr import DsmrFlowMixin, DsmrOptionsFlow
+from .config_flow_ev import EvChargingFlowMixin, EvChargingOptionsFlow
+from .config_flow_growatt_cloud import GrowattCloudFlowMixin, GrowattCloudOptionsFlow
+from .config_flow_pv_system import PvSystemFlowMixin, PvSystemOptionsFlow
 from .const import (
     CONF_ALLOW_REDIRECT,
     CONF_ALLOWED_DATALOGGERS,
@@ -63,7 +67,13 @@ from .growatt.server import DEFAULT_MAX_CONNECTIONS
 
 _LOGGER = logging.getLogger(__name__)
 
-SOURCE_KINDS: Final[tuple[EntryKind, ...]] = (EntryKind.GROWATT_LOCAL,)
+SOURCE_KINDS: Final[tuple[EntryKind, ...]] = (
+    EntryKind.GROWATT_LOCAL,
+    EntryKind.GROWATT_CLOUD,
+    EntryKind.DSMR,
+    EntryKind.EV_CHARGING,
+    EntryKind.PV_SYSTEM,
+)
 """Menu options of the user step; each needs an ``async_step_<kind>`` method."""
 
 STEP_GROWATT_PROXY: Final = "growatt_proxy"
@@ -209,7 +219,14 @@ def is_valid_serial(serial: str) -> bool:
     return _SERIAL_RE.fullmatch(serial) is not None
 
 
-class PvMonitorConfigFlow(ConfigFlow, domain=DOMAIN):
+class PvMonitorConfigFlow(
+    PvSystemFlowMixin,
+    EvChargingFlowMixin,
+    DsmrFlowMixin,
+    GrowattCloudFlowMixin,
+    ConfigFlow,
+    domain=DOMAIN,
+):
     """Config flow of PV Monitor: a menu of source kinds, one step per kind."""
 
     VERSION = 1
@@ -442,5 +459,9 @@ class PvMonitorOptionsFlow(OptionsFlow):
 
 OPTIONS_FLOWS: Final[dict[str, type[OptionsFlow]]] = {
     EntryKind.GROWATT_LOCAL: PvMonitorOptionsFlow,
+    EntryKind.GROWATT_CLOUD: GrowattCloudOptionsFlow,
+    EntryKind.DSMR: DsmrOptionsFlow,
+    EntryKind.EV_CHARGING: EvChargingOptionsFlow,
+    EntryKind.PV_SYSTEM: PvSystemOptionsFlow,
 }
 """Options flow class of each entry kind."""

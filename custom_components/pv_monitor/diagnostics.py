@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .runtime import PvMonitorConfigEntry
@@ -14,6 +15,10 @@ _SERIAL = re.compile(r"^[A-Z0-9]{8,30}$")
 _PRIVATE_CONFIG_ITEMS = frozenset({"0x0e", "0x10", "0x11", "0x13"})
 """Datalogger config items with its LAN address, MAC and server address (items 0x0e,
 0x10, 0x11, 0x13): replaced by ``**REDACTED**``."""
+
+
+ENTRY_SECRETS = frozenset({"username", "password", "password_hash", "token"})
+"""Entry data keys holding credentials (Growatt cloud): replaced by ``**REDACTED**``."""
 
 
 def redact_serial(serial: str) -> str:
@@ -40,6 +45,9 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Entry data and options, and the runtime's own snapshot, serials redacted."""
     return {
-        "entry": {"data": dict(entry.data), "options": _redact(dict(entry.options))},
+        "entry": {
+            "data": async_redact_data(dict(entry.data), ENTRY_SECRETS),
+            "options": _redact(dict(entry.options)),
+        },
         "runtime": _redact(entry.runtime_data.diagnostics()),
     }

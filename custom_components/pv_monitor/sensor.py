@@ -38,8 +38,12 @@ from homeassistant.helpers.typing import StateType
 
 from .const import CONF_KIND, EntryKind
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
+from .dsmr_sensor import async_setup_dsmr_sensors
 from .entity import GrowattEntity
+from .ev_entities import async_setup_ev_sensor
 from .growatt.registers import STATUS_NAMES, VALUE_UNITS
+from .growatt_cloud_sensor import async_setup_growatt_cloud
+from .pv_system_sensor import async_setup_pv_system_sensors
 from .runtime import PlatformSetup, PvMonitorConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -260,6 +264,10 @@ async def async_setup_growatt_local(
 
 SETUP: Final[dict[str, PlatformSetup]] = {
     EntryKind.GROWATT_LOCAL: async_setup_growatt_local,
+    EntryKind.EV_CHARGING: async_setup_ev_sensor,
+    EntryKind.GROWATT_CLOUD: async_setup_growatt_cloud,
+    EntryKind.DSMR: async_setup_dsmr_sensors,
+    EntryKind.PV_SYSTEM: async_setup_pv_system_sensors,
 }
 """Sensor set-up of each entry kind."""
 

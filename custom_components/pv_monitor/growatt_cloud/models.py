@@ -1,0 +1,285 @@
+"""Typed results of the Growatt cloud client and the mapping of cloud fields to value keys.
+
+Value keys are those of the local listener (``growatt/registers.py``), so the same kind of
+value has the same meaning, unit and translation: ``energy_today``/``energy_total`` (kWh,
+AC output), ``pv_power`` (W), ``pv1_voltage`` (V), ``battery_soc`` (%), and so on.
+
+Field names and units were learned from the public ``growattServer`` library (PyPI, 2.2.0:
+docstrings of ``mix_info``, ``mix_system_status``, the OpenAPI V1 device classes) and Home
+Assistant core's ``growatt_server`` sensor tables (``api_key``); the ShinePhone "system
+status" answers give power in kW, everything else in W, V, A, Hz, °C, kWh and %.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+import re
+from typing import Any, Final
+
+
+class AuthType(StrEnum):
+    """How an entry logs in to the Growatt cloud."""
+
+    PASSWORD = "password"
+    """ShinePhone API: username and (hashed) password, session cookie."""
+    TOKEN = "token"
+    """OpenAPI V1: API token in the ``token`` header."""
+
+
+class DeviceType(StrEnum):
+    """Kind of a device in a plant, as the ShinePhone device list names it (``deviceType``)."""
+
+    INVERTER = "inverter"
+    """Classic PV inverter (TL), ``newInverterAPI.do``."""
+    TLX = "tlx"
+    """TL-X / MIN / MIC / MOD, ``newTlxApi.do`` (V1: device type 7, ``tlx_last_data``)."""
+    MIX = "mix"
+    """SPH hybrid, ``newMixApi.do`` (V1: device type 5, ``mix_last_data``)."""
+    STORAGE = "storage"
+    """Battery storage (SPF and others), ``newStorageAPI.do``."""
+    OTHER = "other"
+    """Anything else (meters, MAX, Noah): listed, no values read."""
+
+
+V1_DEVICE_TYPES: Final[dict[int, DeviceType]] = {
+    1: DeviceType.INVERTER,
+    2: DeviceType.STORAGE,
+    5: DeviceType.MIX,
+    7: DeviceType.TLX,
+}
+"""OpenAPI V1 ``device/list`` ``type`` codes (1 inverter, 2 storage, 5 SPH, 7 MIN/TLX;
+growattServer ``DeviceType``); other codes are :attr:`DeviceType.OTHER`."""
+
+READABLE_TYPES: Final = {
+    AuthType.PASSWORD: frozenset(
+        {DeviceType.INVERTER, DeviceType.TLX, DeviceType.MIX, DeviceType.STORAGE}
+    ),
+    AuthType.TOKEN: frozenset({DeviceType.TLX, DeviceType.MIX}),
+}
+"""Device types whose values each API can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plant:
+    """A plant (power station) of the account, with its totals when the answer has them.
+
+    Power in W, energy in kWh; None when the cloud did not give the value.
+    """
+
+    plant_id: str
+    name: str
+    current_power: float | None = None
+    energy_today: float | None = None
+    energy_total: float | None = None
+    peak_power: float | None = None
+    """Installed peak power in kWp."""
+    location: dict[str, Any] = field(default_factory=dict)
+    """City, country, latitude, longitude as the cloud gave them (private: redacted)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A device of a plant from the device list."""
+
+    serial: str
+    device_type: DeviceType
+    alias: str | None = None
+    model: str | None = None
+    datalogger_serial: str | None = None
+
+
+@dataclass(slots=True)
+class DeviceData:
+    """Latest values of one device, by local-listener value key (see module docstring)."""
+
+    serial: str
+    device_type: DeviceType
+    values: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    """A successful ShinePhone login: the account's user id."""
+
+    user_id: str
+
+
+type FieldMap = dict[str, tuple[str, float]]
+"""``{cloud field: (value key, factor)}``; the value key's unit is the local listener's."""
+
+_PV: Final[FieldMap] = {
+    f"{prefix}{n}": (f"pv{n}_{kind}", 1.0)
+    for n in range(1, 5)
+    for prefix, kind in (("vpv", "voltage"), ("ipv", "current"), ("ppv", "power"))
+}
+
+INVERTER_FIELDS: Final[FieldMap] = {
+    **{k: v for k, v in _PV.items() if not k.endswith("4")},
+    "powerToday": ("energy_today", 1.0),
+    "powerTotal": ("energy_total", 1.0),
+    "ppv": ("pv_power", 1.0),
+    "pac": ("ac_power", 1.0),
+    "fac": ("grid_frequency", 1.0),
+    "vacr": ("ac_l1_voltage", 1.0),
+    "iacr": ("ac_l1_current", 1.0),
+    "pacr": ("ac_l1_power", 1.0),
+    "temperature": ("inverter_temperature", 1.0),
+}
+"""ShinePhone ``getInverterDetailData`` fields."""
+
+TLX_FIELDS: Final[FieldMap] = {
+    **_PV,
+    **{f"epv{n}Today": (f"pv{n}_energy_today", 1.0) for n in range(1, 5)},
+    **{f"epv{n}Total": (f"pv{n}_energy_total", 1.0) for n in range(1, 5)},
+    "eacToday": ("energy_today", 1.0),
+    "eacTotal": ("energy_total", 1.0),
+    "epvToday": ("pv_energy_today", 1.0),
+    "epvTotal": ("pv_energy_total", 1.0),
+    "ppv": ("pv_power", 1.0),
+    "pac": ("ac_power", 1.0),
+    "fac": ("grid_frequency", 1.0),
+    "vacr": ("ac_l1_voltage", 1.0),
+    "iacr": ("ac_l1_current", 1.0),
+    "temp1": ("inverter_temperature", 1.0),
+    "bdc1Soc": ("battery_soc", 1.0),
+}
+"""ShinePhone ``getTlxDetailData`` and OpenAPI V1 ``tlx_last_data`` fields."""
+
+MIX_INFO_FIELDS: Final[FieldMap] = {
+    "capacity": ("battery_soc", 1.0),
+    "vbat": ("battery_voltage", 1.0),
+    "vpv1": ("pv1_voltage", 1.0),
+    "vpv2": ("pv2_voltage", 1.0),
+    "epvToday": ("pv_energy_today", 1.0),
+    "epvTotal": ("pv_energy_total", 1.0),
+    "eBatChargeToday": ("battery_charge_energy_today", 1.0),
+    "eBatChargeTotal": ("battery_charge_energy_total", 1.0),
+    "eBatDisChargeToday": ("battery_discharge_energy_today", 1.0),
+    "eBatDisChargeTotal": ("battery_discharge_energy_total", 1.0),
+    "acChargeEnergyToday": ("ac_charge_energy_today", 1.0),
+    "acChargeEnergyTotal": ("ac_charge_energy_total", 1.0),
+}
+"""ShinePhone ``getMixInfo`` fields."""
+
+MIX_STATUS_FIELDS: Final[FieldMap] = {
+    "SOC": ("battery_soc", 1.0),
+    "ppv": ("pv_power", 1000.0),
+    "pPv1": ("pv1_power", 1000.0),
+    "pPv2": ("pv2_power", 1000.0),
+    "chargePower": ("battery_charge_power", 1000.0),
+    "pdisCharge1": ("battery_discharge_power", 1000.0),
+    "pactogrid": ("grid_export_power", 1000.0),
+    "pactouser": ("grid_import_power", 1000.0),
+    "pLocalLoad": ("load_power", 1000.0),
+    "vAc1": ("grid_voltage", 1.0),
+    "fAc": ("grid_frequency", 1.0),
+}
+"""ShinePhone ``getSystemStatus_KW`` fields (powers in kW, converted to W)."""
+
+MIX_V1_FIELDS: Final[FieldMap] = {
+    **{k: v for k, v in _PV.items() if k[-1] in "12"},
+    "soc": ("battery_soc", 1.0),
+    "vbat": ("battery_voltage", 1.0),
+    "ppv": ("pv_power", 1.0),
+    "pcharge1": ("battery_charge_power", 1.0),
+    "pdischarge1": ("battery_discharge_power", 1.0),
+    "pacToGridTotal": ("grid_export_power", 1.0),
+    "pacToUserTotal": ("grid_import_power", 1.0),
+    "pacToLocalLoad": ("load_power", 1.0),
+    "fac": ("grid_frequency", 1.0),
+    "epvTotal": ("pv_energy_total", 1.0),
+    "eChargeToday": ("battery_charge_energy_today", 1.0),
+    "eChargeTotal": ("battery_charge_energy_total", 1.0),
+    "eDischargeToday": ("battery_discharge_energy_today", 1.0),
+    "eDischargeTotal": ("battery_discharge_energy_total", 1.0),
+    "etoGridToday": ("grid_export_energy_today", 1.0),
+    "etogridTotal": ("grid_export_energy_total", 1.0),
+    "etoUserToday": ("grid_import_energy_today", 1.0),
+    "etoUserTotal": ("grid_import_energy_total", 1.0),
+    "elocalLoadToday": ("load_energy_today", 1.0),
+    "elocalLoadTotal": ("load_energy_total", 1.0),
+}
+"""OpenAPI V1 ``mix_last_data`` fields (W, kWh)."""
+
+STORAGE_FIELDS: Final[FieldMap] = {
+    "capacity": ("battery_soc", 1.0),
+    "vBat": ("battery_voltage", 1.0),
+    "pCharge": ("battery_charge_power", 1.0),
+    "pDischarge": ("battery_discharge_power", 1.0),
+    "ppv": ("pv_power", 1.0),
+    "vpv": ("pv1_voltage", 1.0),
+    "vpv2": ("pv2_voltage", 1.0),
+    "outPutPower": ("output_power", 1.0),
+    "outPutVolt": ("output_voltage", 1.0),
+    "freqOutPut": ("output_frequency", 1.0),
+    "vGrid": ("grid_voltage", 1.0),
+    "freqGrid": ("grid_frequency", 1.0),
+    "loadPercent": ("load_percent", 1.0),
+    "epvToday": ("pv_energy_today", 1.0),
+    "epvTotal": ("pv_energy_total", 1.0),
+    "eBatChargeToday": ("battery_charge_energy_today", 1.0),
+    "eBatChargeTotal": ("battery_charge_energy_total", 1.0),
+    "eBatDisChargeToday": ("battery_discharge_energy_today", 1.0),
+    "eBatDisChargeTotal": ("battery_discharge_energy_total", 1.0),
+}
+"""ShinePhone ``getStorageParams_sacolar`` ``storageDetailBean`` fields."""
+
+_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z%]*)\s*$")
+_ENERGY_FACTORS: Final = {"": 1.0, "kwh": 1.0, "wh": 0.001, "mwh": 1000.0, "gwh": 1_000_000.0}
+_POWER_FACTORS: Final = {"": 1.0, "w": 1.0, "kw": 1000.0, "mw": 1_000_000.0}
+
+
+def parse_number(value: Any) -> float | None:
+    """A plain number from a cloud field (number or numeric string, "%" allowed), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if (
+        isinstance(value, str)
+        and (match := _NUMBER.match(value.replace(",", "")))
+        and match.group(2) in ("", "%")
+    ):
+        return float(match.group(1))
+    return None
+
+
+def _parse_with_unit(value: Any, factors: dict[str, float]) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str) or not (match := _NUMBER.match(value.replace(",", ""))):
+        return None
+    factor = factors.get(match.group(2).lower())
+    return None if factor is None else float(match.group(1)) * factor
+
+
+def parse_energy(value: Any) -> float | None:
+    """Energy in kWh from ``12.5``, ``"12.5"``, ``"12.5 kWh"`` or ``"1.2 MWh"``; else None."""
+    return _parse_with_unit(value, _ENERGY_FACTORS)
+
+
+def parse_power(value: Any) -> float | None:
+    """Power in W from ``450``, ``"450 W"`` or ``"1.2 kW"``; else None."""
+    return _parse_with_unit(value, _POWER_FACTORS)
+
+
+def map_fields(raw: dict[str, Any], fields: FieldMap) -> dict[str, float]:
+    """Values of ``raw`` by value key: numeric fields of ``fields`` scaled; others left out."""
+    values: dict[str, float] = {}
+    for name, (key, factor) in fields.items():
+        number = parse_number(raw.get(name))
+        if number is not None:
+            values[key] = round(number * factor, 3)
+    return values
+
+
+def parse_day(key: str, month: date) -> date | None:
+    """The day of a history key: ``"2025-05-04"``, or ``"04"``/``"4"`` within ``month``."""
+    try:
+        if len(key) == 10:
+            return date.fromisoformat(key)
+        return month.replace(day=int(key))
+    except ValueError:
+        return None
