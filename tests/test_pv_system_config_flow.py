@@ -7,6 +7,7 @@ from unittest.mock import AsyncMock
 from homeassistant.config_entries import SOURCE_USER, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -202,3 +203,28 @@ def test_other_kinds_have_no_subentries(hass: HomeAssistant) -> None:
 
 async def test_unused_mock(mock_setup_entry: AsyncMock) -> None:
     assert not mock_setup_entry.called
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_sensors_step_suggests_our_inverter(hass: HomeAssistant) -> None:
+    """With a PV Monitor inverter present, its AC power and lifetime energy are proposed."""
+    registry = er.async_get(hass)
+    registry.async_get_or_create("sensor", DOMAIN, "INV1_ac_power", suggested_object_id="inv_ac")
+    registry.async_get_or_create("sensor", DOMAIN, "INV1_energy_total", suggested_object_id="inv_e")
+    registry.async_get_or_create("sensor", DOMAIN, "INV1_pv_power", suggested_object_id="inv_pv")
+    registry.async_get_or_create("sensor", "other", "x_ac_power", suggested_object_id="foreign")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pv_system"}
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SITE_INPUT)
+    assert result["step_id"] == "pv_system_sensors"
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description
+    }
+    assert suggested == {
+        "production_power": "sensor.inv_ac",
+        "production_energy": "sensor.inv_e",
+    }

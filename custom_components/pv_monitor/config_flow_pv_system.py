@@ -26,7 +26,8 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_ELEVATION, CONF_LATITUDE, CONF_LONGITUDE, CONF_NAME
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
@@ -39,7 +40,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import slugify
 import voluptuous as vol
 
-from .const import CONF_KIND, EntryKind
+from .const import CONF_KIND, DOMAIN, EntryKind
 from .pv_system_const import (
     CONF_AC_LIMIT,
     CONF_AZIMUTH,
@@ -126,6 +127,32 @@ ARRAY_SCHEMA: Final = vol.Schema(
 )
 
 
+PRODUCTION_SUFFIXES: Final = {
+    CONF_PRODUCTION_POWER: ("_ac_power", "_output_power"),
+    CONF_PRODUCTION_ENERGY: ("_energy_total",),
+}
+"""Unique-id endings of PV Monitor's own inverter sensors that measure production."""
+
+
+def our_production_sensors(hass: HomeAssistant) -> dict[str, str]:
+    """Suggested production sensors: PV Monitor's own inverter AC power and lifetime energy.
+
+    Looks through the entity registry for enabled ``pv_monitor`` sensors whose unique id
+    ends as :data:`PRODUCTION_SUFFIXES` says (the local listener's and the cloud poller's
+    inverter sensors); returns ``{option: entity_id}`` for the first of each, sorted by
+    entity id so the choice is stable. Empty when PV Monitor has no inverter yet.
+    """
+    registry = er.async_get(hass)
+    found: dict[str, str] = {}
+    for entry in sorted(registry.entities.values(), key=lambda e: e.entity_id):
+        if entry.platform != DOMAIN or entry.domain != "sensor" or entry.disabled_by:
+            continue
+        for option, suffixes in PRODUCTION_SUFFIXES.items():
+            if option not in found and entry.unique_id.endswith(suffixes):
+                found[option] = entry.entity_id
+    return found
+
+
 def pv_system_unique_id(name: str) -> str:
     """Unique id of the PV system entry named ``name``."""
     return f"pv_system_{slugify(name)}"
@@ -207,7 +234,12 @@ class PvSystemFlowMixin(ConfigFlow):
                 CONF_THRESHOLD: DEFAULT_THRESHOLD,
             }
             return await self.async_step_pv_system_array()
-        return self.async_show_form(step_id=STEP_SENSORS, data_schema=SENSORS_SCHEMA)
+        return self.async_show_form(
+            step_id=STEP_SENSORS,
+            data_schema=self.add_suggested_values_to_schema(
+                SENSORS_SCHEMA, our_production_sensors(self.hass)
+            ),
+        )
 
     async def async_step_pv_system_array(
         self, user_input: dict[str, Any] | None = None
