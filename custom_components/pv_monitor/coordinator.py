@@ -283,6 +283,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         self._restored: dict[str, dict[str, float]] = {}
         self._backfill_timer: CALLBACK_TYPE | None = None
         self._new_device_callbacks: list[Callable[[], None]] = []
+        self._device_listeners: dict[str | None, list[CALLBACK_TYPE]] = {}
         self._stale_timers: dict[str, CALLBACK_TYPE] = {}
         self._logged_drop = False
 
@@ -379,11 +380,30 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             cb()
 
     @callback
+    def async_add_listener(
+        self, update_callback: CALLBACK_TYPE, context: Any = None
+    ) -> Callable[[], None]:
+        """Listen for updates of the device ``context`` (a serial; None: listener-wide).
+
+        Also indexes the listener by its context, so that :meth:`async_update_device`
+        touches only that device's entities, not every entity of every inverter.
+        """
+        remove = super().async_add_listener(update_callback, context)
+        by_device = self._device_listeners.setdefault(context, [])
+        by_device.append(update_callback)
+
+        @callback
+        def remove_listener() -> None:
+            remove()
+            by_device.remove(update_callback)
+
+        return remove_listener
+
+    @callback
     def async_update_device(self, serial: str | None) -> None:
         """Wake the entities registered with context ``serial`` (None: listener-wide)."""
-        for update_callback, context in list(self._listeners.values()):
-            if context == serial:
-                update_callback()
+        for update_callback in list(self._device_listeners.get(serial, ())):
+            update_callback()
 
     # -- ListenerHandler ----------------------------------------------------------------------
     def datalogger_connected(self, session: DataloggerSession) -> None:
