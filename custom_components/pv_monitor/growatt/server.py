@@ -340,16 +340,20 @@ class _DataloggerConnection(asyncio.Protocol):
             if isinstance(item, FrameError):
                 self._drop(item)
                 continue
-            try:
-                self._handle(item)
-            except Exception as err:
-                self.stats.handler_errors += 1
-                self.stats.last_error = f"{type(err).__name__}: {err}"
-                if self.stats.handler_errors == 1:
-                    _LOGGER.exception(
-                        "Error handling a frame from %s; the session goes on",
-                        self.session.serial or self.session.peer,
-                    )
+            self._guarded(self._handle, item)
+
+    def _guarded(self, handle: Callable[[Frame], None], frame: Frame) -> None:
+        """Run ``handle(frame)``; a fault is counted and logged once, the session goes on."""
+        try:
+            handle(frame)
+        except Exception as err:
+            self.stats.handler_errors += 1
+            self.stats.last_error = f"{type(err).__name__}: {err}"
+            if self.stats.handler_errors == 1:
+                _LOGGER.exception(
+                    "Error handling a frame from %s; the session goes on",
+                    self.session.serial or self.session.peer,
+                )
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close()
@@ -446,7 +450,9 @@ class _DataloggerConnection(asyncio.Protocol):
             if function == Function.ANNOUNCE:
                 self.last_announce = frame.raw
             if function in RECORD_FUNCTIONS:
-                self._record(frame)
+                # Decoding waits until every ack of this loop iteration is out: with many
+                # dataloggers, acks do not queue behind other records' processing.
+                asyncio.get_running_loop().call_soon(self._guarded, self._record, frame)
             if function == Function.ANNOUNCE and not proxy:
                 self._after_announce(frame)
             return
