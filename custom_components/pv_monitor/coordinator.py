@@ -54,7 +54,6 @@ from .growatt.server import (
     ListenerConfig,
     normalise_serials,
 )
-from .growatt_statistics import async_backfill_counter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -535,6 +534,9 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             for inverter in self.data.inverters.values():
                 inverter.pending_history.clear()
             return
+        # Imported here: the recorder's modules are heavy and only needed for a backfill.
+        from .growatt_statistics import async_backfill_counter  # noqa: PLC0415
+
         registry = er.async_get(self.hass)
         for inverter in self.data.inverters.values():
             pending, inverter.pending_history = inverter.pending_history, []
