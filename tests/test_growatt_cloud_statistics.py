@@ -14,6 +14,7 @@ from homeassistant.components.recorder.statistics import (
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -99,15 +100,15 @@ async def test_import_once_continuous_and_idempotent(
     assert await rows(hass, recorder_mock) == imported
     assert fake_cloud.requests.count("PlantDetailAPI.do") == 13
 
-    # A day later only the new day is added, continuing the sum. (The import is run
-    # directly: reloading the entry after a one-day clock jump can deadlock the test
-    # recorder's in-memory SQLite while it catches up on the skipped day.)
-    coordinator = entry.runtime_data
-    await hass.config_entries.async_unload(entry.entry_id)
-    await settle(hass)
+    # A day later only the new day is added, continuing the sum. After a clock jump
+    # the timers that came due are fired explicitly: a daily HA timer lands exactly on
+    # the frozen loop time, which asyncio never runs on its own (the float sum
+    # time + clock resolution equals time), so the loop would spin and starve the
+    # recorder's SQLite thread of the GIL.
     freezer.tick(timedelta(days=1))
+    async_fire_time_changed(hass)
     fake_cloud.history[today] = 9.5
-    await async_import_history(hass, coordinator)
+    await hass.config_entries.async_reload(entry.entry_id)
     await settle(hass)
     again = await rows(hass, recorder_mock)
     assert again[:-1] == imported
