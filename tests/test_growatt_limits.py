@@ -181,3 +181,25 @@ async def test_failure_memory_expires(listener: GrowattListener) -> None:
     with patch.object(server, "PEER_FAILURE_WINDOW", -1.0):
         listener._sweep()
     assert "10.1.2.3" not in listener._peer_failures
+
+
+@pytest.mark.parametrize(("max_connections", "backlog"), [(3, 100), (1000, 1000)])
+async def test_accept_backlog_follows_the_connection_limit(
+    socket_enabled: None, max_connections: int, backlog: int
+) -> None:
+    """Dataloggers reconnecting all at once are queued, not dropped, up to the limit."""
+    loop = asyncio.get_running_loop()
+    create_server = loop.create_server
+    seen: dict[str, object] = {}
+
+    async def spy(*args: object, **kwargs: object) -> asyncio.Server:
+        seen.update(kwargs)
+        return await create_server(*args, **kwargs)  # type: ignore[arg-type]
+
+    config = ListenerConfig(host="127.0.0.1", port=0, max_connections=max_connections)
+    lst = GrowattListener(config, Recorder())
+    with patch.object(loop, "create_server", spy):
+        await lst.start()
+    assert seen["backlog"] == backlog
+    assert lst.bound_port is not None
+    await lst.stop()

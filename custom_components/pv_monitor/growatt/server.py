@@ -207,6 +207,10 @@ class GrowattListener:
             host=host,
             port=self.config.port,
             reuse_address=True,
+            # Every datalogger reconnects at once after a restart or a network outage:
+            # a queue as long as the connection limit keeps their SYNs from being dropped
+            # (asyncio's default is 100; the kernel caps it at net.core.somaxconn).
+            backlog=max(100, self.config.max_connections),
             start_serving=False,
         )
 
