@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 import socket
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock, PropertyMock, patch
 
 import pytest
 
@@ -26,6 +26,17 @@ import pytest
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
     """Let Home Assistant load the integrations in ``custom_components``."""
     yield  # noqa: PT022 - the usual Home Assistant custom-integration fixture shape
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create every entity enabled, also those disabled by default."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
-from unittest.mock import PropertyMock, patch
+from collections.abc import AsyncGenerator
+from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
@@ -17,17 +17,6 @@ from custom_components.pv_monitor import KINDS, Kind
 from custom_components.pv_monitor.dsmr_coordinator import DsmrCoordinator
 
 from .dsmr_fixtures import TELEGRAMS, P1Server, make_entry, telegram
-
-
-@pytest.fixture
-def entity_registry_enabled_by_default() -> Generator[None]:
-    """Create every entity enabled, also those disabled by default."""
-    with patch(
-        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-        return_value=True,
-        new_callable=PropertyMock,
-    ):
-        yield
 
 
 @pytest.fixture

@@ -3,10 +3,9 @@ switch, input_number current and phase switch, from a grid power sensor."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
-from unittest.mock import PropertyMock, patch
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -47,16 +46,6 @@ ENERGY = "sensor.ev_charging_wallbox_solar_energy_to_the_car_today"
 MIN_CURRENT = "number.ev_charging_wallbox_minimum_current"
 MAX_CURRENT = "number.ev_charging_wallbox_maximum_current"
 START_DELAY = "number.ev_charging_wallbox_start_delay"
-
-
-@pytest.fixture
-def entity_registry_enabled_by_default() -> Generator[None]:
-    with patch(
-        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-        return_value=True,
-        new_callable=PropertyMock,
-    ):
-        yield
 
 
 async def setup_charger(hass: HomeAssistant, charger_on: bool = False) -> None:

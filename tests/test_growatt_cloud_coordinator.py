@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import timedelta
 import logging
 from typing import Any
-from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
@@ -86,17 +84,6 @@ def state(hass: HomeAssistant, unique_id: str) -> str:
     current = hass.states.get(entity_id(hass, unique_id))
     assert current is not None
     return current.state
-
-
-@pytest.fixture
-def entity_registry_enabled_by_default() -> Generator[None]:
-    """Create every entity enabled, also those disabled by default."""
-    with patch(
-        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-        return_value=True,
-        new_callable=PropertyMock,
-    ):
-        yield
 
 
 @pytest.fixture(autouse=True)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 import dataclasses
 from datetime import datetime, timedelta
 import json
 from pathlib import Path
-from unittest.mock import PropertyMock, patch
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
@@ -35,17 +34,6 @@ from .growatt_fixtures import capture
 
 CLOCK = datetime(2020, 1, 27, 16, 57, 45)
 """Frozen datalogger clock: the GrowattMonitor capture's own clock-set frame carries it."""
-
-
-@pytest.fixture
-def entity_registry_enabled_by_default() -> Generator[None]:
-    """Create every entity enabled, also those disabled by default."""
-    with patch(
-        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-        return_value=True,
-        new_callable=PropertyMock,
-    ):
-        yield
 
 
 async def until(predicate: Callable[[], bool], rounds: int = 10_000) -> None:

@@ -54,6 +54,7 @@ from .growatt.server import (
     ListenerConfig,
     normalise_serials,
 )
+from .runtime import service_device_info
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -273,11 +274,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         # The listener's own (service) device carries the listener-wide sensors.
         dr.async_get(hass).async_get_or_create(
             config_entry_id=entry.entry_id,
-            identifiers={(DOMAIN, entry.entry_id)},
-            manufacturer="PV Monitor",
-            name=entry.title,
-            model="Growatt datalogger listener",
-            entry_type=dr.DeviceEntryType.SERVICE,
+            **service_device_info(entry, "Growatt datalogger listener"),
         )
         self._restored: dict[str, dict[str, float]] = {}
         self._backfill_timer: CALLBACK_TYPE | None = None

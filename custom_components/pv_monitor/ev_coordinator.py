@@ -91,6 +91,7 @@ from .ev_const import (
     TICK_INTERVAL,
     GridSign,
 )
+from .runtime import service_device_info
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -218,11 +219,7 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
         self.controller = SurplusController(settings_from_entry(entry), now=_timestamp())
         dr.async_get(hass).async_get_or_create(
             config_entry_id=entry.entry_id,
-            identifiers={(DOMAIN, entry.entry_id)},
-            manufacturer="PV Monitor",
-            name=entry.title,
-            model="EV surplus charging controller",
-            entry_type=dr.DeviceEntryType.SERVICE,
+            **service_device_info(entry, "EV surplus charging controller"),
         )
         self.action_errors = 0
         """Service calls on the charger entities that failed."""

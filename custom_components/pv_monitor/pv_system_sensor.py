@@ -24,14 +24,13 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
 from .pv_system_coordinator import PvSystemConfigEntry, PvSystemCoordinator
+from .runtime import service_device_info
 from .solar.anomaly import AnomalyType
 
 SPECIFIC_YIELD_UNIT: Final = "kWh/kWp"
@@ -220,13 +219,7 @@ class PvSystemEntity(CoordinatorEntity[PvSystemCoordinator]):
         super().__init__(coordinator)
         entry = coordinator.config_entry
         self._attr_unique_id = f"{entry.entry_id}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, entry.entry_id)},
-            name=entry.title,
-            manufacturer="PV Monitor",
-            model="PV system model (pvlib)",
-            entry_type=DeviceEntryType.SERVICE,
-        )
+        self._attr_device_info = service_device_info(entry, "PV system model (pvlib)")
 
 
 class PvSystemSensor(PvSystemEntity, SensorEntity):

@@ -7,7 +7,10 @@ from typing import Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import DOMAIN
 
 
 class KindRuntime(Protocol):
@@ -42,3 +45,18 @@ type PvMonitorConfigEntry = ConfigEntry[KindRuntime]
 type PlatformSetup = Callable[[HomeAssistant, Any, AddConfigEntryEntitiesCallback], Awaitable[None]]
 """A kind's set-up of one platform: ``(hass, entry, async_add_entities)``; each platform
 module keeps a ``SETUP`` table of them by kind."""
+
+
+def service_device_info(entry: ConfigEntry, model: str) -> DeviceInfo:
+    """The entry's own service device (identifier: the entry id), named as the entry.
+
+    It carries what belongs to the entry rather than to a physical device: the listener's
+    counters, the EV controller, the PV system model.
+    """
+    return DeviceInfo(
+        identifiers={(DOMAIN, entry.entry_id)},
+        manufacturer="PV Monitor",
+        name=entry.title,
+        model=model,
+        entry_type=DeviceEntryType.SERVICE,
+    )
