@@ -8,6 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+
+from custom_components.pv_monitor.const import DOMAIN
+
 FIXTURES = Path(__file__).parent / "fixtures" / "growatt"
 
 
@@ -57,3 +63,21 @@ def capture(name: str) -> Capture:
 def frames() -> tuple[Capture, ...]:
     """Captures holding a whole wire frame (not only a payload)."""
     return tuple(c for c in captures() if c.kind == "frame")
+
+
+def register_lifetime_energy_sensor(hass: HomeAssistant, entry: ConfigEntry, serial: str) -> None:
+    """Register inverter ``serial``'s lifetime energy sensor as a previous run left it.
+
+    Its entity id is ``sensor.inverter_<serial>_lifetime_energy``; ``entry`` must be added.
+    """
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, serial)}
+    )
+    er.async_get(hass).async_get_or_create(
+        "sensor",
+        DOMAIN,
+        f"{serial}_energy_total",
+        suggested_object_id=f"inverter_{serial.lower()}_lifetime_energy",
+        config_entry=entry,
+        device_id=device.id,
+    )

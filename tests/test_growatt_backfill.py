@@ -13,7 +13,6 @@ from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -22,7 +21,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import RecorderInstanceContextManager
 
-from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.growatt import messages
 from custom_components.pv_monitor.growatt.backfill import (
     StatisticsRow,
@@ -34,7 +32,7 @@ from custom_components.pv_monitor.growatt.framing import Function, decode_frame,
 from custom_components.pv_monitor.growatt.records import encode_record_payload, parse_record
 
 from .dongle import FakeDongle
-from .growatt_fixtures import capture
+from .growatt_fixtures import capture, register_lifetime_energy_sensor
 from .test_growatt_local import make_entry, setup_entry
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -143,17 +141,7 @@ async def seed(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """The inverter's lifetime energy sensor with its own statistics: hour 1 flat, no rows
     for hours 2-3 (Home Assistant was down), the jump at hour 4."""
     entry.add_to_hass(hass)
-    device = dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "1VZG8211B7")}
-    )
-    er.async_get(hass).async_get_or_create(
-        "sensor",
-        DOMAIN,
-        "1VZG8211B7_energy_total",
-        suggested_object_id="inverter_1vzg8211b7_lifetime_energy",
-        config_entry=entry,
-        device_id=device.id,
-    )
+    register_lifetime_energy_sensor(hass, entry, "1VZG8211B7")
     async_import_statistics(
         hass,
         {

@@ -9,7 +9,7 @@ from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, State
-from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -30,7 +30,7 @@ from custom_components.pv_monitor.growatt.registers import (
 )
 
 from .dongle import FakeDongle
-from .growatt_fixtures import capture, captures
+from .growatt_fixtures import capture, captures, register_lifetime_energy_sensor
 from .test_growatt_local import (
     freeze_datalogger_clock,
     make_entry,
@@ -167,17 +167,7 @@ async def test_restored_counter_survives_lower_value(hass: HomeAssistant, free_p
     )
     entry = make_entry(free_port)
     entry.add_to_hass(hass)
-    device = dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "1VZG8211B7")}
-    )
-    er.async_get(hass).async_get_or_create(
-        "sensor",
-        DOMAIN,
-        "1VZG8211B7_energy_total",
-        suggested_object_id="inverter_1vzg8211b7_lifetime_energy",
-        config_entry=entry,
-        device_id=device.id,
-    )
+    register_lifetime_energy_sensor(hass, entry, "1VZG8211B7")
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     freeze_datalogger_clock(entry)
