@@ -1,76 +1,32 @@
 """PV Monitor: your own solar data in Home Assistant, without a vendor cloud.
 
-Every config entry is one *kind* of source (``entry.data["kind"]``). Set-up looks up the
-kind in :data:`KINDS`, builds its runtime (``entry.runtime_data``), forwards only that
-kind's platforms, then starts the runtime.
+Every config entry is one *kind* of source (``entry.data["kind"]``), each a package of its
+own that declares a :class:`~.common.runtime.KindSpec`. Set-up imports that package (only
+then), builds its runtime (``entry.runtime_data``), forwards only its platforms, then
+starts the runtime.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-import logging
-from typing import Any
-
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
-from .const import CONF_KIND, DOMAIN, EntryKind
-from .coordinator import GrowattLocalCoordinator
-from .dsmr_coordinator import DsmrCoordinator
-from .ev_coordinator import EvChargingCoordinator
-from .growatt_cloud_coordinator import GrowattCloudCoordinator
-from .pv_system_coordinator import PvSystemCoordinator
-from .runtime import KindRuntime, PvMonitorConfigEntry
-
-_LOGGER = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """How to run one kind of entry: its platforms and its runtime factory."""
-
-    platforms: tuple[Platform, ...]
-    factory: Callable[[HomeAssistant, Any], KindRuntime]
-
-
-KINDS: dict[str, Kind] = {
-    EntryKind.EV_CHARGING: Kind(
-        platforms=(Platform.NUMBER, Platform.SELECT, Platform.SENSOR, Platform.SWITCH),
-        factory=EvChargingCoordinator,
-    ),
-    EntryKind.GROWATT_LOCAL: Kind(
-        platforms=(Platform.BINARY_SENSOR, Platform.SENSOR),
-        factory=GrowattLocalCoordinator,
-    ),
-    EntryKind.GROWATT_CLOUD: Kind(platforms=(Platform.SENSOR,), factory=GrowattCloudCoordinator),
-    EntryKind.DSMR: Kind(
-        platforms=(Platform.BINARY_SENSOR, Platform.SENSOR), factory=DsmrCoordinator
-    ),
-    EntryKind.PV_SYSTEM: Kind(
-        platforms=(Platform.BINARY_SENSOR, Platform.SENSOR), factory=PvSystemCoordinator
-    ),
-}
-"""Every kind of entry this version can run, by ``entry.data["kind"]``."""
-
-
-def _kind(entry: ConfigEntry[Any]) -> Kind:
-    return KINDS[entry.data[CONF_KIND]]
+from .common.runtime import PvMonitorConfigEntry, async_load_kind, loaded_kind
+from .const import DOMAIN
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PvMonitorConfigEntry) -> bool:
     """Set up a config entry of any kind."""
-    kind = _kind(entry)
+    kind = await async_load_kind(hass, entry)
     runtime = kind.factory(hass, entry)
     entry.runtime_data = runtime
+    platforms = list(kind.platforms)
     try:
         await runtime.async_setup()
-        await hass.config_entries.async_forward_entry_setups(entry, kind.platforms)
+        await hass.config_entries.async_forward_entry_setups(entry, platforms)
         await runtime.async_start()
     except Exception:
-        await hass.config_entries.async_unload_platforms(entry, kind.platforms)
+        await hass.config_entries.async_unload_platforms(entry, platforms)
         await runtime.async_stop()
         raise
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
@@ -84,7 +40,8 @@ async def _async_options_updated(hass: HomeAssistant, entry: PvMonitorConfigEntr
 
 async def async_unload_entry(hass: HomeAssistant, entry: PvMonitorConfigEntry) -> bool:
     """Unload: remove entities, then stop the runtime (sockets, connections, timers)."""
-    unloaded = await hass.config_entries.async_unload_platforms(entry, _kind(entry).platforms)
+    platforms = list(loaded_kind(entry).platforms)
+    unloaded = await hass.config_entries.async_unload_platforms(entry, platforms)
     if unloaded:
         await entry.runtime_data.async_stop()
     return unloaded

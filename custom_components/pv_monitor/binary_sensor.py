@@ -1,92 +1,9 @@
-"""Binary sensors of PV Monitor: datalogger connectivity."""
+"""The binary sensor platform: each kind's own set-up, as its package declares it."""
 
-from __future__ import annotations
+from homeassistant.const import Platform
 
-from typing import Final
-
-from homeassistant.components.binary_sensor import (
-    BinarySensorDeviceClass,
-    BinarySensorEntity,
-    BinarySensorEntityDescription,
-)
-from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-
-from .const import CONF_KIND, EntryKind
-from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
-from .dsmr_binary_sensor import async_setup_dsmr_binary_sensors
-from .entity import GrowattEntity
-from .pv_system_sensor import async_setup_pv_system_binary_sensors
-from .runtime import PlatformSetup, PvMonitorConfigEntry
+from .common.runtime import kind_platform_setup
 
 PARALLEL_UPDATES = 0
 
-CONNECTIVITY = BinarySensorEntityDescription(
-    key="connectivity",
-    device_class=BinarySensorDeviceClass.CONNECTIVITY,
-    entity_category=EntityCategory.DIAGNOSTIC,
-)
-"""On while the datalogger is connected and has missed fewer than three data intervals."""
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: PvMonitorConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add the binary sensors of the entry's kind."""
-    await SETUP[entry.data[CONF_KIND]](hass, entry, async_add_entities)
-
-
-async def async_setup_growatt_local(
-    hass: HomeAssistant,
-    entry: GrowattLocalConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add a connectivity sensor for every datalogger, as they appear."""
-    coordinator = entry.runtime_data
-    known: set[str] = set()
-    # Dataloggers known before a restart show "disconnected" until they reconnect.
-    for reg_entry in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
-        serial, _, key = reg_entry.unique_id.partition("_")
-        if reg_entry.domain == "binary_sensor" and key == CONNECTIVITY.key:
-            coordinator.async_known_datalogger(serial)
-
-    @callback
-    def _discover() -> None:
-        new = [serial for serial in coordinator.data.dataloggers if serial not in known]
-        known.update(new)
-        if new:
-            async_add_entities(DataloggerConnectivity(coordinator, serial) for serial in new)
-
-    _discover()
-    entry.async_on_unload(coordinator.async_add_new_device_listener(_discover))
-
-
-SETUP: Final[dict[str, PlatformSetup]] = {
-    EntryKind.GROWATT_LOCAL: async_setup_growatt_local,
-    EntryKind.DSMR: async_setup_dsmr_binary_sensors,
-    EntryKind.PV_SYSTEM: async_setup_pv_system_binary_sensors,
-}
-"""Binary sensor set-up of each entry kind."""
-
-
-class DataloggerConnectivity(GrowattEntity, BinarySensorEntity):
-    """Whether a datalogger is online."""
-
-    entity_description = CONNECTIVITY
-
-    def __init__(self, coordinator: GrowattLocalCoordinator, serial: str) -> None:
-        """Create the connectivity sensor of datalogger ``serial``."""
-        super().__init__(coordinator, serial, CONNECTIVITY.key)
-        self.serial = serial
-
-    @property
-    def is_on(self) -> bool:
-        """Connected, with a data record within the last three data intervals."""
-        return self.coordinator.data.dataloggers[self.serial].online
-
-    def _state_key(self) -> bool:
-        return self.is_on
+async_setup_entry = kind_platform_setup(Platform.BINARY_SENSOR)

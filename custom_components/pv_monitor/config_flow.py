@@ -1,71 +1,25 @@
-"""Config flow of the PV Monitor integration.
+"""Config flow of the PV Monitor integration: a menu of kinds, each kind's own steps.
 
-The user step is a menu of source kinds (:data:`SOURCE_KINDS`); every kind has its own
-``async_step_<kind>``. Adding a kind is one line in :data:`SOURCE_KINDS` plus that step.
-
-Growatt local (``growatt_local``): Home Assistant listens on a TCP port that a
-ShineWiFi/ShineLAN datalogger has been pointed at, either answering it itself
-(``server`` mode) or relaying to the Growatt cloud (``proxy`` mode, extra step
-``growatt_proxy``). One entry per port: unique id ``growatt_local_<port>``.
-Before an entry is created (or moved to another address) the address is test-bound.
+Home Assistant looks up a step as a method ``async_step_<step_id>`` of one flow class, so
+each kind contributes its steps as a mixin from its package's ``flow`` module; this module
+only composes them and dispatches what Home Assistant starts for an existing entry
+(options, reconfigure, reauthentication) to the entry's kind through typed tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
-import errno
-import logging
-import re
-import socket
+from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
-from homeassistant.config_entries import (
-    ConfigEntry,
-    ConfigEntryState,
-    ConfigFlow,
-    ConfigFlowResult,
-    OptionsFlow,
-)
-from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.selector import (
-    BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-)
-from homeassistant.util.network import is_host_valid
-import voluptuous as vol
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.core import callback
 
-from .config_flow_dsmr import DsmrFlowMixin, DsmrOptionsFlow
-from .config_flow_ev import EvChargingFlowMixin, EvChargingOptionsFlow
-from .config_flow_growatt_cloud import GrowattCloudFlowMixin, GrowattCloudOptionsFlow
-from .config_flow_pv_system import PvSystemFlowMixin, PvSystemOptionsFlow
-from .const import (
-    CONF_ALLOW_REDIRECT,
-    CONF_ALLOWED_DATALOGGERS,
-    CONF_INVERTER_FAMILIES,
-    CONF_KIND,
-    CONF_MAX_CONNECTIONS,
-    CONF_MODE,
-    CONF_UPSTREAM_HOST,
-    CONF_UPSTREAM_PORT,
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    DEFAULT_UPSTREAM_HOST,
-    DEFAULT_UPSTREAM_PORT,
-    DOMAIN,
-    EntryKind,
-    ListenerMode,
-)
-from .growatt.server import DEFAULT_MAX_CONNECTIONS
-
-_LOGGER = logging.getLogger(__name__)
+from .const import CONF_KIND, DOMAIN, EntryKind
+from .dsmr.flow import DsmrFlowMixin, DsmrOptionsFlow
+from .ev_charging.flow import EvChargingFlowMixin, EvChargingOptionsFlow
+from .growatt_cloud.flow import GrowattCloudFlowMixin, GrowattCloudOptionsFlow
+from .growatt_local.flow import GrowattLocalFlowMixin, GrowattLocalOptionsFlow
+from .pv_system.flow import PvSystemFlowMixin, PvSystemOptionsFlow
 
 SOURCE_KINDS: Final[tuple[EntryKind, ...]] = (
     EntryKind.GROWATT_LOCAL,
@@ -74,149 +28,7 @@ SOURCE_KINDS: Final[tuple[EntryKind, ...]] = (
     EntryKind.EV_CHARGING,
     EntryKind.PV_SYSTEM,
 )
-"""Menu options of the user step; each needs an ``async_step_<kind>`` method."""
-
-STEP_GROWATT_PROXY: Final = "growatt_proxy"
-
-ERROR_PORT_IN_USE: Final = "port_in_use"
-ERROR_CANNOT_BIND: Final = "cannot_bind"
-ERROR_INVALID_HOST: Final = "invalid_host"
-ERROR_INVALID_SERIAL: Final = "invalid_serial"
-
-FAMILY_AUTO: Final = "auto"
-"""Option value meaning "no override, detect the inverter family automatically"."""
-INVERTER_FAMILIES: Final[tuple[str, ...]] = ("tl", "tl_x", "tl3_x", "sph", "spf")
-"""Inverter families a user can force for one inverter serial."""
-FAMILY_FIELD_PREFIX: Final = "family_"
-"""Options-form field ``family_<SERIAL>`` holds the family override of one inverter."""
-_MAX_CONNECTIONS_SELECTOR: Final = NumberSelector(
-    NumberSelectorConfig(min=1, max=10000, step=1, mode=NumberSelectorMode.BOX)
-)
-
-_SERIAL_RE: Final = re.compile(r"[A-Z0-9]{1,30}")
-
-_PORT_SELECTOR: Final = vol.All(
-    NumberSelector(NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)),
-    vol.Coerce(int),
-)
-_HOST_SELECTOR: Final = TextSelector(TextSelectorConfig(autocomplete="off"))
-_MODE_SELECTOR: Final = SelectSelector(
-    SelectSelectorConfig(
-        options=[mode.value for mode in ListenerMode],
-        translation_key="mode",
-        mode=SelectSelectorMode.LIST,
-    )
-)
-_FAMILY_SELECTOR: Final = SelectSelector(
-    SelectSelectorConfig(
-        options=[FAMILY_AUTO, *INVERTER_FAMILIES],
-        translation_key="family",
-        mode=SelectSelectorMode.DROPDOWN,
-    )
-)
-
-GROWATT_LOCAL_SCHEMA: Final = vol.Schema(
-    {
-        vol.Required(CONF_HOST, default=DEFAULT_HOST): _HOST_SELECTOR,
-        vol.Required(CONF_PORT, default=DEFAULT_PORT): _PORT_SELECTOR,
-        vol.Required(CONF_MODE, default=ListenerMode.SERVER.value): _MODE_SELECTOR,
-    }
-)
-GROWATT_PROXY_SCHEMA: Final = vol.Schema(
-    {
-        vol.Required(CONF_UPSTREAM_HOST, default=DEFAULT_UPSTREAM_HOST): _HOST_SELECTOR,
-        vol.Required(CONF_UPSTREAM_PORT, default=DEFAULT_UPSTREAM_PORT): _PORT_SELECTOR,
-    }
-)
-GROWATT_RECONFIGURE_SCHEMA: Final = GROWATT_LOCAL_SCHEMA.extend(GROWATT_PROXY_SCHEMA.schema)
-
-
-def growatt_local_unique_id(port: int) -> str:
-    """Return the unique id of the Growatt local entry listening on ``port``."""
-    return f"growatt_local_{port}"
-
-
-def growatt_local_title(port: int) -> str:
-    """Return the title of the Growatt local entry listening on ``port``."""
-    return f"Growatt datalogger (port {port})"
-
-
-def _try_bind(host: str, port: int) -> None:
-    """Bind (without listening) a TCP socket to every address of ``host`` and close it.
-
-    Uses SO_REUSEADDR (and IPV6_V6ONLY for IPv6), as asyncio's ``start_server`` does, so
-    the check succeeds exactly when the listener would be able to open the port.
-    Runs in the executor: name resolution and binding block.
-
-    Raises:
-        OSError: the address cannot be resolved (``socket.gaierror``) or bound.
-    """
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    for family, sock_type, proto, _canonname, sockaddr in infos:
-        sock = socket.socket(family, sock_type, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind(sockaddr)
-        finally:
-            sock.close()
-
-
-async def async_check_bindable(
-    hass: HomeAssistant, host: str, port: int, *, tolerate_in_use: bool = False
-) -> tuple[str, str] | None:
-    """Test-bind ``host``:``port``; return ``None`` when it is free.
-
-    Otherwise return ``(error key, error text)``: ``port_in_use`` (EADDRINUSE, skipped
-    when ``tolerate_in_use``) or ``cannot_bind`` (any other failure, e.g. EACCES,
-    EADDRNOTAVAIL for an address that is not on this machine, unresolvable name).
-    """
-    try:
-        await hass.async_add_executor_job(_try_bind, host, port)
-    except socket.gaierror as err:
-        _LOGGER.debug("Cannot resolve listen address %s: %s", host, err)
-        return ERROR_CANNOT_BIND, str(err)
-    except OSError as err:
-        _LOGGER.debug("Cannot bind %s:%s: %s", host, port, err)
-        if err.errno == errno.EADDRINUSE:
-            return None if tolerate_in_use else (ERROR_PORT_IN_USE, str(err))
-        return ERROR_CANNOT_BIND, str(err)
-    return None
-
-
-async def _async_validate_listen_address(
-    hass: HomeAssistant,
-    host: str,
-    port: int,
-    errors: dict[str, str],
-    placeholders: dict[str, str],
-    *,
-    tolerate_in_use: bool = False,
-) -> None:
-    """Check the listen address, adding form errors and the ``{error}`` placeholder."""
-    if not is_host_valid(host):
-        errors[CONF_HOST] = ERROR_INVALID_HOST
-        return
-    if failure := await async_check_bindable(hass, host, port, tolerate_in_use=tolerate_in_use):
-        key, text = failure
-        errors[CONF_PORT if key == ERROR_PORT_IN_USE else "base"] = key
-        placeholders["error"] = text
-
-
-def normalize_serials(values: list[str]) -> list[str]:
-    """Strip, uppercase, drop empty and duplicate serials (first occurrence kept)."""
-    serials: list[str] = []
-    for value in values:
-        serial = value.strip().upper()
-        if serial and serial not in serials:
-            serials.append(serial)
-    return serials
-
-
-def is_valid_serial(serial: str) -> bool:
-    """Return whether ``serial`` is 1-30 ASCII letters or digits (uppercase)."""
-    return _SERIAL_RE.fullmatch(serial) is not None
+"""Menu options of the user step; each is the first step of that kind's mixin."""
 
 
 class PvMonitorConfigFlow(
@@ -224,17 +36,14 @@ class PvMonitorConfigFlow(
     EvChargingFlowMixin,
     DsmrFlowMixin,
     GrowattCloudFlowMixin,
+    GrowattLocalFlowMixin,
     ConfigFlow,
     domain=DOMAIN,
 ):
-    """Config flow of PV Monitor: a menu of source kinds, one step per kind."""
+    """Config flow of PV Monitor: a menu of source kinds, then that kind's steps."""
 
     VERSION = 1
     MINOR_VERSION = 1
-
-    def __init__(self) -> None:
-        """Initialise the flow."""
-        self._growatt_local: dict[str, Any] = {}
 
     @staticmethod
     @callback
@@ -246,222 +55,41 @@ class PvMonitorConfigFlow(
         """Let the user choose which kind of source to add."""
         return self.async_show_menu(step_id="user", menu_options=list(SOURCE_KINDS))
 
-    async def async_step_growatt_local(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Configure the local listener for Growatt dataloggers."""
-        errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {}
-        if user_input is not None:
-            host = user_input[CONF_HOST].strip()
-            port: int = user_input[CONF_PORT]
-            # The entry already on this port holds the socket: abort before binding.
-            await self.async_set_unique_id(growatt_local_unique_id(port))
-            self._abort_if_unique_id_configured()
-            await _async_validate_listen_address(self.hass, host, port, errors, placeholders)
-            if not errors:
-                self._growatt_local = {
-                    CONF_KIND: EntryKind.GROWATT_LOCAL.value,
-                    CONF_HOST: host,
-                    CONF_PORT: port,
-                    CONF_MODE: user_input[CONF_MODE],
-                    CONF_UPSTREAM_HOST: DEFAULT_UPSTREAM_HOST,
-                    CONF_UPSTREAM_PORT: DEFAULT_UPSTREAM_PORT,
-                }
-                if user_input[CONF_MODE] == ListenerMode.PROXY:
-                    return await self.async_step_growatt_proxy()
-                return self._async_create_growatt_local_entry()
-
-        return self.async_show_form(
-            step_id=EntryKind.GROWATT_LOCAL.value,
-            data_schema=self.add_suggested_values_to_schema(GROWATT_LOCAL_SCHEMA, user_input),
-            errors=errors,
-            description_placeholders=placeholders,
-        )
-
-    async def async_step_growatt_proxy(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Ask where the Growatt cloud server is, for proxy mode."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            upstream_host = user_input[CONF_UPSTREAM_HOST].strip()
-            # Syntax only: the cloud may be unreachable (or DNS offline) right now.
-            if not is_host_valid(upstream_host):
-                errors[CONF_UPSTREAM_HOST] = ERROR_INVALID_HOST
-            else:
-                self._growatt_local[CONF_UPSTREAM_HOST] = upstream_host
-                self._growatt_local[CONF_UPSTREAM_PORT] = user_input[CONF_UPSTREAM_PORT]
-                return self._async_create_growatt_local_entry()
-
-        return self.async_show_form(
-            step_id=STEP_GROWATT_PROXY,
-            data_schema=self.add_suggested_values_to_schema(GROWATT_PROXY_SCHEMA, user_input),
-            errors=errors,
-        )
-
-    @callback
-    def _async_create_growatt_local_entry(self) -> ConfigFlowResult:
-        """Create the Growatt local entry from the collected data."""
-        return self.async_create_entry(
-            title=growatt_local_title(self._growatt_local[CONF_PORT]),
-            data=self._growatt_local,
-            options={
-                CONF_ALLOWED_DATALOGGERS: [],
-                CONF_ALLOW_REDIRECT: False,
-                CONF_INVERTER_FAMILIES: {},
-            },
-        )
-
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Reconfigure an entry: each kind has its ``async_step_reconfigure_<kind>``."""
-        kind = self._get_reconfigure_entry().data[CONF_KIND]
-        step: Callable[[dict[str, Any] | None], Coroutine[Any, Any, ConfigFlowResult]] = getattr(
-            self, f"async_step_reconfigure_{kind}"
-        )
-        return await step(user_input)
+        """Reconfigure an entry with its kind's reconfigure step."""
+        step = RECONFIGURE_STEPS[self._get_reconfigure_entry().data[CONF_KIND]]
+        return await step(self, user_input)
 
-    async def async_step_reconfigure_growatt_local(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Change the listen address, mode and upstream server of a Growatt local entry."""
-        entry = self._get_reconfigure_entry()
-        errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {}
-        if user_input is not None:
-            host = user_input[CONF_HOST].strip()
-            port: int = user_input[CONF_PORT]
-            mode = user_input[CONF_MODE]
-            upstream_host = user_input[CONF_UPSTREAM_HOST].strip()
-            unique_id = growatt_local_unique_id(port)
-            port_changed = port != entry.data[CONF_PORT]
-            if port_changed and (
-                other := self.hass.config_entries.async_entry_for_domain_unique_id(
-                    DOMAIN, unique_id
-                )
-            ):
-                _LOGGER.debug("Port %s is used by entry %s", port, other.title)
-                return self.async_abort(reason="already_configured")
-            if port_changed or host != entry.data[CONF_HOST]:
-                # Same port on another address: a loaded entry holds the port itself,
-                # so EADDRINUSE is expected there and only other failures count.
-                await _async_validate_listen_address(
-                    self.hass,
-                    host,
-                    port,
-                    errors,
-                    placeholders,
-                    tolerate_in_use=not port_changed and entry.state is ConfigEntryState.LOADED,
-                )
-            if mode == ListenerMode.PROXY and not is_host_valid(upstream_host):
-                errors[CONF_UPSTREAM_HOST] = ERROR_INVALID_HOST
-            if not errors:
-                proxy = mode == ListenerMode.PROXY
-                return self.async_update_reload_and_abort(
-                    entry,
-                    unique_id=unique_id,
-                    title=growatt_local_title(port),
-                    data_updates={
-                        CONF_HOST: host,
-                        CONF_PORT: port,
-                        CONF_MODE: mode,
-                        CONF_UPSTREAM_HOST: upstream_host if proxy else DEFAULT_UPSTREAM_HOST,
-                        CONF_UPSTREAM_PORT: (
-                            user_input[CONF_UPSTREAM_PORT] if proxy else DEFAULT_UPSTREAM_PORT
-                        ),
-                    },
-                )
-
-        return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(
-                GROWATT_RECONFIGURE_SCHEMA, user_input or entry.data
-            ),
-            errors=errors,
-            description_placeholders=placeholders,
-        )
+    async def async_step_reauth(self, entry_data: dict[str, Any]) -> ConfigFlowResult:
+        """Reauthenticate an entry with its kind's reauth step (kinds with credentials)."""
+        return await REAUTH_STEPS[entry_data[CONF_KIND]](self, None)
 
 
-class PvMonitorOptionsFlow(OptionsFlow):
-    """Options of a Growatt local entry: datalogger allow-list, redirects, families."""
+type _Step = Callable[
+    [PvMonitorConfigFlow, dict[str, Any] | None], Coroutine[Any, Any, ConfigFlowResult]
+]
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and save the options."""
-        options = self.config_entry.options
-        proxy = self.config_entry.data[CONF_MODE] == ListenerMode.PROXY
-        families: Mapping[str, str] = options.get(CONF_INVERTER_FAMILIES, {})
-        seen: list[str] = getattr(
-            getattr(self.config_entry, "runtime_data", None), "inverter_serials", []
-        )
-        serials = sorted({*seen, *families})
-        errors: dict[str, str] = {}
+RECONFIGURE_STEPS: Final[dict[str, _Step]] = {
+    EntryKind.GROWATT_LOCAL: PvMonitorConfigFlow.async_step_reconfigure_growatt_local,
+    EntryKind.GROWATT_CLOUD: PvMonitorConfigFlow.async_step_reconfigure_growatt_cloud,
+    EntryKind.DSMR: PvMonitorConfigFlow.async_step_reconfigure_dsmr,
+    EntryKind.EV_CHARGING: PvMonitorConfigFlow.async_step_reconfigure_ev_charging,
+    EntryKind.PV_SYSTEM: PvMonitorConfigFlow.async_step_reconfigure_pv_system,
+}
+"""Reconfigure step of each kind."""
 
-        if user_input is not None:
-            allowed = normalize_serials(user_input.get(CONF_ALLOWED_DATALOGGERS, []))
-            if not all(is_valid_serial(serial) for serial in allowed):
-                errors[CONF_ALLOWED_DATALOGGERS] = ERROR_INVALID_SERIAL
-            else:
-                # .get: an inverter first seen while the form was open keeps its value.
-                overrides = {
-                    serial: family
-                    for serial in serials
-                    if (
-                        family := user_input.get(
-                            f"{FAMILY_FIELD_PREFIX}{serial}", families.get(serial, FAMILY_AUTO)
-                        )
-                    )
-                    != FAMILY_AUTO
-                }
-                return self.async_create_entry(
-                    data={
-                        CONF_ALLOWED_DATALOGGERS: allowed,
-                        CONF_ALLOW_REDIRECT: proxy
-                        and bool(user_input.get(CONF_ALLOW_REDIRECT, False)),
-                        CONF_INVERTER_FAMILIES: overrides,
-                        CONF_MAX_CONNECTIONS: int(
-                            user_input.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS)
-                        ),
-                    }
-                )
-
-        fields: dict[vol.Marker, Any] = {
-            vol.Optional(CONF_ALLOWED_DATALOGGERS): TextSelector(
-                TextSelectorConfig(multiple=True, autocomplete="off")
-            ),
-        }
-        fields[
-            vol.Required(
-                CONF_MAX_CONNECTIONS,
-                default=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
-            )
-        ] = _MAX_CONNECTIONS_SELECTOR
-        if proxy:
-            fields[
-                vol.Required(CONF_ALLOW_REDIRECT, default=options.get(CONF_ALLOW_REDIRECT, False))
-            ] = BooleanSelector()
-        for serial in serials:
-            fields[
-                vol.Required(
-                    f"{FAMILY_FIELD_PREFIX}{serial}", default=families.get(serial, FAMILY_AUTO)
-                )
-            ] = _FAMILY_SELECTOR
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(fields), user_input or options
-            ),
-            errors=errors,
-            description_placeholders={"inverters": ", ".join(serials) or "-"},
-        )
-
+REAUTH_STEPS: Final[dict[str, _Step]] = {
+    EntryKind.GROWATT_CLOUD: PvMonitorConfigFlow.async_step_growatt_cloud_reauth,
+}
+"""Reauthentication step of each kind that has credentials."""
 
 OPTIONS_FLOWS: Final[dict[str, type[OptionsFlow]]] = {
-    EntryKind.GROWATT_LOCAL: PvMonitorOptionsFlow,
+    EntryKind.GROWATT_LOCAL: GrowattLocalOptionsFlow,
     EntryKind.GROWATT_CLOUD: GrowattCloudOptionsFlow,
     EntryKind.DSMR: DsmrOptionsFlow,
     EntryKind.EV_CHARGING: EvChargingOptionsFlow,
     EntryKind.PV_SYSTEM: PvSystemOptionsFlow,
 }
-"""Options flow class of each entry kind."""
+"""Options flow class of each kind."""

@@ -8,17 +8,13 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .runtime import PvMonitorConfigEntry
+from .common.runtime import PvMonitorConfigEntry, loaded_kind
 
 _SERIAL = re.compile(r"^[A-Z0-9]{8,30}$")
 
 _PRIVATE_CONFIG_ITEMS = frozenset({"0x0e", "0x10", "0x11", "0x13"})
 """Datalogger config items with its LAN address, MAC and server address (items 0x0e,
 0x10, 0x11, 0x13): replaced by ``**REDACTED**``."""
-
-
-ENTRY_SECRETS = frozenset({"username", "password", "password_hash", "token"})
-"""Entry data keys holding credentials (Growatt cloud): replaced by ``**REDACTED**``."""
 
 
 def redact_serial(serial: str) -> str:
@@ -43,11 +39,15 @@ def _redact(value: Any) -> Any:
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: PvMonitorConfigEntry
 ) -> dict[str, Any]:
-    """Entry data and options, and the runtime's own snapshot, serials redacted."""
+    """Entry data and options, and the runtime's own snapshot, secrets and serials redacted.
+
+    The keys to redact are the ones the entry's kind declares (``KindSpec.redact``).
+    """
+    secrets = loaded_kind(entry).redact
     return {
         "entry": {
-            "data": async_redact_data(dict(entry.data), ENTRY_SECRETS),
-            "options": _redact(dict(entry.options)),
+            "data": _redact(async_redact_data(dict(entry.data), secrets)),
+            "options": _redact(async_redact_data(dict(entry.options), secrets)),
         },
         "runtime": _redact(entry.runtime_data.diagnostics()),
     }

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from .pv_system_coordinator import PvSystemCoordinator
+from .const import CONF_KIND, EntryKind
+
+if TYPE_CHECKING:
+    from .pv_system.coordinator import PvSystemConfigEntry
 
 
 async def async_get_solar_forecast(
@@ -14,13 +20,14 @@ async def async_get_solar_forecast(
 
     Returns None for unknown entries, other kinds and entries not loaded.
     """
-    entry = hass.config_entries.async_get_entry(config_entry_id)
-    if entry is None or not isinstance(
-        runtime := getattr(entry, "runtime_data", None), PvSystemCoordinator
+    entry: PvSystemConfigEntry | None = hass.config_entries.async_get_entry(config_entry_id)
+    if (
+        entry is None
+        or entry.data.get(CONF_KIND) != EntryKind.PV_SYSTEM
+        or entry.state is not ConfigEntryState.LOADED
     ):
         return None
+    forecast = entry.runtime_data.data.forecast
     return {
-        "wh_hours": {
-            hour.isoformat(): round(wh, 1) for hour, wh in runtime.data.forecast.hourly_wh().items()
-        }
+        "wh_hours": {hour.isoformat(): round(wh, 1) for hour, wh in forecast.hourly_wh().items()}
     }

@@ -1,29 +1,9 @@
-"""Number entities of PV Monitor, by entry kind (EV surplus charging: see ``ev_entities.py``)."""
+"""The number platform: each kind's own set-up, as its package declares it."""
 
-from __future__ import annotations
+from homeassistant.const import Platform
 
-from typing import Final
-
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-
-from .const import CONF_KIND, EntryKind
-from .ev_entities import async_setup_ev_number
-from .runtime import PlatformSetup, PvMonitorConfigEntry
+from .common.runtime import kind_platform_setup
 
 PARALLEL_UPDATES = 0
 
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: PvMonitorConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add the number entities of the entry's kind."""
-    await SETUP[entry.data[CONF_KIND]](hass, entry, async_add_entities)
-
-
-SETUP: Final[dict[str, PlatformSetup]] = {
-    EntryKind.EV_CHARGING: async_setup_ev_number,
-}
-"""Number set-up of each entry kind."""
+async_setup_entry = kind_platform_setup(Platform.NUMBER)

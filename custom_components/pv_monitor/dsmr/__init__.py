@@ -1,12 +1,26 @@
-"""Pure core of the DSMR P1 smart-meter source (no Home Assistant import).
+"""DSMR P1 smart meter kind, on dsmr-parser.
 
-- :mod:`.specs`: the DSMR versions offered, each a dsmr-parser telegram specification with
-  its serial settings.
-- :mod:`.mapping`: parsed dsmr-parser telegrams to our sensor keys, values and units, with
-  M-Bus devices grouped by channel and typed by their device type.
-- :mod:`.reader`: dsmr-parser's asyncio protocol, extended to count (not log) dropped
-  telegrams, and the serial / TCP connection helpers.
-- :mod:`.publish`: which sensor states to write for a telegram (recorder load control).
-
-Telegrams are framed and parsed by dsmr-parser only; this package never parses OBIS lines.
+- :mod:`.p1`: pure wrapper around dsmr-parser (specs, mapping, reader, publish).
+- :mod:`.coordinator`, :mod:`.sensor`, :mod:`.binary_sensor`, :mod:`.flow`.
 """
+
+from __future__ import annotations
+
+from typing import Final
+
+from homeassistant.const import Platform
+
+from ..common.runtime import KindSpec
+from .binary_sensor import async_setup_dsmr_binary_sensors
+from .coordinator import DsmrCoordinator
+from .sensor import async_setup_dsmr_sensors
+
+KIND: Final = KindSpec[DsmrCoordinator](
+    factory=DsmrCoordinator,
+    platforms={
+        Platform.BINARY_SENSOR: async_setup_dsmr_binary_sensors,
+        Platform.SENSOR: async_setup_dsmr_sensors,
+    },
+    redact=frozenset({"encryption_key", "authentication_key"}),
+)
+"""The DSMR kind, as :mod:`..common.runtime` runs it."""

@@ -1,0 +1,335 @@
+"""Sensors of a DSMR P1 smart-meter entry, created from what the meter sends.
+
+The electricity meter is the entry's device; every M-Bus device (gas, water, heat meter)
+is a child device (``via_device``) created when its first reading arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfVolume,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from ..const import DOMAIN
+from .coordinator import STATUS_CONTEXT, DsmrConfigEntry, DsmrCoordinator, meter_device_identifier
+from .p1.mapping import (
+    ENERGY_KEYS,
+    EVENT_KEYS,
+    TARIFF_OPTIONS,
+    MbusReading,
+    Medium,
+    decode_identifier,
+)
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DsmrSensorEntityDescription(SensorEntityDescription):
+    """A meter value sensor; ``key`` is the :class:`.dsmr.mapping.MeterReading` key."""
+
+
+def _power(key: str, translation_key: str, **kwargs: object) -> DsmrSensorEntityDescription:
+    return DsmrSensorEntityDescription(
+        key=key,
+        translation_key=translation_key,
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _phases() -> list[DsmrSensorEntityDescription]:
+    descriptions: list[DsmrSensorEntityDescription] = []
+    for phase in (1, 2, 3):
+        placeholders = {"phase": f"L{phase}"}
+        descriptions += [
+            _power(
+                f"power_import_l{phase}",
+                "dsmr_power_import_phase",
+                translation_placeholders=placeholders,
+            ),
+            _power(
+                f"power_export_l{phase}",
+                "dsmr_power_export_phase",
+                translation_placeholders=placeholders,
+            ),
+            DsmrSensorEntityDescription(
+                key=f"voltage_l{phase}",
+                translation_key="dsmr_voltage_phase",
+                translation_placeholders=placeholders,
+                device_class=SensorDeviceClass.VOLTAGE,
+                native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+                state_class=SensorStateClass.MEASUREMENT,
+                suggested_display_precision=1,
+            ),
+            DsmrSensorEntityDescription(
+                key=f"current_l{phase}",
+                translation_key="dsmr_current_phase",
+                translation_placeholders=placeholders,
+                device_class=SensorDeviceClass.CURRENT,
+                native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+                state_class=SensorStateClass.MEASUREMENT,
+                suggested_display_precision=2,
+            ),
+        ]
+    return descriptions
+
+
+def _energy(key: str) -> DsmrSensorEntityDescription:
+    way = "import" if "_import_" in key else "export"
+    if key.endswith("_total"):
+        translation_key, placeholders = f"dsmr_energy_{way}_total", None
+    else:
+        translation_key = f"dsmr_energy_{way}_tariff"
+        placeholders = {"tariff": key.rsplit("_", 1)[1]}
+    return DsmrSensorEntityDescription(
+        key=key,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=3,
+    )
+
+
+def _event(key: str) -> DsmrSensorEntityDescription:
+    if key.endswith(("_l1", "_l2", "_l3")):
+        base, phase = key.rsplit("_", 1)
+        translation_key, placeholders = f"dsmr_{base}_phase", {"phase": phase.upper()}
+    else:
+        translation_key, placeholders = f"dsmr_{key}", None
+    return DsmrSensorEntityDescription(
+        key=key,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+    )
+
+
+METER_SENSORS: Final[dict[str, DsmrSensorEntityDescription]] = {
+    description.key: description
+    for description in (
+        _power("power_import", "dsmr_power_import"),
+        _power("power_export", "dsmr_power_export"),
+        _power("net_power", "dsmr_net_power"),
+        *_phases(),
+        *(_energy(key) for key in ENERGY_KEYS),
+        DsmrSensorEntityDescription(
+            key="active_tariff",
+            translation_key="dsmr_active_tariff",
+            device_class=SensorDeviceClass.ENUM,
+            options=list(TARIFF_OPTIONS),
+        ),
+        _power("average_demand", "dsmr_average_demand"),
+        _power("peak_demand_month", "dsmr_peak_demand_month"),
+        *(_event(key) for key in EVENT_KEYS),
+    )
+}
+"""Every electricity-meter sensor by reading key (created when the meter sends it)."""
+
+MBUS_SENSORS: Final[dict[Medium, DsmrSensorEntityDescription]] = {
+    Medium.GAS: DsmrSensorEntityDescription(
+        key="gas",
+        translation_key="dsmr_gas",
+        device_class=SensorDeviceClass.GAS,
+        native_unit_of_measurement=UnitOfVolume.CUBIC_METERS,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=3,
+    ),
+    Medium.WATER: DsmrSensorEntityDescription(
+        key="water",
+        translation_key="dsmr_water",
+        device_class=SensorDeviceClass.WATER,
+        native_unit_of_measurement=UnitOfVolume.CUBIC_METERS,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=3,
+    ),
+    Medium.HEAT: DsmrSensorEntityDescription(
+        key="heat",
+        translation_key="dsmr_heat",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.GIGA_JOULE,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=3,
+    ),
+}
+"""The reading sensor of an M-Bus device, by medium (native unit from the reading)."""
+
+MBUS_MODELS: Final = {
+    Medium.GAS: "Gas meter",
+    Medium.WATER: "Water meter",
+    Medium.HEAT: "Heat meter",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DsmrStatusSensorEntityDescription(SensorEntityDescription):
+    """A diagnostic sensor of the P1 connection."""
+
+    value_fn: Callable[[DsmrCoordinator], int]
+
+
+DROPPED_TELEGRAMS = DsmrStatusSensorEntityDescription(
+    key="dropped_telegrams",
+    translation_key="dsmr_dropped_telegrams",
+    entity_category=EntityCategory.DIAGNOSTIC,
+    state_class=SensorStateClass.TOTAL_INCREASING,
+    value_fn=lambda c: c.counters.total_dropped,
+)
+"""Telegrams dropped (CRC error, cut short, not parseable) since the entry started."""
+
+
+async def async_setup_dsmr_sensors(
+    hass: HomeAssistant,
+    entry: DsmrConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the status sensor now and a sensor for every key as the meter first sends it."""
+    coordinator = entry.runtime_data
+    async_add_entities([DsmrStatusSensor(coordinator, DROPPED_TELEGRAMS)])
+    known: set[str] = set()
+
+    @callback
+    def _discover() -> None:
+        reading = coordinator.data
+        if reading is None:
+            return
+        new: list[SensorEntity] = []
+        for key in reading.values:
+            if key in METER_SENSORS and key not in known:
+                known.add(key)
+                new.append(DsmrMeterSensor(coordinator, METER_SENSORS[key]))
+        for device in reading.mbus.values():
+            if device.key not in known:
+                known.add(device.key)
+                new.append(DsmrMbusSensor(coordinator, device))
+        if new:
+            async_add_entities(new)
+
+    _discover()
+    entry.async_on_unload(coordinator.async_add_new_key_listener(_discover))
+
+
+class DsmrEntity(CoordinatorEntity[DsmrCoordinator]):
+    """An entity of a DSMR entry, woken only for its own key (its listener context)."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: DsmrCoordinator, context: str, unique_key: str) -> None:
+        """Attach the entity to the meter device; ``unique_key`` is unique in the entry."""
+        super().__init__(coordinator, context=context)
+        entry = coordinator.config_entry
+        self._attr_unique_id = f"{entry.unique_id or entry.entry_id}_{unique_key}"
+        self._attr_device_info = DeviceInfo(identifiers={meter_device_identifier(entry)})
+
+
+class DsmrMeterSensor(DsmrEntity, SensorEntity):
+    """One value of the electricity meter."""
+
+    entity_description: DsmrSensorEntityDescription
+
+    def __init__(
+        self, coordinator: DsmrCoordinator, description: DsmrSensorEntityDescription
+    ) -> None:
+        """Create the sensor of reading key ``description.key``."""
+        super().__init__(coordinator, description.key, description.key)
+        self.entity_description = description
+
+    @property
+    def available(self) -> bool:
+        """Available while telegrams arrive and the last one carried this value."""
+        data = self.coordinator.data
+        return (
+            self.coordinator.online
+            and data is not None
+            and self.entity_description.key in data.values
+        )
+
+    @property
+    def native_value(self) -> StateType:
+        """The value in the description's unit."""
+        data = self.coordinator.data
+        return None if data is None else data.values.get(self.entity_description.key)
+
+
+class DsmrMbusSensor(DsmrEntity, SensorEntity):
+    """The reading of one M-Bus device (a child device of the meter)."""
+
+    entity_description: DsmrSensorEntityDescription
+
+    def __init__(self, coordinator: DsmrCoordinator, device: MbusReading) -> None:
+        """Create the reading sensor of the M-Bus device on ``device.channel``."""
+        super().__init__(coordinator, device.key, device.key)
+        self.channel = device.channel
+        self.entity_description = MBUS_SENSORS[device.medium]
+        self._attr_native_unit_of_measurement = device.unit
+        entry = coordinator.config_entry
+        self._attr_device_info = DeviceInfo(
+            identifiers={
+                (DOMAIN, f"dsmr_{entry.unique_id or entry.entry_id}_mbus{device.channel}")
+            },
+            via_device=meter_device_identifier(entry),
+            name=f"{MBUS_MODELS[device.medium]} (M-Bus {device.channel})",
+            manufacturer="M-Bus",
+            model=MBUS_MODELS[device.medium],
+            serial_number=decode_identifier(device.equipment_id) if device.equipment_id else None,
+        )
+
+    @property
+    def _reading(self) -> MbusReading | None:
+        data = self.coordinator.data
+        return None if data is None else data.mbus.get(self.channel)
+
+    @property
+    def available(self) -> bool:
+        """Available while telegrams arrive and carry this device's reading."""
+        return self.coordinator.online and self._reading is not None
+
+    @property
+    def native_value(self) -> float | None:
+        """The meter reading (m³, or the heat meter's energy unit)."""
+        reading = self._reading
+        return None if reading is None else reading.value
+
+
+class DsmrStatusSensor(DsmrEntity, SensorEntity):
+    """A counter of the P1 connection (on the meter device)."""
+
+    entity_description: DsmrStatusSensorEntityDescription
+
+    def __init__(
+        self, coordinator: DsmrCoordinator, description: DsmrStatusSensorEntityDescription
+    ) -> None:
+        """Create the status sensor ``description``."""
+        super().__init__(coordinator, STATUS_CONTEXT, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> int:
+        """The counter's current value."""
+        return self.entity_description.value_fn(self.coordinator)

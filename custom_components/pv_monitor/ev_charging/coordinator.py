@@ -1,0 +1,510 @@
+"""Runtime of an EV surplus charging entry: feeds the controller and carries out its commands.
+
+Tracks the grid power sensor (state changes *and* unchanged reports, so a steady reading is
+not mistaken for a stale one) and the optional battery SOC sensor, ticks the pure
+:class:`~.ev.controller.SurplusController` on every change, at its next deadline (end of a
+delay, stale timeout) and every :data:`~.ev_const.TICK_INTERVAL` seconds, and acts by
+calling the charger entities' services: ``turn_on``/``turn_off`` of the charger switch,
+``set_value`` of the current number, ``turn_on``/``turn_off`` of the phase switch.
+A stale or unavailable grid power raises a repair issue that clears itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    ATTR_UNIT_OF_MEASUREMENT,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_ON,
+    UnitOfPower,
+)
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    EventStateReportedData,
+    HomeAssistant,
+    State,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.event import (
+    async_call_later,
+    async_track_state_change_event,
+    async_track_state_report_event,
+    async_track_time_change,
+    async_track_time_interval,
+)
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from ..common.runtime import service_device_info
+from ..const import DOMAIN
+from .const import (
+    CONF_BATTERY_PRIORITY_SOC,
+    CONF_BATTERY_SOC,
+    CONF_CHARGER,
+    CONF_CURRENT_ENTITY,
+    CONF_GRID_POWER,
+    CONF_GRID_SIGN,
+    CONF_MAX_CURRENT,
+    CONF_MIN_CURRENT,
+    CONF_MIN_OFF_TIME,
+    CONF_MIN_ON_TIME,
+    CONF_PHASE_SWITCH_DELAY,
+    CONF_PHASE_SWITCH_ENTITY,
+    CONF_PHASES,
+    CONF_STALE_TIMEOUT,
+    CONF_START_DELAY,
+    CONF_START_THRESHOLD,
+    CONF_STOP_DELAY,
+    CONF_STOP_THRESHOLD,
+    CONF_VOLTAGE,
+    TICK_INTERVAL,
+    GridSign,
+)
+from .controller import (
+    DEFAULT_BATTERY_PRIORITY_SOC,
+    DEFAULT_MAX_CURRENT,
+    DEFAULT_MIN_CURRENT,
+    DEFAULT_MIN_OFF_TIME,
+    DEFAULT_MIN_ON_TIME,
+    DEFAULT_PHASE_SWITCH_DELAY,
+    DEFAULT_STALE_TIMEOUT,
+    DEFAULT_START_DELAY,
+    DEFAULT_START_THRESHOLD,
+    DEFAULT_STOP_DELAY,
+    DEFAULT_STOP_THRESHOLD,
+    DEFAULT_VOLTAGE,
+    ChargeState,
+    Command,
+    ControllerSettings,
+    Mode,
+    Status,
+    SurplusController,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+type EvChargingConfigEntry = ConfigEntry[EvChargingCoordinator]
+
+_POWER_FACTORS: dict[str, float] = {
+    UnitOfPower.WATT: 1.0,
+    UnitOfPower.KILO_WATT: 1000.0,
+    UnitOfPower.MEGA_WATT: 1_000_000.0,
+}
+"""Factor to watts of each power unit a grid sensor may report in."""
+
+
+@dataclass(frozen=True, slots=True)
+class EvData:
+    """What the entities show: controller state, command, surplus (W), energy (kWh)."""
+
+    status: Status
+    state: ChargeState
+    command: Command
+    surplus: float | None
+    energy_today_kwh: float
+
+
+def settings_from_entry(entry: ConfigEntry[Any]) -> ControllerSettings:
+    """Controller settings from an entry's data (set-up values) and options (timing).
+
+    Without a current entity the charger's current is fixed: the maximum equals the
+    minimum. Without a battery sensor there is no battery priority.
+
+    Raises:
+        ValueError: the stored values are inconsistent.
+    """
+    data, options = entry.data, entry.options
+    phases = int(data[CONF_PHASES])
+    min_current = float(data.get(CONF_MIN_CURRENT, DEFAULT_MIN_CURRENT))
+    max_current = (
+        float(data.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT))
+        if data.get(CONF_CURRENT_ENTITY)
+        else min_current
+    )
+    return ControllerSettings(
+        voltage=float(data.get(CONF_VOLTAGE, DEFAULT_VOLTAGE)),
+        phases=phases,
+        phase_switching=bool(data.get(CONF_PHASE_SWITCH_ENTITY)),
+        min_current=min_current,
+        max_current=max_current,
+        start_threshold=float(data.get(CONF_START_THRESHOLD, DEFAULT_START_THRESHOLD)),
+        stop_threshold=float(data.get(CONF_STOP_THRESHOLD, DEFAULT_STOP_THRESHOLD)),
+        start_delay=float(data.get(CONF_START_DELAY, DEFAULT_START_DELAY)),
+        stop_delay=float(data.get(CONF_STOP_DELAY, DEFAULT_STOP_DELAY)),
+        min_on_time=float(options.get(CONF_MIN_ON_TIME, DEFAULT_MIN_ON_TIME)),
+        min_off_time=float(options.get(CONF_MIN_OFF_TIME, DEFAULT_MIN_OFF_TIME)),
+        phase_switch_delay=float(options.get(CONF_PHASE_SWITCH_DELAY, DEFAULT_PHASE_SWITCH_DELAY)),
+        stale_timeout=float(options.get(CONF_STALE_TIMEOUT, DEFAULT_STALE_TIMEOUT)),
+        battery_priority_soc=(
+            float(data.get(CONF_BATTERY_PRIORITY_SOC, DEFAULT_BATTERY_PRIORITY_SOC))
+            if data.get(CONF_BATTERY_SOC)
+            else None
+        ),
+    ).validate()
+
+
+def _number(state: State | None) -> float | None:
+    """The state as a float, None when missing, unknown, unavailable or not a number."""
+    if state is None:
+        return None
+    try:
+        return float(state.state)
+    except ValueError:
+        return None
+
+
+def grid_power_from_state(state: State | None, sign: GridSign) -> float | None:
+    """Net grid power (W, import positive) of a grid sensor state, None when unusable.
+
+    The sensor's unit may be W, kW or MW (no unit: W); with ``export_positive`` the sign is
+    turned around. Non-numeric states and unknown units give None.
+    """
+    value = _number(state)
+    if value is None:
+        return None
+    assert state is not None
+    factor = _POWER_FACTORS.get(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) or "W")
+    if factor is None:
+        return None
+    watts = value * factor
+    return -watts if sign == GridSign.EXPORT_POSITIVE else watts
+
+
+def _timestamp(moment: datetime | None = None) -> float:
+    return (moment or dt_util.utcnow()).timestamp()
+
+
+class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
+    """Feeds one charger's :class:`SurplusController` and applies its commands.
+
+    The entities change :attr:`controller` through :meth:`async_set_enabled`,
+    :meth:`async_set_mode` and :meth:`async_set_setting`, and show :attr:`data`.
+    While the controller is switched off the charger is left alone.
+    """
+
+    config_entry: EvChargingConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: EvChargingConfigEntry) -> None:
+        """Build the controller from the entry; nothing is tracked before :meth:`async_start`.
+
+        Raises:
+            ValueError: the entry's stored settings are inconsistent.
+        """
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} ev charging {entry.data[CONF_CHARGER]}",
+            update_interval=None,
+        )
+        data = entry.data
+        self.charger: str = data[CONF_CHARGER]
+        self.current_entity: str | None = data.get(CONF_CURRENT_ENTITY) or None
+        self.phase_switch_entity: str | None = data.get(CONF_PHASE_SWITCH_ENTITY) or None
+        self.grid_entity: str = data[CONF_GRID_POWER]
+        self.grid_sign = GridSign(data.get(CONF_GRID_SIGN, GridSign.IMPORT_POSITIVE))
+        self.battery_entity: str | None = data.get(CONF_BATTERY_SOC) or None
+        self.controller = SurplusController(settings_from_entry(entry), now=_timestamp())
+        dr.async_get(hass).async_get_or_create(
+            config_entry_id=entry.entry_id,
+            **service_device_info(entry, "EV surplus charging controller"),
+        )
+        self.action_errors = 0
+        """Service calls on the charger entities that failed."""
+        self._logged_action_error = False
+        self._issue_raised = False
+        self._started_at: float | None = None
+        self._applied: Command | None = None
+        self._apply_lock = asyncio.Lock()
+        self._unsubs: list[CALLBACK_TYPE] = []
+        self._deadline_unsub: CALLBACK_TYPE | None = None
+        self.data = self._snapshot()
+
+    @property
+    def stale_issue_id(self) -> str:
+        """Repair issue raised while the grid power is stale or unavailable."""
+        return f"ev_grid_power_stale_{self.config_entry.entry_id}"
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def async_setup(self) -> None:
+        """Take over a charger that is already on (it counts as just switched on)."""
+        state = self.hass.states.get(self.charger)
+        if state is not None and state.state == STATE_ON:
+            current = _number(self.hass.states.get(self.current_entity or ""))
+            phase_state = self.hass.states.get(self.phase_switch_entity or "")
+            phases = None if phase_state is None else 3 if phase_state.state == STATE_ON else 1
+            self.controller = SurplusController(
+                self.controller.settings,
+                now=_timestamp(),
+                charging=True,
+                current=current,
+                phases=phases,
+            )
+            self._applied = self.controller.command
+
+    async def async_start(self) -> None:
+        """Track the sensors and the clock; read the present states and tick."""
+        hass = self.hass
+        self._started_at = _timestamp()
+        self._unsubs = [
+            async_track_state_change_event(hass, [self.grid_entity], self._async_grid_event),
+            async_track_state_report_event(hass, [self.grid_entity], self._async_grid_event),
+            async_track_time_interval(
+                hass, self._async_timer, timedelta(seconds=TICK_INTERVAL), cancel_on_shutdown=True
+            ),
+            async_track_time_change(hass, self._async_midnight, hour=0, minute=0, second=0),
+            # Before any data arrived the stale state only counts after the timeout.
+            async_call_later(hass, self.controller.settings.stale_timeout, self._async_timer),
+        ]
+        if self.battery_entity:
+            self._unsubs.append(
+                async_track_state_change_event(
+                    hass, [self.battery_entity], self._async_battery_event
+                )
+            )
+            self.controller.update_battery(_number(hass.states.get(self.battery_entity)))
+        grid_state = hass.states.get(self.grid_entity)
+        self._update_grid(grid_state)
+        self._async_tick()
+
+    async def async_stop(self) -> None:
+        """Stop tracking; the charger keeps its present state."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        if self._deadline_unsub is not None:
+            self._deadline_unsub()
+            self._deadline_unsub = None
+        self._started_at = None
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Settings, entities, controller state and counters (no secrets involved)."""
+        controller = self.controller
+        return {
+            "entities": {
+                "charger": self.charger,
+                "current": self.current_entity,
+                "phase_switch": self.phase_switch_entity,
+                "grid_power": self.grid_entity,
+                "grid_sign": self.grid_sign.value,
+                "battery_soc": self.battery_entity,
+            },
+            "settings": asdict(controller.settings),
+            "enabled": controller.enabled,
+            "mode": controller.mode.value,
+            "state": controller.state.value,
+            "status": controller.status.value,
+            "command": asdict(controller.command),
+            "grid_power": controller.grid_power,
+            "surplus": controller.surplus,
+            "toggles": controller.toggles,
+            "energy_today_wh": round(controller.energy_today_wh, 1),
+            "action_errors": self.action_errors,
+        }
+
+    # -- changes from the entities ------------------------------------------------------------
+    @callback
+    def async_set_enabled(self, enabled: bool) -> None:
+        """Switch the controller on or off (off: the charger is left alone)."""
+        self.controller.enabled = enabled
+        if not enabled:
+            self._applied = None
+        self._async_tick()
+
+    @callback
+    def async_set_mode(self, mode: Mode) -> None:
+        """Change the charging mode."""
+        self.controller.mode = mode
+        self._async_tick()
+
+    @callback
+    def async_set_setting(self, key: str, value: float) -> None:
+        """Change one setting (a :class:`ControllerSettings` field).
+
+        Raises:
+            ServiceValidationError: the value conflicts with the others (e.g. a minimum
+                current above the maximum).
+        """
+        changes: dict[str, Any] = {key: value}
+        try:
+            self.controller.settings = replace(self.controller.settings, **changes)
+        except ValueError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="ev_invalid_setting",
+                translation_placeholders={"setting": key, "value": str(value), "error": str(err)},
+            ) from err
+        self._async_tick()
+
+    @callback
+    def async_restore_energy(self, kwh: float) -> None:
+        """Seed today's solar energy with the value restored after a restart."""
+        self.controller.energy_today_wh = kwh * 1000
+        self.async_set_updated_data(self._snapshot())
+
+    # -- events -------------------------------------------------------------------------------
+    def _update_grid(self, state: State | None) -> None:
+        power = grid_power_from_state(state, self.grid_sign)
+        at = _timestamp(state.last_reported) if state is not None else _timestamp()
+        self.controller.update_grid(power, at)
+
+    @callback
+    def _async_grid_event(
+        self, event: Event[EventStateChangedData] | Event[EventStateReportedData]
+    ) -> None:
+        self._update_grid(event.data["new_state"])
+        self._async_tick()
+
+    @callback
+    def _async_battery_event(self, event: Event[EventStateChangedData]) -> None:
+        self.controller.update_battery(_number(event.data["new_state"]))
+        self._async_tick()
+
+    @callback
+    def _async_timer(self, _now: datetime) -> None:
+        self._async_tick()
+
+    @callback
+    def _async_midnight(self, _now: datetime) -> None:
+        self.controller.reset_energy()
+        self._async_tick()
+
+    # -- the tick -----------------------------------------------------------------------------
+    def _snapshot(self) -> EvData:
+        controller = self.controller
+        return EvData(
+            status=controller.status,
+            state=controller.state,
+            command=controller.command,
+            surplus=controller.surplus,
+            energy_today_kwh=controller.energy_today_wh / 1000,
+        )
+
+    @callback
+    def _async_tick(self) -> None:
+        """Tick the controller, update the repair issue, act, and wake the entities."""
+        if self._started_at is None:
+            return
+        now = _timestamp()
+        command = self.controller.tick(now)
+        self._update_issue(now)
+        self._schedule_deadline()
+        if self.controller.enabled and command != self._applied:
+            self.config_entry.async_create_background_task(
+                self.hass, self._async_apply(), f"{DOMAIN} ev charging apply"
+            )
+        self.async_set_updated_data(self._snapshot())
+
+    def _update_issue(self, now: float) -> None:
+        assert self._started_at is not None
+        stale = self.controller.status == Status.STALE_DATA
+        settings = self.controller.settings
+        if stale and not self._issue_raised and now - self._started_at >= settings.stale_timeout:
+            self._issue_raised = True
+            _LOGGER.warning(
+                "Grid power %s is stale or unavailable: solar surplus charging stopped",
+                self.grid_entity,
+            )
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self.stale_issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="ev_grid_power_stale",
+                translation_placeholders={
+                    "entity": self.grid_entity,
+                    "timeout": str(round(settings.stale_timeout)),
+                    "title": self.config_entry.title,
+                },
+            )
+        elif not stale and self._issue_raised:
+            self._issue_raised = False
+            _LOGGER.info("Grid power %s is back: solar surplus charging resumes", self.grid_entity)
+            ir.async_delete_issue(self.hass, DOMAIN, self.stale_issue_id)
+
+    def _schedule_deadline(self) -> None:
+        if self._deadline_unsub is not None:
+            self._deadline_unsub()
+            self._deadline_unsub = None
+        deadline = self.controller.next_deadline()
+        if deadline is not None:
+            self._deadline_unsub = async_call_later(
+                self.hass, max(0.0, deadline - _timestamp()), self._async_deadline
+            )
+
+    @callback
+    def _async_deadline(self, _now: datetime) -> None:
+        self._deadline_unsub = None
+        self._async_tick()
+
+    async def _async_apply(self) -> None:
+        """Bring the charger entities to the controller's latest command."""
+        async with self._apply_lock:
+            desired = self.controller.command
+            if not self.controller.enabled or desired == self._applied:
+                return
+            applied = self._applied
+            try:
+                if self.phase_switch_entity and (
+                    applied is None or applied.phases != desired.phases
+                ):
+                    if self._is_on(self.charger):
+                        # Never change phases under load.
+                        await self._async_call(self.charger, SERVICE_TURN_OFF)
+                    await self._async_call(
+                        self.phase_switch_entity,
+                        SERVICE_TURN_ON if desired.phases == 3 else SERVICE_TURN_OFF,
+                    )
+                if (
+                    self.current_entity
+                    and desired.charging
+                    and (applied is None or applied.current != desired.current)
+                ):
+                    await self._async_call(
+                        self.current_entity, "set_value", {"value": desired.current}
+                    )
+                if desired.charging != self._is_on(self.charger):
+                    await self._async_call(
+                        self.charger, SERVICE_TURN_ON if desired.charging else SERVICE_TURN_OFF
+                    )
+            except HomeAssistantError as err:
+                self.action_errors += 1
+                self._applied = None
+                if not self._logged_action_error:
+                    self._logged_action_error = True
+                    _LOGGER.warning(
+                        "Cannot steer the charger (%s); further failures are counted in the "
+                        "diagnostics and logged at debug level",
+                        err,
+                    )
+                else:
+                    _LOGGER.debug("Cannot steer the charger: %s", err)
+                return
+            self._applied = desired
+            _LOGGER.debug("Charger set to %s", desired)
+
+    def _is_on(self, entity_id: str) -> bool:
+        state = self.hass.states.get(entity_id)
+        return state is not None and state.state == STATE_ON
+
+    async def _async_call(
+        self, entity_id: str, service: str, data: dict[str, Any] | None = None
+    ) -> None:
+        """Call ``service`` of the entity's own domain on it (raises HomeAssistantError)."""
+        domain = entity_id.split(".", 1)[0]
+        await self.hass.services.async_call(
+            domain, service, {ATTR_ENTITY_ID: entity_id, **(data or {})}, blocking=True
+        )

@@ -1,0 +1,22 @@
+"""Base of every entity of an EV surplus charging entry (its service device)."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from ..const import DOMAIN
+from .coordinator import EvChargingCoordinator
+
+
+class EvEntity(CoordinatorEntity[EvChargingCoordinator]):
+    """An entity of the entry's controller device; ``key`` is unique within the entry."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: EvChargingCoordinator, key: str) -> None:
+        """Attach the entity to the entry's service device."""
+        super().__init__(coordinator)
+        entry_id = coordinator.config_entry.entry_id
+        self._attr_unique_id = f"{entry_id}_{key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry_id)})

@@ -1,0 +1,54 @@
+"""The EV charging kind's select: the charging mode."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
+
+from .controller import Mode
+from .coordinator import EvChargingConfigEntry, EvChargingCoordinator
+from .entity import EvEntity
+
+MODE_SELECT: Final = SelectEntityDescription(
+    key="ev_mode", translation_key="ev_mode", options=[mode.value for mode in Mode]
+)
+"""Charging mode: off, solar, min_solar, fast."""
+
+
+async def async_setup_ev_select(
+    hass: HomeAssistant,
+    entry: EvChargingConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the mode select."""
+    async_add_entities([EvModeSelect(entry.runtime_data)])
+
+
+class EvModeSelect(EvEntity, SelectEntity, RestoreEntity):
+    """The charging mode (restored; ``solar`` after the first set-up)."""
+
+    entity_description = MODE_SELECT
+
+    def __init__(self, coordinator: EvChargingCoordinator) -> None:
+        """Create the select."""
+        super().__init__(coordinator, MODE_SELECT.key)
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the last mode into the controller."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_state()
+        if last is not None and last.state in self.options:
+            self.coordinator.async_set_mode(Mode(last.state))
+
+    @property
+    def current_option(self) -> str:
+        """The present mode."""
+        return self.coordinator.controller.mode.value
+
+    async def async_select_option(self, option: str) -> None:
+        """Change the mode."""
+        self.coordinator.async_set_mode(Mode(option))

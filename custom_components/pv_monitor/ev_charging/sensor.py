@@ -1,0 +1,123 @@
+"""The EV charging kind's sensors: surplus, target current, controller state, solar energy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import UnitOfElectricCurrent, UnitOfEnergy, UnitOfPower
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .controller import Status
+from .coordinator import EvChargingConfigEntry, EvChargingCoordinator, EvData
+from .entity import EvEntity
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvSensorEntityDescription(SensorEntityDescription):
+    """A value of the controller; ``value_fn`` reads it from :class:`EvData`."""
+
+    value_fn: Callable[[EvData], StateType]
+
+
+ENERGY_TODAY_KEY: Final = "ev_solar_energy_today"
+
+EV_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
+    EvSensorEntityDescription(
+        key="ev_available_surplus",
+        translation_key="ev_available_surplus",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=lambda data: data.surplus,
+    ),
+    EvSensorEntityDescription(
+        key="ev_target_current",
+        translation_key="ev_target_current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=0,
+        value_fn=lambda data: data.command.current,
+    ),
+    EvSensorEntityDescription(
+        key="ev_controller_state",
+        translation_key="ev_controller_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in Status],
+        value_fn=lambda data: data.status.value,
+    ),
+    EvSensorEntityDescription(
+        key=ENERGY_TODAY_KEY,
+        translation_key=ENERGY_TODAY_KEY,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda data: round(data.energy_today_kwh, 4),
+    ),
+)
+"""Available surplus (W), target current (A, 0 when off), state with reason, and the
+estimated solar energy (kWh) delivered to the car today (resets at local midnight)."""
+
+
+async def async_setup_ev_sensor(
+    hass: HomeAssistant,
+    entry: EvChargingConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the controller's sensors."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        EvEnergySensor(coordinator, description)
+        if description.key == ENERGY_TODAY_KEY
+        else EvSensor(coordinator, description)
+        for description in EV_SENSORS
+    )
+
+
+class EvSensor(EvEntity, SensorEntity):
+    """One value of the controller."""
+
+    entity_description: EvSensorEntityDescription
+
+    def __init__(
+        self, coordinator: EvChargingCoordinator, description: EvSensorEntityDescription
+    ) -> None:
+        """Create the sensor ``description``."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> StateType:
+        """The value from the controller's latest tick."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+
+class EvEnergySensor(EvSensor, RestoreSensor):
+    """Solar energy to the car today: restored after a restart on the same day."""
+
+    async def async_added_to_hass(self) -> None:
+        """Seed the controller with today's value from before the restart."""
+        await super().async_added_to_hass()
+        last_state = await self.async_get_last_state()
+        last = await self.async_get_last_sensor_data()
+        if (
+            last_state is not None
+            and last is not None
+            and isinstance(last.native_value, (int, float))
+            and dt_util.as_local(last_state.last_changed).date() == dt_util.now().date()
+        ):
+            self.coordinator.async_restore_energy(float(last.native_value))

@@ -1,0 +1,58 @@
+"""The EV charging kind's switch: solar surplus charging on or off."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import STATE_OFF
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
+
+from .coordinator import EvChargingConfigEntry, EvChargingCoordinator
+from .entity import EvEntity
+
+CONTROLLER_SWITCH: Final = SwitchEntityDescription(
+    key="ev_surplus_charging", translation_key="ev_surplus_charging"
+)
+"""On: the controller steers the charger. Off: the charger is left alone."""
+
+
+async def async_setup_ev_switch(
+    hass: HomeAssistant,
+    entry: EvChargingConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the "Solar surplus charging" switch."""
+    async_add_entities([EvControllerSwitch(entry.runtime_data)])
+
+
+class EvControllerSwitch(EvEntity, SwitchEntity, RestoreEntity):
+    """Turns the surplus controller on or off (restored; on after the first set-up)."""
+
+    entity_description = CONTROLLER_SWITCH
+
+    def __init__(self, coordinator: EvChargingCoordinator) -> None:
+        """Create the switch."""
+        super().__init__(coordinator, CONTROLLER_SWITCH.key)
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the last on/off state into the controller."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_state()
+        if last is not None and last.state == STATE_OFF:
+            self.coordinator.async_set_enabled(False)
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the controller steers the charger."""
+        return self.coordinator.controller.enabled
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Let the controller steer the charger."""
+        self.coordinator.async_set_enabled(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Stop steering; the charger keeps its present state."""
+        self.coordinator.async_set_enabled(False)

@@ -1,0 +1,317 @@
+"""Config-flow steps of the Growatt cloud kind (``growatt_cloud``).
+
+Menu ``growatt_cloud``: log in with the ShinePhone username and password
+(``growatt_cloud_password``) or with an OpenAPI token (``growatt_cloud_token``), each with
+the account's region; then ``growatt_cloud_plant`` when the account has several plants. One
+entry per plant: unique id = plant id. The password itself is never stored, only Growatt's
+hash of it (what the login sends). Reauthentication (``growatt_cloud_reauth``) and
+reconfiguration (``reconfigure_growatt_cloud``: region and credentials) check that the plant
+is still in the account. Options: poll interval and daily request budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from ..const import CONF_KIND, DOMAIN, EntryKind
+from .api.client import DEFAULT_REGION, REGION_URLS, hash_password
+from .api.errors import (
+    GrowattAccountLockedError,
+    GrowattAuthError,
+    GrowattCloudError,
+    GrowattRateLimitedError,
+)
+from .api.models import AuthType, Plant
+from .const import (
+    CONF_AUTH_TYPE,
+    CONF_DAILY_BUDGET,
+    CONF_PASSWORD_HASH,
+    CONF_PLANT_ID,
+    CONF_PLANT_NAME,
+    CONF_POLL_INTERVAL,
+    CONF_REGION,
+    DEFAULT_DAILY_BUDGET,
+    DEFAULT_POLL_INTERVAL,
+    MAX_DAILY_BUDGET,
+    MAX_POLL_INTERVAL,
+    MIN_DAILY_BUDGET,
+    MIN_POLL_INTERVAL,
+)
+from .coordinator import build_client
+
+STEP_PASSWORD: Final = "growatt_cloud_password"
+STEP_TOKEN: Final = "growatt_cloud_token"
+STEP_PLANT: Final = "growatt_cloud_plant"
+STEP_REAUTH: Final = "growatt_cloud_reauth"
+STEP_RECONFIGURE: Final = "reconfigure_growatt_cloud"
+STEP_OPTIONS: Final = "growatt_cloud"
+
+ABORT_ALREADY_CONFIGURED: Final = "growatt_cloud_already_configured"
+ABORT_NO_PLANTS: Final = "no_plants"
+ABORT_WRONG_PLANT: Final = "wrong_plant"
+
+_REGION_SELECTOR: Final = SelectSelector(
+    SelectSelectorConfig(
+        options=list(REGION_URLS), translation_key="growatt_region", mode=SelectSelectorMode.LIST
+    )
+)
+_TEXT: Final = TextSelector(TextSelectorConfig(autocomplete="username"))
+_SECRET: Final = TextSelector(
+    TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
+)
+_PASSWORD_FIELDS: Final = {
+    vol.Required(CONF_USERNAME): _TEXT,
+    vol.Required(CONF_PASSWORD): _SECRET,
+}
+_TOKEN_FIELDS: Final = {vol.Required(CONF_TOKEN): _SECRET}
+_REGION_FIELD: Final = {vol.Required(CONF_REGION, default=DEFAULT_REGION): _REGION_SELECTOR}
+PASSWORD_SCHEMA: Final = vol.Schema({**_PASSWORD_FIELDS, **_REGION_FIELD})
+TOKEN_SCHEMA: Final = vol.Schema({**_TOKEN_FIELDS, **_REGION_FIELD})
+
+
+def _credentials(auth_type: str, user_input: dict[str, Any]) -> dict[str, Any]:
+    """Entry data of the credentials in ``user_input`` (the password only as its hash)."""
+    if auth_type == AuthType.TOKEN:
+        return {CONF_TOKEN: user_input[CONF_TOKEN].strip()}
+    return {
+        CONF_USERNAME: user_input[CONF_USERNAME].strip(),
+        CONF_PASSWORD_HASH: hash_password(user_input[CONF_PASSWORD]),
+    }
+
+
+class GrowattCloudFlowMixin(ConfigFlow):
+    """Steps of the Growatt cloud kind, mixed into the integration's config flow."""
+
+    _gc_data: dict[str, Any]
+    _gc_plants: list[Plant]
+
+    async def _gc_fetch_plants(
+        self, data: dict[str, Any], errors: dict[str, str], placeholders: dict[str, str]
+    ) -> list[Plant] | None:
+        """Log in with ``data`` and list the account's plants; fill ``errors`` on failure."""
+        client = build_client(self.hass, data)
+        try:
+            return await client.plants()
+        except GrowattAuthError:
+            errors["base"] = "invalid_auth"
+        except GrowattAccountLockedError as err:
+            errors["base"] = "account_locked"
+            until = dt_util.now() + err.duration if err.duration else None
+            placeholders["until"] = until.strftime("%Y-%m-%d %H:%M") if until else "?"
+        except GrowattRateLimitedError:
+            errors["base"] = "rate_limited"
+        except GrowattCloudError as err:
+            errors["base"] = "cannot_connect"
+            placeholders["error"] = str(err)
+        return None
+
+    async def async_step_growatt_cloud(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose how to log in to the Growatt cloud."""
+        return self.async_show_menu(
+            step_id="growatt_cloud", menu_options=[STEP_PASSWORD, STEP_TOKEN]
+        )
+
+    async def async_step_growatt_cloud_password(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Username, password and region of a ShinePhone account."""
+        return await self._gc_login(STEP_PASSWORD, AuthType.PASSWORD, PASSWORD_SCHEMA, user_input)
+
+    async def async_step_growatt_cloud_token(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """API token and region (OpenAPI V1)."""
+        return await self._gc_login(STEP_TOKEN, AuthType.TOKEN, TOKEN_SCHEMA, user_input)
+
+    async def _gc_login(
+        self,
+        step_id: str,
+        auth_type: AuthType,
+        schema: vol.Schema,
+        user_input: dict[str, Any] | None,
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"error": "", "until": ""}
+        if user_input is not None:
+            data = {
+                CONF_KIND: EntryKind.GROWATT_CLOUD.value,
+                CONF_AUTH_TYPE: auth_type.value,
+                CONF_REGION: user_input[CONF_REGION],
+                **_credentials(auth_type, user_input),
+            }
+            plants = await self._gc_fetch_plants(data, errors, placeholders)
+            if plants is not None:
+                if not plants:
+                    return self.async_abort(reason=ABORT_NO_PLANTS)
+                self._gc_data = data
+                self._gc_plants = plants
+                if len(plants) == 1:
+                    return await self._gc_create(plants[0])
+                return await self.async_step_growatt_cloud_plant()
+            # Never show the password again.
+            user_input = {k: v for k, v in user_input.items() if k != CONF_PASSWORD}
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_growatt_cloud_plant(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose one of the account's plants."""
+        if user_input is not None:
+            plant = next(p for p in self._gc_plants if p.plant_id == user_input[CONF_PLANT_ID])
+            return await self._gc_create(plant)
+        selector = SelectSelector(
+            SelectSelectorConfig(
+                options=[
+                    SelectOptionDict(value=plant.plant_id, label=f"{plant.name} ({plant.plant_id})")
+                    for plant in self._gc_plants
+                ],
+                mode=SelectSelectorMode.LIST,
+            )
+        )
+        return self.async_show_form(
+            step_id=STEP_PLANT,
+            data_schema=vol.Schema({vol.Required(CONF_PLANT_ID): selector}),
+        )
+
+    async def _gc_create(self, plant: Plant) -> ConfigFlowResult:
+        # Another flow for the same plant may still be open: the first to finish wins.
+        await self.async_set_unique_id(plant.plant_id, raise_on_progress=False)
+        if self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, plant.plant_id):
+            return self.async_abort(reason=ABORT_ALREADY_CONFIGURED)
+        return self.async_create_entry(
+            title=plant.name,
+            data={**self._gc_data, CONF_PLANT_ID: plant.plant_id, CONF_PLANT_NAME: plant.name},
+            options={
+                CONF_POLL_INTERVAL: DEFAULT_POLL_INTERVAL,
+                CONF_DAILY_BUDGET: DEFAULT_DAILY_BUDGET,
+            },
+        )
+
+    # -- reauthentication and reconfiguration ---------------------------------------------
+    async def async_step_growatt_cloud_reauth(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the password (or a new token) again."""
+        entry = self._get_reauth_entry()
+        auth_type = entry.data[CONF_AUTH_TYPE]
+        schema = vol.Schema(_TOKEN_FIELDS if auth_type == AuthType.TOKEN else _PASSWORD_FIELDS)
+        return await self._gc_update(entry, STEP_REAUTH, schema, user_input, {})
+
+    async def async_step_reconfigure_growatt_cloud(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the region and credentials of a Growatt cloud entry (same plant)."""
+        entry = self._get_reconfigure_entry()
+        auth_type = entry.data[CONF_AUTH_TYPE]
+        schema = TOKEN_SCHEMA if auth_type == AuthType.TOKEN else PASSWORD_SCHEMA
+        return await self._gc_update(
+            entry, STEP_RECONFIGURE, schema, user_input, {CONF_REGION: entry.data[CONF_REGION]}
+        )
+
+    async def _gc_update(
+        self,
+        entry: Any,
+        step_id: str,
+        schema: vol.Schema,
+        user_input: dict[str, Any] | None,
+        defaults: dict[str, Any],
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"error": "", "until": "", "plant": entry.title}
+        suggested: dict[str, Any] = {**defaults}
+        if CONF_USERNAME in entry.data:
+            suggested[CONF_USERNAME] = entry.data[CONF_USERNAME]
+        if user_input is not None:
+            updates = {
+                CONF_REGION: user_input.get(CONF_REGION, entry.data[CONF_REGION]),
+                **_credentials(entry.data[CONF_AUTH_TYPE], user_input),
+            }
+            plants = await self._gc_fetch_plants({**entry.data, **updates}, errors, placeholders)
+            if plants is not None:
+                if entry.data[CONF_PLANT_ID] not in {plant.plant_id for plant in plants}:
+                    return self.async_abort(reason=ABORT_WRONG_PLANT)
+                return self.async_update_reload_and_abort(entry, data_updates=updates)
+            suggested.update({k: v for k, v in user_input.items() if k != CONF_PASSWORD})
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+
+_MINUTES: Final = vol.All(
+    NumberSelector(
+        NumberSelectorConfig(
+            min=MIN_POLL_INTERVAL,
+            max=MAX_POLL_INTERVAL,
+            step=1,
+            mode=NumberSelectorMode.BOX,
+            unit_of_measurement="min",
+        )
+    ),
+    vol.Coerce(int),
+    vol.Range(min=MIN_POLL_INTERVAL, max=MAX_POLL_INTERVAL),
+)
+_BUDGET: Final = vol.All(
+    NumberSelector(
+        NumberSelectorConfig(
+            min=MIN_DAILY_BUDGET, max=MAX_DAILY_BUDGET, step=1, mode=NumberSelectorMode.BOX
+        )
+    ),
+    vol.Coerce(int),
+    vol.Range(min=MIN_DAILY_BUDGET, max=MAX_DAILY_BUDGET),
+)
+
+
+class GrowattCloudOptionsFlow(OptionsFlow):
+    """Options of a Growatt cloud entry: poll interval and daily request budget."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the form (its own step id, so that its texts are its own)."""
+        return await self.async_step_growatt_cloud()
+
+    async def async_step_growatt_cloud(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Save poll interval (minutes, at least 5) and daily request budget."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        options = self.config_entry.options
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_POLL_INTERVAL,
+                    default=options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
+                ): _MINUTES,
+                vol.Required(
+                    CONF_DAILY_BUDGET,
+                    default=options.get(CONF_DAILY_BUDGET, DEFAULT_DAILY_BUDGET),
+                ): _BUDGET,
+            }
+        )
+        return self.async_show_form(step_id=STEP_OPTIONS, data_schema=schema)

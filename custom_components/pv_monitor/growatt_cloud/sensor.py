@@ -1,0 +1,274 @@
+"""Sensors of a Growatt cloud entry: the plant's totals, its devices' values, the request count.
+
+Devices: the plant (a service-like hub device) and, via it, every device of the plant.
+Device sensors use the local listener's value keys and translation keys (same meaning, same
+unit); they are added per device as values appear. Energy counters are restored across
+restarts and fed to the coordinator so that a night-time 0 never replaces them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfPower,
+    UnitOfTemperature,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from ..const import DOMAIN
+from ..growatt_local.protocol.registers import VALUE_UNITS
+from .api.models import DeviceType
+from .coordinator import GrowattCloudConfigEntry, GrowattCloudCoordinator
+
+PARALLEL_UPDATES = 0
+
+_UNITS: Final[dict[str, tuple[SensorDeviceClass | None, str, int]]] = {
+    "W": (SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+    "V": (SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 1),
+    "A": (SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1),
+    "Hz": (SensorDeviceClass.FREQUENCY, UnitOfFrequency.HERTZ, 2),
+    "kWh": (SensorDeviceClass.ENERGY, UnitOfEnergy.KILO_WATT_HOUR, 1),
+    "°C": (SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, 1),
+    "%": (None, PERCENTAGE, 0),
+}
+"""Units of the local listener's value keys that the cloud delivers."""
+
+DEVICE_MODELS: Final = {
+    DeviceType.INVERTER: "PV inverter",
+    DeviceType.TLX: "TL-X / MIN inverter",
+    DeviceType.MIX: "SPH hybrid inverter",
+    DeviceType.STORAGE: "Battery storage",
+    DeviceType.OTHER: "Device",
+}
+
+
+def unique_prefix(plant_id: str) -> str:
+    """Prefix of every unique id and device identifier of the plant's entry."""
+    return f"growatt_cloud_{plant_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrowattCloudSensorEntityDescription(SensorEntityDescription):
+    """A cloud value sensor; ``counter``: restored across restarts."""
+
+    counter: bool = False
+
+
+def value_description(key: str) -> GrowattCloudSensorEntityDescription | None:
+    """Description of the local-listener value ``key`` (its translation key), or None."""
+    unit = VALUE_UNITS.get(key)
+    if unit not in _UNITS:
+        return None
+    device_class, native_unit, precision = _UNITS[unit]
+    if key == "battery_soc":
+        device_class = SensorDeviceClass.BATTERY
+    counter = unit == "kWh"
+    per_string_energy = key.startswith("pv") and key[2:3].isdigit() and counter
+    return GrowattCloudSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=device_class,
+        native_unit_of_measurement=native_unit,
+        state_class=SensorStateClass.TOTAL_INCREASING if counter else SensorStateClass.MEASUREMENT,
+        suggested_display_precision=precision,
+        entity_registry_enabled_default=not per_string_energy,
+        counter=counter,
+    )
+
+
+PLANT_SENSORS: Final = (
+    GrowattCloudSensorEntityDescription(
+        key="current_power",
+        translation_key="growatt_cloud_current_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+    ),
+    GrowattCloudSensorEntityDescription(
+        key="energy_today",
+        translation_key="energy_today",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=1,
+        counter=True,
+    ),
+    GrowattCloudSensorEntityDescription(
+        key="energy_total",
+        translation_key="energy_total",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=1,
+        counter=True,
+    ),
+)
+"""Plant totals (W, kWh)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrowattCloudDiagnosticDescription(SensorEntityDescription):
+    """A diagnostic sensor of the plant's entry."""
+
+    value_fn: Callable[[GrowattCloudCoordinator], int]
+
+
+REQUESTS_SENSOR: Final = GrowattCloudDiagnosticDescription(
+    key="cloud_requests",
+    translation_key="growatt_cloud_requests",
+    entity_category=EntityCategory.DIAGNOSTIC,
+    state_class=SensorStateClass.MEASUREMENT,
+    value_fn=lambda coordinator: coordinator.requests_24h,
+)
+"""Requests sent to the Growatt cloud in the last 24 hours (the budget guard's count)."""
+
+
+async def async_setup_growatt_cloud(
+    hass: HomeAssistant,
+    entry: GrowattCloudConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the plant's sensors now, device sensors as devices and values appear."""
+    coordinator = entry.runtime_data
+    entities: list[SensorEntity] = [
+        GrowattCloudValueSensor(coordinator, None, description) for description in PLANT_SENSORS
+    ]
+    entities.append(GrowattCloudDiagnosticSensor(coordinator, REQUESTS_SENSOR))
+    async_add_entities(entities)
+    known: set[tuple[str, str]] = set()
+
+    @callback
+    def _discover() -> None:
+        new: list[GrowattCloudValueSensor] = []
+        for serial, values in coordinator.data.values.items():
+            if serial not in coordinator.data.devices:
+                continue
+            for key in values:
+                if (serial, key) in known or (description := value_description(key)) is None:
+                    continue
+                known.add((serial, key))
+                new.append(GrowattCloudValueSensor(coordinator, serial, description))
+        if new:
+            async_add_entities(new)
+
+    _discover()
+    entry.async_on_unload(coordinator.async_add_listener(_discover))
+
+
+class GrowattCloudEntity(CoordinatorEntity[GrowattCloudCoordinator]):
+    """An entity of the plant (``serial`` None) or of one of its devices."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: GrowattCloudCoordinator, serial: str | None, key: str) -> None:
+        """Attach the entity to the plant's or the device's registry entry."""
+        super().__init__(coordinator)
+        self.serial = serial
+        prefix = unique_prefix(coordinator.plant_id)
+        plant_identifier = (DOMAIN, prefix)
+        if serial is None:
+            self._attr_unique_id = f"{prefix}_{key}"
+            self._attr_device_info = DeviceInfo(
+                identifiers={plant_identifier},
+                manufacturer="Growatt",
+                model="Plant (Growatt cloud)",
+                name=coordinator.plant_name,
+            )
+            return
+        device = coordinator.data.devices[serial]
+        self._attr_unique_id = f"{prefix}_{serial}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"{prefix}_{serial}")},
+            manufacturer="Growatt",
+            model=device.model or DEVICE_MODELS[device.device_type],
+            name=device.alias or f"{DEVICE_MODELS[device.device_type]} {serial}",
+            serial_number=serial,
+            via_device=plant_identifier,
+        )
+
+
+class GrowattCloudValueSensor(GrowattCloudEntity, RestoreSensor):
+    """A plant total or one value of one device."""
+
+    entity_description: GrowattCloudSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: GrowattCloudCoordinator,
+        serial: str | None,
+        description: GrowattCloudSensorEntityDescription,
+    ) -> None:
+        """Create the sensor of ``description.key`` for the plant or device ``serial``."""
+        super().__init__(coordinator, serial, description.key)
+        self.entity_description = description
+
+    async def async_added_to_hass(self) -> None:
+        """Hand a restored lifetime counter to the coordinator's guard."""
+        await super().async_added_to_hass()
+        if not self.entity_description.counter:
+            return
+        last = await self.async_get_last_sensor_data()
+        if last is not None and isinstance(last.native_value, (int, float)):
+            self.coordinator.restore_value(
+                self.serial, self.entity_description.key, float(last.native_value)
+            )
+
+    @property
+    def _values(self) -> dict[str, float]:
+        data = self.coordinator.data
+        return data.plant if self.serial is None else data.values.get(self.serial, {})
+
+    @property
+    def available(self) -> bool:
+        """Counters stay available with their last value; other values need a fresh poll."""
+        if self.entity_description.key not in self._values:
+            return False
+        return self.entity_description.counter or super().available
+
+    @property
+    def native_value(self) -> float | None:
+        """The latest value in the description's unit."""
+        return self._values.get(self.entity_description.key)
+
+
+class GrowattCloudDiagnosticSensor(GrowattCloudEntity, SensorEntity):
+    """A diagnostic value of the entry (on the plant's device)."""
+
+    entity_description: GrowattCloudDiagnosticDescription
+
+    def __init__(
+        self, coordinator: GrowattCloudCoordinator, description: GrowattCloudDiagnosticDescription
+    ) -> None:
+        """Create the diagnostic sensor ``description``."""
+        super().__init__(coordinator, None, description.key)
+        self.entity_description = description
+
+    @property
+    def available(self) -> bool:
+        """Always available: the count matters most while the cloud refuses."""
+        return True
+
+    @property
+    def native_value(self) -> int:
+        """The current value."""
+        return self.entity_description.value_fn(self.coordinator)

@@ -1,0 +1,39 @@
+"""Constants of the Growatt local kind: listener mode, config and option keys, defaults."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class ListenerMode(StrEnum):
+    """How the local Growatt listener treats a datalogger."""
+
+    SERVER = "server"
+    """Answer the datalogger like the Growatt server does."""
+    PROXY = "proxy"
+    """Relay every frame to the Growatt server and back; ack locally while it is down."""
+
+
+CONF_MODE: Final = "mode"
+CONF_UPSTREAM_HOST: Final = "upstream_host"
+CONF_UPSTREAM_PORT: Final = "upstream_port"
+CONF_ALLOWED_DATALOGGERS: Final = "allowed_dataloggers"
+"""Option: datalogger serials served; empty = any."""
+CONF_ALLOW_REDIRECT: Final = "allow_redirect"
+"""Option (proxy mode): let upstream commands re-point the datalogger (0x18 items 0x11-0x13)."""
+CONF_MAX_CONNECTIONS: Final = "max_connections"
+"""Option: datalogger connections the listener keeps open at once."""
+CONF_INVERTER_FAMILIES: Final = "inverter_families"
+"""Option: ``{inverter serial: family}`` overrides of the automatic family detection."""
+
+DEFAULT_HOST: Final = "0.0.0.0"
+DEFAULT_PORT: Final = 5279
+"""TCP port of the Growatt server that dataloggers connect to."""
+DEFAULT_UPSTREAM_HOST: Final = "server.growatt.com"
+DEFAULT_UPSTREAM_PORT: Final = 5279
+
+DEFAULT_DATA_INTERVAL: Final = 300.0
+"""Seconds between data records when the datalogger has not told us (ShineWiFi default 5 min)."""
+STALE_INTERVALS: Final = 3
+"""A datalogger is disconnected after this many missed data intervals."""

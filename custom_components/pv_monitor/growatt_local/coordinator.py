@@ -1,0 +1,669 @@
+"""Push coordinator of a local Growatt listener entry.
+
+The pure :class:`~.growatt.server.GrowattListener` reports dataloggers, records and config
+items here; this module turns them into per-datalogger and per-inverter state, registers
+devices as they appear, and wakes only the entities of the device that changed (a record
+of one inverter never rewrites the states of the others).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from ..common.runtime import service_device_info
+from ..const import DOMAIN
+from .const import (
+    CONF_ALLOW_REDIRECT,
+    CONF_ALLOWED_DATALOGGERS,
+    CONF_INVERTER_FAMILIES,
+    CONF_MAX_CONNECTIONS,
+    CONF_MODE,
+    CONF_UPSTREAM_HOST,
+    CONF_UPSTREAM_PORT,
+    DEFAULT_DATA_INTERVAL,
+    STALE_INTERVALS,
+    ListenerMode,
+)
+from .protocol.backfill import plausible_record_time
+from .protocol.messages import ConfigItem
+from .protocol.records import Record
+from .protocol.registers import (
+    InverterFamily,
+    decode_device_info,
+    decode_values,
+    detect_family,
+    looks_like_spf,
+)
+from .protocol.server import (
+    DEFAULT_MAX_CONNECTIONS,
+    DataloggerSession,
+    GrowattListener,
+    ListenerConfig,
+    normalise_serials,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+BUFFERED_KEEP = 20_000
+"""Buffered records kept in memory per inverter for the statistics backfill (about 70 days
+of 5-minute records); the oldest go first."""
+
+BACKFILL_DELAY = 30.0
+"""Seconds after the last buffered record before the backfill runs (dataloggers send their
+buffer in bursts; one import per burst)."""
+
+HISTORY_KEYS = frozenset(
+    {
+        "energy_total",
+        "pv_energy_total",
+        "pv1_energy_total",
+        "pv2_energy_total",
+        "pv3_energy_total",
+        "pv4_energy_total",
+        "grid_import_energy_total",
+        "grid_export_energy_total",
+        "load_energy_total",
+        "battery_charge_energy_total",
+        "battery_discharge_energy_total",
+        "ac_charge_energy_total",
+        "ac_discharge_energy_total",
+    }
+)
+"""Lifetime energy counters (kWh) whose statistics buffered records fill in."""
+
+FAMILY_MODELS: dict[InverterFamily, str] = {
+    InverterFamily.TL: "TL (protocol II)",
+    InverterFamily.TL_X: "TL-X / MIN / MIC / MOD",
+    InverterFamily.SPH: "SPH / SPA hybrid",
+    InverterFamily.SPF: "SPF off-grid",
+}
+
+type GrowattLocalConfigEntry = ConfigEntry[GrowattLocalCoordinator]
+
+
+@dataclass(slots=True)
+class DataloggerState:
+    """A datalogger seen by the listener (kept after it disconnects)."""
+
+    serial: str
+    protocol: int | None = None
+    peer: str | None = None
+    connected: bool = False
+    last_seen: datetime | None = None
+    last_data: datetime | None = None
+    data_interval: float = DEFAULT_DATA_INTERVAL
+    """Seconds between data records (config item 0x04, minutes on the wire)."""
+    config: dict[int, str] = field(default_factory=dict)
+    inverters: set[str] = field(default_factory=set)
+
+    @property
+    def online(self) -> bool:
+        """Connected, and no more than three data intervals since the last data record."""
+        reference = self.last_data or self.last_seen
+        if not self.connected or reference is None:
+            return False
+        return dt_util.utcnow() - reference <= self.stale_after
+
+    @property
+    def stale_after(self) -> timedelta:
+        """Time without a data record after which the datalogger counts as offline."""
+        return timedelta(seconds=self.data_interval * STALE_INTERVALS)
+
+
+@dataclass(slots=True)
+class InverterState:
+    """Latest live values of one inverter, with the guards against false resets."""
+
+    serial: str
+    datalogger_serial: str
+    family: InverterFamily
+    values: dict[str, float | int | str] = field(default_factory=dict)
+    updated_at: datetime | None = None
+    record_time: datetime | None = None
+    """Datalogger clock of the last live record."""
+    device_info: dict[str, str] = field(default_factory=dict)
+    buffered: deque[Record] = field(default_factory=lambda: deque(maxlen=BUFFERED_KEEP))
+    buffered_total: int = 0
+    ignored_decreases: int = 0
+    """Counter values that went backwards and were ignored (false resets)."""
+    reset_day: date | None = None
+    """Local day on which the daily counters last reset."""
+    pending_history: list[tuple[datetime, dict[str, float]]] = field(default_factory=list)
+    """Lifetime counters of buffered records not yet imported: (aware time, {key: kWh})."""
+    history_rows: int = 0
+    """Hourly statistics rows imported from buffered records."""
+    history_rejected: int = 0
+    """Buffered records whose datalogger clock was unset or implausible (never imported)."""
+
+
+@dataclass(slots=True)
+class GrowattLocalData:
+    """Everything the listener knows: dataloggers and inverters by serial."""
+
+    dataloggers: dict[str, DataloggerState] = field(default_factory=dict)
+    inverters: dict[str, InverterState] = field(default_factory=dict)
+
+
+def merge_values(state: InverterState, new: dict[str, float | int | str], today: date) -> None:
+    """Merge decoded values into ``state``, never letting a counter go falsely backwards.
+
+    Lifetime counters (keys ending ``_total`` and ``operating_hours``) never decrease: a
+    lower value (a night-time zero, a garbled record) keeps the previous one. Daily counters
+    (``_today``) may go back once per local day, which is the inverter's own midnight (or
+    morning start-up) reset; any other decrease is ignored. Each ignored value is counted.
+    """
+    old = state.values
+    reset_seen = False
+    for key, value in new.items():
+        previous = old.get(key)
+        if (
+            isinstance(value, (int, float))
+            and isinstance(previous, (int, float))
+            and value < previous
+        ):
+            if key.endswith("_total") or key == "operating_hours":
+                state.ignored_decreases += 1
+                continue
+            if key.endswith("_today"):
+                if state.reset_day == today:
+                    state.ignored_decreases += 1
+                    continue
+                reset_seen = True
+        old[key] = value
+    if reset_seen:
+        state.reset_day = today
+
+
+def _family(registers: Mapping[int, int], current: InverterFamily | None) -> InverterFamily:
+    """Family of a record's inverter: by register ranges, SPF told apart from TL by values.
+
+    SPF is sticky: once an inverter's records read as SPF, an undecidable record (a night
+    record, an announce) does not turn it back into TL.
+    """
+    family = detect_family(registers)
+    if family is not InverterFamily.TL:
+        return family
+    if current is InverterFamily.SPF or looks_like_spf(registers):
+        return InverterFamily.SPF
+    return family
+
+
+OPTIONAL_GROUPS: tuple[tuple[str, str], ...] = (
+    ("pv3_", "pv3_voltage"),
+    ("pv4_", "pv4_voltage"),
+    ("ac_l2_", "ac_l2_voltage"),
+    ("ac_l3_", "ac_l3_voltage"),
+    ("ac_rs_", "ac_l2_voltage"),
+    ("ac_st_", "ac_l2_voltage"),
+    ("ac_tr_", "ac_l3_voltage"),
+)
+"""Value groups that a register map always carries but many inverters do not have (third
+and fourth PV string, second and third phase): ``(key prefix, key that proves it)``."""
+
+
+def drop_absent_groups(
+    values: dict[str, float | int | str], known: dict[str, float | int | str]
+) -> dict[str, float | int | str]:
+    """Leave out the values of strings and phases the inverter does not have.
+
+    A group is absent while its proving voltage reads 0 and it has never been seen; once
+    seen it stays (a string at night still reads 0 V).
+    """
+    absent = [
+        prefix
+        for prefix, proof in OPTIONAL_GROUPS
+        if proof in values and not values[proof] and proof not in known
+    ]
+    if not absent:
+        return values
+    return {k: v for k, v in values.items() if not k.startswith(tuple(absent))}
+
+
+class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
+    """Owns the listener of one config entry and the state it reports.
+
+    Listeners (entities) register with a ``context`` equal to their device's serial, or
+    None for listener-wide entities; :meth:`async_update_device` wakes only those.
+    """
+
+    config_entry: GrowattLocalConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: GrowattLocalConfigEntry) -> None:
+        """Build the coordinator and its (not yet started) listener from the entry."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} growatt listener {entry.data[CONF_PORT]}",
+            update_interval=None,
+        )
+        self.data = GrowattLocalData()
+        options = entry.options
+        self.family_overrides: dict[str, InverterFamily] = {
+            serial: InverterFamily(family)
+            for serial, family in options.get(CONF_INVERTER_FAMILIES, {}).items()
+        }
+        self.listener = GrowattListener(
+            ListenerConfig(
+                host=entry.data[CONF_HOST],
+                port=entry.data[CONF_PORT],
+                proxy=entry.data[CONF_MODE] == ListenerMode.PROXY,
+                upstream_host=entry.data[CONF_UPSTREAM_HOST],
+                upstream_port=entry.data[CONF_UPSTREAM_PORT],
+                allowed_dataloggers=normalise_serials(options.get(CONF_ALLOWED_DATALOGGERS, [])),
+                allow_redirect=options.get(CONF_ALLOW_REDIRECT, False),
+                max_connections=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
+                now=lambda: dt_util.now().replace(tzinfo=None),
+            ),
+            self,
+        )
+        # The listener's own (service) device carries the listener-wide sensors.
+        dr.async_get(hass).async_get_or_create(
+            config_entry_id=entry.entry_id,
+            **service_device_info(entry, "Growatt datalogger listener"),
+        )
+        self._restored: dict[str, dict[str, float]] = {}
+        self._backfill_timer: CALLBACK_TYPE | None = None
+        self._new_device_callbacks: list[Callable[[], None]] = []
+        self._device_listeners: dict[str | None, list[CALLBACK_TYPE]] = {}
+        self._stale_timers: dict[str, CALLBACK_TYPE] = {}
+        self._logged_drop = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @property
+    def port_issue_id(self) -> str:
+        """Repair issue raised while the entry's port cannot be bound."""
+        return f"port_unavailable_{self.config_entry.entry_id}"
+
+    async def async_setup(self) -> None:
+        """Bind the listener's socket (connections are accepted from :meth:`async_start`).
+
+        Raises:
+            ConfigEntryNotReady: the address cannot be bound (port in use, address not on
+                this machine); a repair issue tells the user what to do meanwhile.
+        """
+        entry = self.config_entry
+        try:
+            await self.listener.bind()
+        except OSError as err:
+            placeholders = {
+                "host": entry.data[CONF_HOST],
+                "port": str(entry.data[CONF_PORT]),
+                "error": err.strerror or str(err),
+            }
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self.port_issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="port_unavailable",
+                translation_placeholders=placeholders,
+            )
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="port_unavailable",
+                translation_placeholders=placeholders,
+            ) from err
+        ir.async_delete_issue(self.hass, DOMAIN, self.port_issue_id)
+
+    async def async_start(self) -> None:
+        """Accept datalogger connections, now that the entities listen."""
+        await self.listener.start_serving()
+
+    async def async_stop(self) -> None:
+        """Close the socket and every connection; import pending history; cancel timers."""
+        for cancel in self._stale_timers.values():
+            cancel()
+        self._stale_timers.clear()
+        await self.listener.stop()
+        if self._backfill_timer is not None:
+            self._backfill_timer()
+            self._backfill_timer = None
+        if any(inverter.pending_history for inverter in self.data.inverters.values()):
+            await self.async_backfill()
+
+    @property
+    def inverter_serials(self) -> list[str]:
+        """Serials of the inverters seen so far (for the options flow)."""
+        return sorted(self.data.inverters)
+
+    @callback
+    def restore_value(self, serial: str, key: str, value: float) -> None:
+        """Seed a counter restored from before a restart, so the reset guard knows it."""
+        self._restored.setdefault(serial, {})[key] = value
+        inverter = self.data.inverters.get(serial)
+        if inverter is not None:
+            inverter.values.setdefault(key, value)
+
+    def restored_value(self, serial: str, key: str) -> float | None:
+        """The restored value of a counter that no record has updated yet."""
+        return self._restored.get(serial, {}).get(key)
+
+    @callback
+    def async_known_datalogger(self, serial: str) -> None:
+        """Recreate a datalogger known before a restart, disconnected until it reconnects."""
+        self.data.dataloggers.setdefault(serial, DataloggerState(serial=serial))
+
+    # -- entity plumbing --------------------------------------------------------------------
+    @callback
+    def async_add_new_device_listener(self, cb: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call ``cb`` whenever a device or a value key appears (platforms add entities)."""
+        self._new_device_callbacks.append(cb)
+
+        def remove() -> None:
+            self._new_device_callbacks.remove(cb)
+
+        return remove
+
+    @callback
+    def _async_new_devices(self) -> None:
+        for cb in list(self._new_device_callbacks):
+            cb()
+
+    @callback
+    def async_add_listener(
+        self, update_callback: CALLBACK_TYPE, context: Any = None
+    ) -> Callable[[], None]:
+        """Listen for updates of the device ``context`` (a serial; None: listener-wide).
+
+        Also indexes the listener by its context, so that :meth:`async_update_device`
+        touches only that device's entities, not every entity of every inverter.
+        """
+        remove = super().async_add_listener(update_callback, context)
+        by_device = self._device_listeners.setdefault(context, [])
+        by_device.append(update_callback)
+
+        @callback
+        def remove_listener() -> None:
+            remove()
+            by_device.remove(update_callback)
+
+        return remove_listener
+
+    @callback
+    def async_update_device(self, serial: str | None) -> None:
+        """Wake the entities registered with context ``serial`` (None: listener-wide)."""
+        for update_callback in list(self._device_listeners.get(serial, ())):
+            update_callback()
+
+    # -- ListenerHandler ----------------------------------------------------------------------
+    def datalogger_connected(self, session: DataloggerSession) -> None:
+        """Register the datalogger device and mark it connected."""
+        assert session.serial is not None
+        logger = self._datalogger(session.serial)
+        logger.connected = True
+        logger.protocol = session.protocol
+        logger.peer = session.peer
+        logger.last_seen = dt_util.utcnow()
+        self._schedule_stale(logger)
+        self.async_update_device(session.serial)
+        self.async_update_device(None)
+
+    def datalogger_disconnected(self, session: DataloggerSession) -> None:
+        """Mark the datalogger disconnected, unless another connection of it is open."""
+        assert session.serial is not None
+        if any(other.serial == session.serial for other in self.listener.sessions):
+            return
+        logger = self._datalogger(session.serial)
+        logger.connected = False
+        self._async_update_datalogger_and_inverters(logger)
+        self.async_update_device(None)
+
+    def config_received(self, session: DataloggerSession, item: int, value: str) -> None:
+        """Store a config item; data interval and firmware update the device."""
+        assert session.serial is not None
+        logger = self._datalogger(session.serial)
+        logger.config[item] = value
+        if item == ConfigItem.DATA_INTERVAL:
+            try:
+                minutes = float(value)
+            except ValueError:
+                return
+            if 0 < minutes <= 60:
+                logger.data_interval = minutes * 60
+        elif item in (ConfigItem.FIRMWARE_VERSION, ConfigItem.DEVICE_TYPE):
+            self._update_datalogger_device(logger)
+
+    def frame_dropped(self, session: DataloggerSession, error: Exception) -> None:
+        """Log the first dropped frame at warning level, later ones at debug level."""
+        if not self._logged_drop:
+            self._logged_drop = True
+            _LOGGER.warning(
+                "Dropped a bad frame from %s (%s); further drops are counted in the "
+                "'Dropped frames' sensor and logged at debug level",
+                session.serial or session.peer,
+                error,
+            )
+        else:
+            _LOGGER.debug("Dropped a bad frame from %s: %s", session.peer, error)
+        self.async_update_device(None)
+
+    def record_received(self, session: DataloggerSession, record: Record) -> None:
+        """Turn an announce, live or buffered record into state."""
+        logger = self._datalogger(record.datalogger_serial)
+        now = dt_util.utcnow()
+        logger.last_seen = now
+        serial = record.inverter_serial or record.datalogger_serial
+        new_device = serial not in self.data.inverters
+        inverter = self._inverter(serial, record)
+        if record.holding:
+            inverter.device_info.update(decode_device_info(record.registers))
+            self._update_inverter_device(inverter)
+            if new_device:
+                self._async_new_devices()
+            return
+        if record.buffered:
+            inverter.buffered.append(record)
+            inverter.buffered_total += 1
+            self._queue_history(inverter, record)
+            self.async_update_device(None)
+            if new_device:
+                self._async_new_devices()
+            return
+        if serial not in self.family_overrides:
+            inverter.family = _family(record.registers, inverter.family)
+        values = drop_absent_groups(
+            decode_values(record.registers, inverter.family), inverter.values
+        )
+        known_keys = set(inverter.values)
+        merge_values(inverter, values, dt_util.now().date())
+        inverter.updated_at = now
+        inverter.record_time = record.timestamp
+        logger.last_data = now
+        self._schedule_stale(logger)
+        if new_device or not known_keys.issuperset(values):
+            self._async_new_devices()
+        self.async_update_device(serial)
+        self.async_update_device(logger.serial)
+
+    # -- statistics backfill --------------------------------------------------------------
+    def _queue_history(self, inverter: InverterState, record: Record) -> None:
+        """Keep a buffered record's lifetime counters for the backfill, if its clock is sane."""
+        now = dt_util.now()
+        hours = inverter.values.get("operating_hours")
+        local = now.replace(tzinfo=None)
+        if not plausible_record_time(
+            record.timestamp, local, hours if isinstance(hours, float) else None
+        ):
+            inverter.history_rejected += 1
+            return
+        assert record.timestamp is not None
+        values = decode_values(record.registers, inverter.family)
+        counters = {
+            key: float(value)
+            for key, value in values.items()
+            if key in HISTORY_KEYS and isinstance(value, (int, float)) and value > 0
+        }
+        if not counters:
+            return
+        moment = dt_util.as_utc(record.timestamp.replace(tzinfo=now.tzinfo))
+        inverter.pending_history.append((moment, counters))
+        if self._backfill_timer is None:
+            self._backfill_timer = async_call_later(
+                self.hass, BACKFILL_DELAY, self._async_backfill_due
+            )
+
+    @callback
+    def _async_backfill_due(self, _now: datetime) -> None:
+        self._backfill_timer = None
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_backfill(), "pv_monitor growatt backfill"
+        )
+
+    async def async_backfill(self) -> None:
+        """Import the pending buffered counters of every inverter into statistics."""
+        if "recorder" not in self.hass.config.components:
+            for inverter in self.data.inverters.values():
+                inverter.pending_history.clear()
+            return
+        # Imported here: the recorder's modules are heavy and only needed for a backfill.
+        from .statistics import async_backfill_counter  # noqa: PLC0415
+
+        registry = er.async_get(self.hass)
+        for inverter in self.data.inverters.values():
+            pending, inverter.pending_history = inverter.pending_history, []
+            for key in sorted({k for _, counters in pending for k in counters}):
+                entity_id = registry.async_get_entity_id(
+                    "sensor", DOMAIN, f"{inverter.serial}_{key}"
+                )
+                if entity_id is None:
+                    continue  # no sensor for it yet: nothing to attach history to
+                samples = [(moment, c[key]) for moment, c in pending if key in c]
+                plan = await async_backfill_counter(self.hass, entity_id, samples)
+                inverter.history_rows += len(plan.rows)
+
+    # -- internals ------------------------------------------------------------------------------
+    def _datalogger(self, serial: str) -> DataloggerState:
+        logger = self.data.dataloggers.get(serial)
+        if logger is None:
+            logger = DataloggerState(serial=serial)
+            self.data.dataloggers[serial] = logger
+            self._update_datalogger_device(logger)
+            self._async_new_devices()
+        return logger
+
+    def _inverter(self, serial: str, record: Record) -> InverterState:
+        inverter = self.data.inverters.get(serial)
+        if inverter is None:
+            family = self.family_overrides.get(serial) or (
+                # Holding registers say nothing about SPF vs TL: ranges only.
+                detect_family(record.registers)
+                if record.holding
+                else _family(record.registers, None)
+            )
+            inverter = InverterState(
+                serial=serial,
+                datalogger_serial=record.datalogger_serial,
+                family=family,
+                values=dict(self._restored.get(serial, {})),
+            )
+            self.data.inverters[serial] = inverter
+            self._datalogger(record.datalogger_serial).inverters.add(serial)
+            self._update_inverter_device(inverter)
+        return inverter
+
+    def _update_datalogger_device(self, logger: DataloggerState) -> None:
+        dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.config_entry.entry_id,
+            identifiers={(DOMAIN, logger.serial)},
+            manufacturer="Growatt",
+            name=f"Datalogger {logger.serial}",
+            model=logger.config.get(ConfigItem.DEVICE_TYPE) or "ShineWiFi / ShineLAN",
+            serial_number=logger.serial,
+            sw_version=logger.config.get(ConfigItem.FIRMWARE_VERSION),
+        )
+
+    def _update_inverter_device(self, inverter: InverterState) -> None:
+        info = inverter.device_info
+        dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.config_entry.entry_id,
+            identifiers={(DOMAIN, inverter.serial)},
+            manufacturer="Growatt",
+            name=f"Inverter {inverter.serial}",
+            model=info.get("model") or FAMILY_MODELS[inverter.family],
+            serial_number=inverter.serial,
+            sw_version=info.get("firmware"),
+            via_device=(DOMAIN, inverter.datalogger_serial),
+        )
+
+    def _schedule_stale(self, logger: DataloggerState) -> None:
+        cancel = self._stale_timers.pop(logger.serial, None)
+        if cancel is not None:
+            cancel()
+
+        @callback
+        def _stale(_now: datetime) -> None:
+            self._stale_timers.pop(logger.serial, None)
+            self._async_update_datalogger_and_inverters(logger)
+
+        self._stale_timers[logger.serial] = async_call_later(
+            self.hass, logger.stale_after + timedelta(seconds=1), _stale
+        )
+
+    def _async_update_datalogger_and_inverters(self, logger: DataloggerState) -> None:
+        self.async_update_device(logger.serial)
+        for serial in logger.inverters:
+            self.async_update_device(serial)
+
+    def inverter_online(self, serial: str) -> bool:
+        """Whether the inverter's live values are fresh (its datalogger is online)."""
+        inverter = self.data.inverters.get(serial)
+        if inverter is None or inverter.updated_at is None:
+            return False
+        logger = self.data.dataloggers.get(inverter.datalogger_serial)
+        if logger is None:
+            return False
+        return dt_util.utcnow() - inverter.updated_at <= logger.stale_after
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Plain-data snapshot of the listener state (serials are redacted by the caller)."""
+        return {
+            "stats": {
+                name: getattr(self.listener.stats, name) for name in self.listener.stats.__slots__
+            },
+            "dataloggers": {
+                serial: {
+                    "protocol": logger.protocol,
+                    "connected": logger.connected,
+                    "online": logger.online,
+                    "last_seen": logger.last_seen.isoformat() if logger.last_seen else None,
+                    "data_interval": logger.data_interval,
+                    "config": {f"{item:#04x}": v for item, v in logger.config.items()},
+                    "inverters": sorted(logger.inverters),
+                }
+                for serial, logger in self.data.dataloggers.items()
+            },
+            "inverters": {
+                serial: {
+                    "datalogger": inverter.datalogger_serial,
+                    "family": inverter.family.value,
+                    "values": dict(inverter.values),
+                    "device_info": dict(inverter.device_info),
+                    "updated_at": inverter.updated_at.isoformat() if inverter.updated_at else None,
+                    "record_time": inverter.record_time.isoformat()
+                    if inverter.record_time
+                    else None,
+                    "buffered_records": inverter.buffered_total,
+                    "history_rows_imported": inverter.history_rows,
+                    "history_rejected_clock": inverter.history_rejected,
+                    "history_pending": len(inverter.pending_history),
+                    "ignored_decreases": inverter.ignored_decreases,
+                }
+                for serial, inverter in self.data.inverters.items()
+            },
+        }

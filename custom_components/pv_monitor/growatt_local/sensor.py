@@ -1,0 +1,320 @@
+"""Sensors of PV Monitor: inverter values, and listener diagnostics.
+
+Inverter sensors are created per inverter for every value its records actually carry (the
+register maps decide which), as inverters and values appear, and again at start-up from
+the entity registry so restored energy counters are there before the first record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfPower,
+    UnitOfReactiveEnergy,
+    UnitOfReactivePower,
+    UnitOfTemperature,
+    UnitOfTime,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
+from .entity import GrowattEntity
+from .protocol.registers import STATUS_NAMES, VALUE_UNITS
+
+PARALLEL_UPDATES = 0
+
+_UNIT_CLASSES: Final[dict[str, tuple[SensorDeviceClass | None, str]]] = {
+    "W": (SensorDeviceClass.POWER, UnitOfPower.WATT),
+    "VA": (SensorDeviceClass.APPARENT_POWER, "VA"),
+    "V": (SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT),
+    "A": (SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE),
+    "Hz": (SensorDeviceClass.FREQUENCY, UnitOfFrequency.HERTZ),
+    "kWh": (SensorDeviceClass.ENERGY, UnitOfEnergy.KILO_WATT_HOUR),
+    "var": (SensorDeviceClass.REACTIVE_POWER, UnitOfReactivePower.VOLT_AMPERE_REACTIVE),
+    "kvarh": (
+        SensorDeviceClass.REACTIVE_ENERGY,
+        UnitOfReactiveEnergy.KILO_VOLT_AMPERE_REACTIVE_HOUR,
+    ),
+    "°C": (SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS),
+    "h": (SensorDeviceClass.DURATION, UnitOfTime.HOURS),
+    "%": (None, PERCENTAGE),
+}
+
+_PRECISION: Final = {
+    "W": 0,
+    "VA": 0,
+    "var": 0,
+    "V": 1,
+    "A": 1,
+    "Hz": 2,
+    "kWh": 1,
+    "kvarh": 1,
+    "°C": 1,
+    "%": 0,
+}
+_COUNTER_UNITS: Final = frozenset({"kWh", "kvarh", "h"})
+
+DIAGNOSTIC_KEYS: Final = frozenset(
+    {
+        "status_code",
+        "fault_code",
+        "warning_code",
+        "p_bus_voltage",
+        "n_bus_voltage",
+        "ipm_temperature",
+        "boost_temperature",
+        "operating_hours",
+    }
+)
+"""Values that describe the inverter's health rather than the energy it makes."""
+
+DISABLED_KEYS: Final = frozenset(
+    {
+        "status_code",
+        "warning_code",
+        "p_bus_voltage",
+        "n_bus_voltage",
+        "ipm_temperature",
+        "boost_temperature",
+        "operating_hours",
+        "output_apparent_power",
+    }
+)
+"""Noisy or rarely used values: created disabled, the user can enable them."""
+
+
+def _is_disabled(key: str) -> bool:
+    # Per-string daily/lifetime energy is rarely used next to the inverter totals.
+    return key in DISABLED_KEYS or (key.startswith("pv") and key[2:3].isdigit() and "energy" in key)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrowattSensorEntityDescription(SensorEntityDescription):
+    """Description of an inverter value sensor; ``key`` is the decoded value's key."""
+
+    counter: bool = False
+    """An energy (or hours) counter: restored across restarts, available while stale."""
+
+
+def build_description(key: str, unit: str | None) -> GrowattSensorEntityDescription:
+    """Sensor description of the decoded value ``key`` whose unit is ``unit``.
+
+    Device class, state class and precision follow from the unit; counters (``kWh`` and
+    ``kvarh``, ``h``) are ``total_increasing``; ``status`` is an enum of every family's state names.
+    """
+    category = EntityCategory.DIAGNOSTIC if key in DIAGNOSTIC_KEYS else None
+    enabled = not _is_disabled(key)
+    if key == "status":
+        options = sorted({name for names in STATUS_NAMES.values() for name in names.values()})
+        return GrowattSensorEntityDescription(
+            key=key,
+            translation_key=key,
+            device_class=SensorDeviceClass.ENUM,
+            options=[*options, "unknown"] if "unknown" not in options else options,
+        )
+    if unit is None or unit not in _UNIT_CLASSES:
+        return GrowattSensorEntityDescription(
+            key=key,
+            translation_key=key,
+            entity_category=category,
+            entity_registry_enabled_default=enabled,
+            native_unit_of_measurement=unit,
+        )
+    device_class, native_unit = _UNIT_CLASSES[unit]
+    counter = unit in _COUNTER_UNITS
+    if key == "battery_soc":
+        device_class = SensorDeviceClass.BATTERY
+    return GrowattSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=device_class,
+        native_unit_of_measurement=native_unit,
+        state_class=SensorStateClass.TOTAL_INCREASING if counter else SensorStateClass.MEASUREMENT,
+        suggested_display_precision=_PRECISION.get(unit),
+        entity_category=category,
+        entity_registry_enabled_default=enabled,
+        counter=counter,
+    )
+
+
+INVERTER_SENSORS: Final[dict[str, GrowattSensorEntityDescription]] = {
+    key: build_description(key, unit) for key, unit in VALUE_UNITS.items()
+}
+"""Every inverter value sensor, by decoded value key."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListenerSensorEntityDescription(SensorEntityDescription):
+    """Description of a listener-wide diagnostic sensor."""
+
+    value_fn: Callable[[GrowattLocalCoordinator], int]
+
+
+LISTENER_SENSORS: Final = (
+    ListenerSensorEntityDescription(
+        key="connections",
+        translation_key="connections",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda c: c.listener.stats.connections_open,
+    ),
+    ListenerSensorEntityDescription(
+        key="dropped_frames",
+        translation_key="dropped_frames",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda c: c.listener.stats.frames_dropped,
+    ),
+    ListenerSensorEntityDescription(
+        key="buffered_records",
+        translation_key="buffered_records",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda c: c.listener.stats.records_buffered,
+    ),
+    ListenerSensorEntityDescription(
+        key="rejected_connections",
+        translation_key="rejected_connections",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda c: c.listener.stats.connections_refused,
+    ),
+    ListenerSensorEntityDescription(
+        key="blocked_commands",
+        translation_key="blocked_commands",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda c: c.listener.stats.commands_blocked,
+    ),
+)
+
+
+async def async_setup_growatt_local(
+    hass: HomeAssistant,
+    entry: GrowattLocalConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add listener sensors now, inverter sensors as inverters and values appear."""
+    coordinator = entry.runtime_data
+    async_add_entities(ListenerSensor(coordinator, description) for description in LISTENER_SENSORS)
+    known: set[tuple[str, str]] = set()
+
+    def add(pairs: list[tuple[str, str]]) -> None:
+        new = [pair for pair in pairs if pair not in known and pair[1] in INVERTER_SENSORS]
+        known.update(new)
+        if new:
+            async_add_entities(
+                InverterSensor(coordinator, serial, INVERTER_SENSORS[key]) for serial, key in new
+            )
+
+    # Entities that existed before a restart come back at once, with restored counters.
+    restored: list[tuple[str, str]] = []
+    for reg_entry in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
+        if reg_entry.domain != "sensor":
+            continue
+        serial, _, key = reg_entry.unique_id.partition("_")
+        if serial != entry.entry_id and key in INVERTER_SENSORS:
+            restored.append((serial, key))
+    add(restored)
+
+    @callback
+    def _discover() -> None:
+        add(
+            [
+                (serial, key)
+                for serial, inverter in coordinator.data.inverters.items()
+                for key in inverter.values
+            ]
+        )
+
+    _discover()
+    entry.async_on_unload(coordinator.async_add_new_device_listener(_discover))
+
+
+class InverterSensor(GrowattEntity, RestoreSensor):
+    """One decoded value of one inverter."""
+
+    entity_description: GrowattSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: GrowattLocalCoordinator,
+        serial: str,
+        description: GrowattSensorEntityDescription,
+    ) -> None:
+        """Create the sensor of ``description.key`` for inverter ``serial``."""
+        super().__init__(coordinator, serial, description.key)
+        self.serial = serial
+        self.entity_description = description
+
+    async def async_added_to_hass(self) -> None:
+        """Restore a counter's last value and hand it to the coordinator's reset guard."""
+        await super().async_added_to_hass()
+        if not self.entity_description.counter:
+            return
+        last = await self.async_get_last_sensor_data()
+        if last is not None and isinstance(last.native_value, (int, float)):
+            self.coordinator.restore_value(
+                self.serial, self.entity_description.key, float(last.native_value)
+            )
+
+    @property
+    def _value(self) -> float | int | str | None:
+        inverter = self.coordinator.data.inverters.get(self.serial)
+        if inverter is not None and self.entity_description.key in inverter.values:
+            return inverter.values[self.entity_description.key]
+        return self.coordinator.restored_value(self.serial, self.entity_description.key)
+
+    @property
+    def available(self) -> bool:
+        """Counters stay available with their last value; live values go stale."""
+        if self._value is None:
+            return False
+        return self.entity_description.counter or self.coordinator.inverter_online(self.serial)
+
+    @property
+    def native_value(self) -> StateType:
+        """The decoded value in the description's unit."""
+        return self._value
+
+    def _state_key(self) -> StateType:
+        return self._value
+
+
+class ListenerSensor(GrowattEntity, SensorEntity):
+    """A counter of the listener itself (service device of the entry)."""
+
+    entity_description: ListenerSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: GrowattLocalCoordinator,
+        description: ListenerSensorEntityDescription,
+    ) -> None:
+        """Create the listener sensor ``description``."""
+        super().__init__(coordinator, None, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> int:
+        """The counter's current value."""
+        return self.entity_description.value_fn(self.coordinator)
+
+    def _state_key(self) -> int:
+        return self.native_value

@@ -1,0 +1,98 @@
+"""Backfill of buffered Growatt records into the recorder's long-term statistics.
+
+The plan (which hours, which state and sum) is :mod:`.growatt.backfill`'s; this module
+reads the sensor's existing hourly rows and imports the planned ones with the recorder's
+statistics import API (``source`` "recorder", the sensor's own statistic id, so the Energy
+dashboard shows the hours where they happened).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+import logging
+
+from homeassistant.components.recorder.models import (
+    StatisticData,
+    StatisticMeanType,
+    StatisticMetaData,
+)
+from homeassistant.components.recorder.statistics import (
+    async_import_statistics,
+    statistics_during_period,
+)
+from homeassistant.const import UnitOfEnergy
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import EnergyConverter
+
+from .protocol.backfill import BackfillPlan, StatisticsRow, hourly_totals, plan_backfill
+
+_LOGGER = logging.getLogger(__name__)
+
+LOOKBACK = timedelta(days=31)
+"""How far before the first buffered hour the anchor row is looked for."""
+
+
+async def async_backfill_counter(
+    hass: HomeAssistant,
+    statistic_id: str,
+    samples: list[tuple[datetime, float]],
+) -> BackfillPlan:
+    """Import the hours of a lifetime energy sensor (kWh) that ``samples`` cover.
+
+    Args:
+        hass: the Home Assistant instance (its recorder must be loaded).
+        statistic_id: the sensor's entity id (its long-term statistics id).
+        samples: ``(aware time, counter value in kWh)`` from buffered records.
+
+    Returns:
+        The plan that was imported (its rows, and the hours left out and why).
+    """
+    totals = hourly_totals(samples)
+    if not totals:
+        return BackfillPlan(rows=())
+    start = min(totals) - LOOKBACK
+    result = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        start,
+        None,
+        {statistic_id},
+        "hour",
+        None,
+        {"state", "sum"},
+    )
+    existing = [
+        StatisticsRow(
+            start=dt_util.utc_from_timestamp(row["start"]),
+            state=float(row["state"] or 0.0),
+            sum=float(row["sum"] or 0.0),
+        )
+        for row in result.get(statistic_id, [])
+    ]
+    plan = plan_backfill(totals, existing, dt_util.utcnow())
+    if plan.rows:
+        metadata = StatisticMetaData(
+            mean_type=StatisticMeanType.NONE,
+            has_sum=True,
+            name=None,
+            source="recorder",
+            statistic_id=statistic_id,
+            unit_class=EnergyConverter.UNIT_CLASS,
+            unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        )
+        async_import_statistics(
+            hass,
+            metadata,
+            [StatisticData(start=row.start, state=row.state, sum=row.sum) for row in plan.rows],
+        )
+    _LOGGER.debug(
+        "Backfill of %s: %d rows, %d hours covered live, %d inconsistent, %d unanchored",
+        statistic_id,
+        len(plan.rows),
+        plan.covered,
+        plan.inconsistent,
+        plan.unanchored,
+    )
+    return plan

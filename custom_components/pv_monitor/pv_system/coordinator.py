@@ -1,0 +1,583 @@
+"""Runtime of a ``pv_system`` entry: forecast, correction, indicators, anomaly detection.
+
+- Forecast: every 30 minutes, and when the weather entity changes and its hourly forecast
+  (``weather.get_forecasts``) differs from the one last used, the pvlib chain of
+  :mod:`.solar.forecast` runs in the executor for today and the next two days.
+- Correction: once a day, the production energy sensor's hourly long-term statistics of the
+  last year are read from the recorder (its executor) and :mod:`.solar.correction` is fitted.
+- Every 5 minutes: the expected power now (forecast, scaled by the measured plane-of-array
+  irradiance when a sensor exists) is compared with the measured power
+  (:mod:`.solar.anomaly`): an anomaly fires the ``pv_monitor_anomaly`` event and raises a
+  repair issue until it clears; today's indicators (:mod:`.solar.kpi`) are recomputed from
+  the recorder's statistics of the energy sensors.
+
+Daily energy and insolation (for the 7-day performance ratio) and the forecast of every
+hour (for the forecast accuracy) are kept in a small store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import logging
+import math
+from typing import Any, Final, cast
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import (
+    CONF_ELEVATION,
+    CONF_LATITUDE,
+    CONF_LONGITUDE,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfSpeed,
+    UnitOfTemperature,
+)
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import PowerConverter, SpeedConverter, TemperatureConverter
+
+from ..const import DOMAIN
+from .const import (
+    ACCURACY_DAYS,
+    CONF_AC_LIMIT,
+    CONF_AZIMUTH,
+    CONF_EXPORT_PRICE,
+    CONF_EXPORT_PRICE_ENTITY,
+    CONF_GAMMA,
+    CONF_GRID_EXPORT,
+    CONF_GRID_IMPORT,
+    CONF_IMPORT_PRICE,
+    CONF_IMPORT_PRICE_ENTITY,
+    CONF_KWP,
+    CONF_LOSSES,
+    CONF_MODULE_TEMPERATURE,
+    CONF_POA_IRRADIANCE,
+    CONF_PRODUCTION_ENERGY,
+    CONF_PRODUCTION_POWER,
+    CONF_THRESHOLD,
+    CONF_TILT,
+    CONF_WEATHER,
+    DEFAULT_THRESHOLD,
+    EVENT_ANOMALY,
+    FORECAST_DAYS,
+    HISTORY_DAYS,
+    ISSUE_ANOMALY_PREFIX,
+    REFRESH_INTERVAL,
+    SAMPLE_INTERVAL,
+    SUBENTRY_ARRAY,
+)
+from .solar import kpi
+from .solar.anomaly import AnomalyDetector, AnomalyEvent, AnomalyType
+from .solar.correction import Correction
+from .solar.forecast import STEP, Forecast, PvArray, PvSite, WeatherPoint
+
+_LOGGER = logging.getLogger(__name__)
+
+STORAGE_VERSION: Final = 1
+STORE_SAVE_DELAY: Final = 60.0
+MIN_POA_FOR_SCALING: Final = 20.0
+"""W/m2: below this modelled irradiance the measured one does not rescale the forecast."""
+KWH: Final = UnitOfEnergy.KILO_WATT_HOUR
+
+type PvSystemConfigEntry = ConfigEntry[PvSystemCoordinator]
+
+
+def build_site(entry: ConfigEntry[Any]) -> PvSite:
+    """The model inputs of an entry: its location, AC limit and array subentries."""
+    arrays = tuple(
+        PvArray(
+            name=sub.title,
+            tilt=float(sub.data[CONF_TILT]),
+            azimuth=float(sub.data[CONF_AZIMUTH]),
+            kwp=float(sub.data[CONF_KWP]),
+            gamma_pdc=float(sub.data[CONF_GAMMA]),
+            losses=float(sub.data[CONF_LOSSES]),
+        )
+        for sub in entry.subentries.values()
+        if sub.subentry_type == SUBENTRY_ARRAY
+    )
+    return PvSite(
+        latitude=float(entry.data[CONF_LATITUDE]),
+        longitude=float(entry.data[CONF_LONGITUDE]),
+        elevation=float(entry.data[CONF_ELEVATION]),
+        arrays=arrays,
+        ac_limit_kw=float(entry.data[CONF_AC_LIMIT]),
+    )
+
+
+def _compute_forecast(
+    site: PvSite,
+    start: datetime,
+    steps: int,
+    weather: list[WeatherPoint],
+    correction: Correction | None,
+) -> Forecast:
+    """Executor job: the forecast (imports pvlib on first use)."""
+    from .solar.forecast import forecast  # noqa: PLC0415
+
+    index = correction.clear_sky_index if correction is not None else None
+    return forecast(site, start, steps, weather, index, correction)
+
+
+def _fit(site: PvSite, hour_starts: list[datetime], measured: list[float | None]) -> Correction:
+    """Executor job: model the history's hours at clear sky and fit the correction."""
+    from .solar.correction import fit_correction  # noqa: PLC0415
+    from .solar.forecast import clear_sky_hourly  # noqa: PLC0415
+
+    model = clear_sky_hourly(site, hour_starts)
+    return fit_correction(
+        [hour.timestamp() for hour in hour_starts], measured, model["ac_by_array"], site.longitude
+    )
+
+
+@dataclass(slots=True)
+class PvSystemData:
+    """What the entities show: the forecast and the latest indicators."""
+
+    forecast: Forecast
+    computed_at: datetime
+    kpis: dict[str, float | None] = field(default_factory=dict)
+    expected_power: float | None = None
+
+
+class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
+    """Runtime of one PV system entry (the ``KindRuntime`` of kind ``pv_system``)."""
+
+    config_entry: PvSystemConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: PvSystemConfigEntry) -> None:
+        """Prepare the runtime; nothing runs before :meth:`async_setup`."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"PV system {entry.title}",
+            update_interval=REFRESH_INTERVAL,
+        )
+        self.site = build_site(entry)
+        self.options: dict[str, Any] = dict(entry.options)
+        self.detector = AnomalyDetector(
+            kwp=self.site.kwp, threshold=float(self.options.get(CONF_THRESHOLD, DEFAULT_THRESHOLD))
+        )
+        self.correction: Correction | None = None
+        self.correction_day: str | None = None
+        self.forecast_accuracy: float | None = None
+        self.last_events: list[dict[str, Any]] = []
+        self._weather: list[WeatherPoint] = []
+        self._weather_key: tuple[Any, ...] | None = None
+        self._forecast_day: str | None = None
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.pv_system.{entry.entry_id}"
+        )
+        self._stored: dict[str, Any] = {"days": {}, "hours": {}}
+        self._unsubs: list[Callable[[], None]] = []
+        self._weather_warned = False
+
+    # --- KindRuntime -------------------------------------------------------------------
+
+    async def async_setup(self) -> None:
+        """Load the store and compute the first forecast (ConfigEntryNotReady on failure)."""
+        stored = await self._store.async_load()
+        if stored:
+            self._stored = {"days": stored.get("days", {}), "hours": stored.get("hours", {})}
+        await self.async_config_entry_first_refresh()
+
+    async def async_start(self) -> None:
+        """Start sampling and follow the weather entity."""
+        self._unsubs.append(
+            async_track_time_interval(self.hass, self._async_sample, SAMPLE_INTERVAL)
+        )
+        if weather := self.options.get(CONF_WEATHER):
+            self._unsubs.append(
+                async_track_state_change_event(self.hass, weather, self._async_weather_changed)
+            )
+        await self._async_sample()
+
+    async def async_stop(self) -> None:
+        """Stop timers and listeners and save the store."""
+        while self._unsubs:
+            self._unsubs.pop()()
+        await self.async_shutdown()
+        await self._store.async_save(self._stored)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Model inputs (location rounded to 0.1 deg), correction, last forecast."""
+        data = self.data
+        site = {
+            "latitude": round(self.site.latitude, 1),
+            "longitude": round(self.site.longitude, 1),
+            "elevation": round(self.site.elevation),
+            "ac_limit_kw": self.site.ac_limit_kw,
+            "arrays": [
+                {
+                    "tilt": a.tilt,
+                    "azimuth": a.azimuth,
+                    "kwp": a.kwp,
+                    "gamma_pdc": a.gamma_pdc,
+                    "losses": a.losses,
+                }
+                for a in self.site.arrays
+            ],
+        }
+        return {
+            "site": site,
+            "options": dict(self.options),
+            "weather_points": len(self._weather),
+            "correction": None if self.correction is None else self.correction.as_dict(),
+            "forecast": {
+                "start": data.forecast.start.isoformat(),
+                "computed_at": data.computed_at.isoformat(),
+                "weather_steps": sum(data.forecast.weather),
+                "hourly_wh": {
+                    hour.isoformat(): round(wh, 1) for hour, wh in data.forecast.hourly_wh().items()
+                },
+            },
+            "kpis": data.kpis,
+            "forecast_accuracy": self.forecast_accuracy,
+            "anomalies": {kind.value: self.detector.figures(kind) for kind in AnomalyType},
+            "last_events": self.last_events,
+        }
+
+    # --- forecast ----------------------------------------------------------------------
+
+    async def _async_update_data(self) -> PvSystemData:
+        """Refresh weather and (daily) correction; recompute the forecast when needed."""
+        now = dt_util.utcnow()
+        today = dt_util.start_of_local_day()
+        day_key = today.date().isoformat()
+        if self.correction_day != day_key and self._recorder_ready():
+            await self._async_refit(today)
+            self.correction_day = day_key
+        weather = await self._async_fetch_weather()
+        weather_key = tuple((p.time, p.cloud_coverage) for p in weather)
+        if (
+            self.data is not None
+            and self._forecast_day == day_key
+            and weather_key == self._weather_key
+            and now - self.data.computed_at < REFRESH_INTERVAL - timedelta(minutes=5)
+        ):
+            return self.data
+        end = dt_util.start_of_local_day(today + timedelta(days=FORECAST_DAYS, hours=12))
+        steps = math.ceil((end - today) / STEP)
+        try:
+            result = await self.hass.async_add_executor_job(
+                _compute_forecast, self.site, today, steps, weather, self.correction
+            )
+        except (ValueError, ArithmeticError, OSError) as err:
+            raise UpdateFailed(f"Forecast model failed: {err}") from err
+        self._weather, self._weather_key, self._forecast_day = weather, weather_key, day_key
+        kpis = self.data.kpis if self.data is not None else {}
+        expected = self.data.expected_power if self.data is not None else None
+        return PvSystemData(result, now, kpis, expected)
+
+    async def _async_fetch_weather(self) -> list[WeatherPoint]:
+        """The weather entity's hourly forecast; empty without entity or on failure."""
+        entity_id = self.options.get(CONF_WEATHER)
+        if not entity_id:
+            return []
+        try:
+            response = await self.hass.services.async_call(
+                "weather",
+                "get_forecasts",
+                {"entity_id": entity_id, "type": "hourly"},
+                blocking=True,
+                return_response=True,
+            )
+            items = cast(dict[str, Any], response)[entity_id]["forecast"]
+        except (HomeAssistantError, KeyError, TypeError) as err:
+            if not self._weather_warned:
+                _LOGGER.warning(
+                    "No hourly forecast from %s (%s); using clear sky x climatology",
+                    entity_id,
+                    err,
+                )
+                self._weather_warned = True
+            return []
+        self._weather_warned = False
+        state = self.hass.states.get(entity_id)
+        attributes = state.attributes if state is not None else {}
+        temp_unit = attributes.get("temperature_unit", UnitOfTemperature.CELSIUS)
+        wind_unit = attributes.get("wind_speed_unit", UnitOfSpeed.METERS_PER_SECOND)
+        points: list[WeatherPoint] = []
+        for item in items:
+            when = dt_util.parse_datetime(str(item.get("datetime", "")))
+            if when is None:
+                continue
+            temperature = _number(item.get("temperature"))
+            wind = _number(item.get("wind_speed"))
+            points.append(
+                WeatherPoint(
+                    time=when,
+                    cloud_coverage=_number(item.get("cloud_coverage")),
+                    temperature=None
+                    if temperature is None
+                    else TemperatureConverter.convert(
+                        temperature, temp_unit, UnitOfTemperature.CELSIUS
+                    ),
+                    wind_speed=None
+                    if wind is None
+                    else SpeedConverter.convert(wind, wind_unit, UnitOfSpeed.METERS_PER_SECOND),
+                )
+            )
+        return points
+
+    @callback
+    def _async_weather_changed(self, event: Event[EventStateChangedData]) -> None:
+        """The weather entity updated: refresh (debounced); unchanged forecasts are reused."""
+        self.hass.async_create_task(self.async_request_refresh(), eager_start=False)
+
+    # --- history and correction ---------------------------------------------------------
+
+    def _recorder_ready(self) -> bool:
+        return "recorder" in self.hass.config.components
+
+    async def _async_hourly(
+        self, statistic_id: str, start: datetime, end: datetime
+    ) -> dict[float, float]:
+        """Hourly energy change (Wh) of a statistic by hour start (epoch s)."""
+        from homeassistant.components.recorder.statistics import statistics_during_period  # noqa: PLC0415
+        from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
+
+        stats = await get_instance(self.hass).async_add_executor_job(
+            statistics_during_period,
+            self.hass,
+            start,
+            end,
+            {statistic_id},
+            "hour",
+            {"energy": UnitOfEnergy.WATT_HOUR},
+            {"change"},
+        )
+        return {
+            float(row["start"]): float(change)
+            for row in stats.get(statistic_id, [])
+            if (change := row.get("change")) is not None
+        }
+
+    async def _async_refit(self, today: datetime) -> None:
+        """Fit the correction on the last year of hourly production; update accuracy."""
+        energy = self.options.get(CONF_PRODUCTION_ENERGY)
+        if not energy or not self.site.arrays:
+            return
+        start = today - timedelta(days=HISTORY_DAYS)
+        measured = await self._async_hourly(energy, start, today)
+        if not measured:
+            return
+        first = dt_util.utc_from_timestamp(min(measured))
+        hours = [
+            first + timedelta(hours=h) for h in range(int((today - first) / timedelta(hours=1)))
+        ]
+        values = [measured.get(hour.timestamp()) for hour in hours]
+        self.correction = await self.hass.async_add_executor_job(_fit, self.site, hours, values)
+        _LOGGER.debug("Correction for %s: %s", self.config_entry.title, self.correction.as_dict())
+        self.forecast_accuracy = self._accuracy(measured, today)
+
+    def _accuracy(self, measured: dict[float, float], today: datetime) -> float | None:
+        """NMAE (%) of the stored hourly forecasts over the last days' measured hours."""
+        since = (today - timedelta(days=ACCURACY_DAYS)).timestamp()
+        hours: dict[str, float] = self._stored["hours"]
+        errors = 0.0
+        total = 0.0
+        for key, forecast_wh in hours.items():
+            when = dt_util.parse_datetime(key)
+            if when is None or not since <= when.timestamp() < today.timestamp():
+                continue
+            if (actual := measured.get(when.timestamp())) is None:
+                continue
+            errors += abs(forecast_wh - actual)
+            total += actual
+        return 100.0 * errors / total if total > 0 else None
+
+    # --- sampling, anomalies and indicators -------------------------------------------
+
+    def _state_value(self, key: str) -> tuple[float, str | None] | None:
+        entity_id = self.options.get(key)
+        if not entity_id or (state := self.hass.states.get(entity_id)) is None:
+            return None
+        value = _number(state.state)
+        if value is None:
+            return None
+        return value, state.attributes.get("unit_of_measurement")
+
+    def _measured_power(self) -> float | None:
+        """Production power now in W."""
+        reading = self._state_value(CONF_PRODUCTION_POWER)
+        if reading is None:
+            return None
+        value, unit = reading
+        if unit in PowerConverter.VALID_UNITS and unit != UnitOfPower.WATT:
+            return PowerConverter.convert(value, unit, UnitOfPower.WATT)
+        return value
+
+    def expected_power(self, now: datetime) -> float | None:
+        """Modelled power now (W), rescaled by measured plane-of-array irradiance if given."""
+        forecast = self.data.forecast
+        expected = forecast.power_at(now)
+        if expected is None:
+            return None
+        poa = self._state_value(CONF_POA_IRRADIANCE)
+        index = math.floor((now - forecast.start) / STEP)
+        modelled = forecast.poa_w_m2[index]
+        if poa is not None and modelled >= MIN_POA_FOR_SCALING:
+            expected = expected * max(poa[0], 0.0) / modelled
+        return expected
+
+    async def _async_sample(self, _now: datetime | None = None) -> None:
+        """Every 5 minutes: anomaly detection, hour forecasts, indicators."""
+        now = dt_util.utcnow()
+        expected = self.expected_power(now)
+        for event in self.detector.update(now, self._measured_power(), expected):
+            self._async_anomaly(event)
+        self._remember_hours(now)
+        kpis = await self._async_kpis(now)
+        self.data.kpis = kpis
+        self.data.expected_power = expected
+        self._store.async_delay_save(lambda: self._stored, STORE_SAVE_DELAY)
+        self.async_update_listeners()
+
+    def _remember_hours(self, now: datetime) -> None:
+        """Keep the latest forecast of the current and every later hour (for the accuracy)."""
+        hours: dict[str, float] = self._stored["hours"]
+        for hour, wh in self.data.forecast.hourly_wh().items():
+            if hour > now - timedelta(hours=1) and hour >= now.replace(minute=0, second=0):
+                hours[hour.isoformat()] = round(wh, 1)
+        horizon = now - timedelta(days=ACCURACY_DAYS + 1)
+        for key in [k for k in hours if (t := dt_util.parse_datetime(k)) and t < horizon]:
+            del hours[key]
+
+    @callback
+    def _async_anomaly(self, event: AnomalyEvent) -> None:
+        """Fire the event and raise or clear the repair issue."""
+        data = {"entry_id": self.config_entry.entry_id, "name": self.config_entry.title}
+        data |= event.as_dict()
+        self.last_events = [*self.last_events[-9:], {**data, "time": event.time.isoformat()}]
+        self.hass.bus.async_fire(EVENT_ANOMALY, data)
+        issue_id = f"{ISSUE_ANOMALY_PREFIX}_{event.type.value}_{self.config_entry.entry_id}"
+        if not event.active:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ratio = event.ratio
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR
+            if event.type is AnomalyType.NO_PRODUCTION
+            else ir.IssueSeverity.WARNING,
+            translation_key=f"pv_system_{event.type.value}",
+            translation_placeholders={
+                "name": self.config_entry.title,
+                "minutes": f"{event.duration.total_seconds() / 60:.0f}",
+                "measured": f"{event.measured_wh / 1000:.2f}",
+                "expected": f"{event.expected_wh / 1000:.2f}",
+                "ratio": "-" if ratio is None else f"{ratio * 100:.0f}",
+            },
+        )
+
+    async def _async_change(self, key: str, start: datetime, end: datetime) -> float | None:
+        """Energy change (kWh) of an energy sensor's statistics between two times."""
+        entity_id = self.options.get(key)
+        if not entity_id or not self._recorder_ready():
+            return None
+        from homeassistant.components.recorder.statistics import statistic_during_period  # noqa: PLC0415
+        from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
+
+        result = await get_instance(self.hass).async_add_executor_job(
+            statistic_during_period, self.hass, start, end, entity_id, {"change"}, {"energy": KWH}
+        )
+        change = result.get("change")
+        return None if change is None else float(change)
+
+    def _price(self, value_key: str, entity_key: str) -> float | None:
+        if (reading := self._state_value(entity_key)) is not None:
+            return reading[0]
+        value = self.options.get(value_key)
+        return None if value is None else float(value)
+
+    async def _async_kpis(self, now: datetime) -> dict[str, float | None]:
+        """Today's (and the last 7 days') indicators."""
+        today = dt_util.start_of_local_day()
+        forecast = self.data.forecast
+        p0 = self.site.kwp
+        pv = await self._async_change(CONF_PRODUCTION_ENERGY, today, now)
+        imported = await self._async_change(CONF_GRID_IMPORT, today, now)
+        exported = await self._async_change(CONF_GRID_EXPORT, today, now)
+        insolation = forecast.insolation_wh_m2(today, now) / 1000
+        poa = self._state_value(CONF_POA_IRRADIANCE)
+        if poa is not None:
+            # IEC 61724-1: measured in-plane irradiance when available (recorder mean).
+            measured_mean = await self._async_mean(CONF_POA_IRRADIANCE, today, now)
+            if measured_mean is not None:
+                insolation = measured_mean * (now - today).total_seconds() / 3600 / 1000
+        day_key = today.date().isoformat()
+        days: dict[str, dict[str, float | None]] = self._stored["days"]
+        days[day_key] = {"energy_kwh": pv, "insolation_kwh_m2": insolation}
+        for old in sorted(days)[:-ACCURACY_DAYS]:
+            del days[old]
+        week = [
+            days[key]
+            for key in sorted(days)[-7:]
+            if key >= (today - timedelta(days=6)).date().isoformat()
+        ]
+        week_energy = sum(d["energy_kwh"] or 0.0 for d in week)
+        week_insolation = sum(d["insolation_kwh_m2"] or 0.0 for d in week)
+        hours = (now - today).total_seconds() / 3600
+        module_temp = await self._async_mean(CONF_MODULE_TEMPERATURE, today, now)
+        gamma = sum(a.gamma_pdc * a.kwp for a in self.site.arrays) / p0 / 100 if p0 > 0 else 0.0
+        corrected = None
+        if pv is not None and module_temp is not None:
+            corrected = kpi.temperature_corrected_pr(
+                [pv], [insolation], [module_temp], [1.0], p0, gamma
+            )
+        import_price = self._price(CONF_IMPORT_PRICE, CONF_IMPORT_PRICE_ENTITY)
+        export_price = self._price(CONF_EXPORT_PRICE, CONF_EXPORT_PRICE_ENTITY)
+        return {
+            "production_today": pv,
+            "performance_ratio_today": _percent(kpi.performance_ratio(pv, p0, insolation)),
+            "performance_ratio_7d": _percent(
+                kpi.performance_ratio(week_energy if week else None, p0, week_insolation)
+            ),
+            "temperature_corrected_pr_today": _percent(corrected),
+            "specific_yield_today": kpi.specific_yield(pv, p0),
+            "capacity_factor_today": _percent(kpi.capacity_factor(pv, p0, hours)),
+            "self_consumption_ratio_today": _percent(kpi.self_consumption_ratio(pv, exported)),
+            "self_sufficiency_today": _percent(kpi.self_sufficiency(pv, exported, imported)),
+            "direct_consumption_today": kpi.direct_consumption(pv, exported),
+            "grid_cost_today": kpi.grid_cost(imported, exported, import_price, export_price),
+            "savings_today": kpi.savings(pv, exported, import_price, export_price),
+        }
+
+    async def _async_mean(self, key: str, start: datetime, end: datetime) -> float | None:
+        """Time-weighted mean of a measurement sensor's statistics between two times."""
+        entity_id = self.options.get(key)
+        if not entity_id or not self._recorder_ready():
+            return None
+        from homeassistant.components.recorder.statistics import statistic_during_period  # noqa: PLC0415
+        from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
+
+        result = await get_instance(self.hass).async_add_executor_job(
+            statistic_during_period, self.hass, start, end, entity_id, {"mean"}, None
+        )
+        mean = result.get("mean")
+        return None if mean is None else float(mean)
+
+
+def _number(value: Any) -> float | None:
+    """A finite float from a state or attribute, else None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else value * 100.0

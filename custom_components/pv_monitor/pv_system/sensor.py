@@ -1,0 +1,224 @@
+"""Sensors of a ``pv_system`` entry (one service device per entry).
+
+Forecast energy sensors have no state class (like core ``forecast_solar``): they are
+predictions, not meters. Ratios are in %, energies in kWh, money in the configured currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .coordinator import PvSystemConfigEntry, PvSystemCoordinator
+from .entity import PvSystemEntity
+
+SPECIFIC_YIELD_UNIT: Final = "kWh/kWp"
+
+
+def _day(offset: int) -> tuple[datetime, datetime]:
+    start = dt_util.start_of_local_day(dt_util.now().date() + timedelta(days=offset))
+    return start, dt_util.start_of_local_day(start + timedelta(days=1, hours=12))
+
+
+def _energy_kwh(coordinator: PvSystemCoordinator, start: datetime, end: datetime) -> float:
+    return round(coordinator.data.forecast.energy_wh(start, end) / 1000, 3)
+
+
+def _today(c: PvSystemCoordinator) -> float:
+    return _energy_kwh(c, *_day(0))
+
+
+def _remaining(c: PvSystemCoordinator) -> float:
+    return _energy_kwh(c, dt_util.utcnow(), _day(0)[1])
+
+
+def _tomorrow(c: PvSystemCoordinator) -> float:
+    return _energy_kwh(c, *_day(1))
+
+
+def _power_now(c: PvSystemCoordinator) -> float | None:
+    return c.data.forecast.power_at(dt_util.utcnow())
+
+
+def _power_next_hour(c: PvSystemCoordinator) -> float | None:
+    return c.data.forecast.power_at(dt_util.utcnow() + timedelta(hours=1))
+
+
+def _peak(offset: int) -> Callable[[PvSystemCoordinator], datetime | None]:
+    def value(c: PvSystemCoordinator) -> datetime | None:
+        return c.data.forecast.peak_time(*_day(offset))
+
+    return value
+
+
+def _kpi(key: str) -> Callable[[PvSystemCoordinator], float | None]:
+    def value(c: PvSystemCoordinator) -> float | None:
+        return c.data.kpis.get(key)
+
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class PvSystemSensorEntityDescription(SensorEntityDescription):
+    """A PV system sensor: ``value_fn(coordinator)`` gives its state."""
+
+    value_fn: Callable[[PvSystemCoordinator], StateType | datetime]
+    monetary: bool = False
+
+
+def _energy(key: str, fn: Callable[[PvSystemCoordinator], float | None]) -> Any:
+    return PvSystemSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=fn,
+    )
+
+
+def _ratio(key: str, category: EntityCategory | None = None) -> Any:
+    return PvSystemSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        entity_category=category,
+        value_fn=_kpi(key),
+    )
+
+
+SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
+    _energy("forecast_energy_today", _today),
+    _energy("forecast_energy_today_remaining", _remaining),
+    _energy("forecast_energy_tomorrow", _tomorrow),
+    PvSystemSensorEntityDescription(
+        key="forecast_power_now",
+        translation_key="forecast_power_now",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=_power_now,
+    ),
+    PvSystemSensorEntityDescription(
+        key="forecast_power_next_hour",
+        translation_key="forecast_power_next_hour",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=_power_next_hour,
+    ),
+    PvSystemSensorEntityDescription(
+        key="peak_time_today",
+        translation_key="peak_time_today",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_peak(0),
+    ),
+    PvSystemSensorEntityDescription(
+        key="peak_time_tomorrow",
+        translation_key="peak_time_tomorrow",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_peak(1),
+    ),
+    PvSystemSensorEntityDescription(
+        key="expected_power",
+        translation_key="expected_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda c: c.data.expected_power,
+    ),
+    _ratio("performance_ratio_today"),
+    _ratio("performance_ratio_7d"),
+    _ratio("temperature_corrected_pr_today"),
+    PvSystemSensorEntityDescription(
+        key="specific_yield_today",
+        translation_key="specific_yield_today",
+        native_unit_of_measurement=SPECIFIC_YIELD_UNIT,
+        suggested_display_precision=2,
+        value_fn=_kpi("specific_yield_today"),
+    ),
+    _ratio("capacity_factor_today"),
+    _ratio("self_consumption_ratio_today"),
+    _ratio("self_sufficiency_today"),
+    PvSystemSensorEntityDescription(
+        key="direct_consumption_today",
+        translation_key="direct_consumption_today",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_kpi("direct_consumption_today"),
+    ),
+    PvSystemSensorEntityDescription(
+        key="grid_cost_today",
+        translation_key="grid_cost_today",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        monetary=True,
+        value_fn=_kpi("grid_cost_today"),
+    ),
+    PvSystemSensorEntityDescription(
+        key="savings_today",
+        translation_key="savings_today",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        monetary=True,
+        value_fn=_kpi("savings_today"),
+    ),
+    PvSystemSensorEntityDescription(
+        key="forecast_accuracy",
+        translation_key="forecast_accuracy",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        suggested_display_precision=1,
+        value_fn=lambda c: c.forecast_accuracy,
+    ),
+)
+"""Every sensor of a PV system."""
+
+
+class PvSystemSensor(PvSystemEntity, SensorEntity):
+    """A forecast, indicator or diagnostic value of a PV system."""
+
+    entity_description: PvSystemSensorEntityDescription
+
+    def __init__(
+        self, coordinator: PvSystemCoordinator, description: PvSystemSensorEntityDescription
+    ) -> None:
+        """Create the sensor ``description``."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+        if description.monetary:
+            self._attr_native_unit_of_measurement = coordinator.hass.config.currency
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The description's value now."""
+        return self.entity_description.value_fn(self.coordinator)
+
+
+async def async_setup_pv_system_sensors(
+    hass: HomeAssistant,
+    entry: PvSystemConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the PV system's sensors."""
+    coordinator = entry.runtime_data
+    async_add_entities(PvSystemSensor(coordinator, description) for description in SENSORS)

@@ -1,0 +1,1 @@
+"""Tests of the growatt_local kind."""

@@ -1,0 +1,264 @@
+"""Buffered records into long-term statistics: the plan (pure) and the recorder import."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.models import StatisticMeanType
+from homeassistant.components.recorder.statistics import (
+    async_import_statistics,
+    statistics_during_period,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+from pytest_homeassistant_custom_component.typing import RecorderInstanceContextManager
+
+from custom_components.pv_monitor.growatt_local.protocol import messages
+from custom_components.pv_monitor.growatt_local.protocol.backfill import (
+    StatisticsRow,
+    hourly_totals,
+    plan_backfill,
+    plausible_record_time,
+)
+from custom_components.pv_monitor.growatt_local.protocol.framing import (
+    Function,
+    decode_frame,
+    encode_frame,
+)
+from custom_components.pv_monitor.growatt_local.protocol.records import (
+    encode_record_payload,
+    parse_record,
+)
+
+from .dongle import FakeDongle
+from .fixtures import capture, register_lifetime_energy_sensor
+from .test_local import make_entry, setup_entry
+
+T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def mock_recorder_before_hass(async_test_recorder: RecorderInstanceContextManager) -> None:
+    """Prepare the test recorder before the hass fixture (an autouse fixture needs hass)."""
+
+
+def h(n: int) -> datetime:
+    return T0 + timedelta(hours=n)
+
+
+def row(n: int, state: float, total: float) -> StatisticsRow:
+    return StatisticsRow(h(n), state, total)
+
+
+def test_fills_hours_home_assistant_missed() -> None:
+    """No rows while HA was down: the buffered hours get rows, the jump hour keeps its sum."""
+    existing = [row(0, 4000, 10), row(1, 4000, 10), row(4, 4010, 20)]
+    totals = {h(1): 4002.0, h(2): 4005.0, h(3): 4008.0}
+    plan = plan_backfill(totals, existing, h(10))
+    assert plan.rows == (row(1, 4002, 12), row(2, 4005, 15), row(3, 4008, 18))
+    # Continuous: the next live row's sum is what the imported rows lead to.
+    assert plan.rows[-1].sum + (4010 - plan.rows[-1].state) == 20
+
+
+def test_raises_flat_rows_after_a_record() -> None:
+    """HA up, dongle away: flat rows after a placed record carry its value (sums rise)."""
+    existing = [row(0, 4000, 10), row(1, 4000, 10), row(2, 4000, 10), row(3, 4000, 10)]
+    existing.append(row(4, 4010, 20))
+    plan = plan_backfill({h(2): 4004.0}, existing, h(10))
+    assert plan.rows == (row(2, 4004, 14), row(3, 4004, 14))
+
+
+def test_live_hours_are_never_rewritten() -> None:
+    """Hours at or after the live sensor's first move stay as they are."""
+    existing = [row(0, 4000, 10), row(1, 4003, 13), row(2, 4006, 16)]
+    plan = plan_backfill({h(1): 4002.0, h(2): 4005.0}, existing, h(10))
+    assert plan.rows == ()
+    assert plan.covered == 2
+
+
+def test_inconsistent_and_unanchored_values() -> None:
+    """Values outside [anchor, gap end] are dropped; no row before: nothing to anchor."""
+    existing = [row(0, 4000, 10), row(3, 4010, 20)]
+    plan = plan_backfill({h(1): 4020.0, h(2): 3990.0}, existing, h(10))
+    assert plan.rows == ()
+    assert plan.inconsistent == 2
+    assert plan_backfill({h(1): 1.0}, [], h(10)).unanchored == 1
+    assert plan_backfill({}, existing, h(10)).rows == ()
+
+
+def test_importing_twice_changes_nothing() -> None:
+    """Re-planning with the imported rows in place writes nothing more."""
+    existing = [row(0, 4000, 10), row(4, 4010, 20)]
+    totals = {h(1): 4002.0, h(3): 4008.0}
+    first = plan_backfill(totals, existing, h(10))
+    assert first.rows == (row(1, 4002, 12), row(2, 4002, 12), row(3, 4008, 18))
+    again = plan_backfill(totals, [*existing, *first.rows], h(10))
+    assert again.rows == ()
+
+
+def test_no_later_rows_and_current_hour() -> None:
+    """Without a live row after the gap the plan runs to the last record, never into the
+    current hour (the recorder compiles that one)."""
+    existing = [row(0, 4000, 10)]
+    plan = plan_backfill({h(1): 4001.0, h(2): 4002.0}, existing, h(2) + timedelta(minutes=5))
+    assert plan.rows == (row(1, 4001, 11),)
+    assert plan.covered == 1
+
+
+def test_hourly_totals_keep_the_last_value_of_each_hour() -> None:
+    """The counter at the end of an hour is the largest sample in it."""
+    samples = [(h(1) + timedelta(minutes=5), 4001.0), (h(1) + timedelta(minutes=55), 4002.5)]
+    assert hourly_totals([*samples, (h(2), 4003.0)]) == {h(1): 4002.5, h(2): 4003.0}
+
+
+def test_plausible_record_time() -> None:
+    """Unset, future (2051), too old or older than the inverter's operating hours: no."""
+    now = datetime(2026, 6, 1, 12, 0)
+    assert plausible_record_time(datetime(2026, 5, 30, 9, 0), now)
+    assert not plausible_record_time(None, now)
+    assert not plausible_record_time(datetime(2051, 2, 5, 13, 4, 23), now)
+    assert not plausible_record_time(datetime(2020, 1, 1), now)
+    assert not plausible_record_time(datetime(2026, 5, 1), now, operating_hours=100.0)
+    assert plausible_record_time(datetime(2026, 5, 1), now, operating_hours=5000.0)
+
+
+ENTITY = "sensor.inverter_1vzg8211b7_lifetime_energy"
+
+
+def buffered_frame(local: datetime, total_kwh: float) -> bytes:
+    """The GrowattMonitor buffered record, re-timed and with another lifetime energy."""
+    frame = decode_frame(capture("gm_data1_v5_0150_data2_from_logger_28").raw)
+    record = parse_record(frame)
+    raw = round(total_kwh * 10)
+    registers = {**record.registers, 28: raw >> 16, 29: raw & 0xFFFF}
+    record = dataclasses.replace(record, timestamp=local, registers=registers)
+    payload = encode_record_payload(record)
+    return encode_frame(frame.seq, frame.protocol, frame.unit, Function.BUFFERED_DATA, payload)
+
+
+async def seed(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """The inverter's lifetime energy sensor with its own statistics: hour 1 flat, no rows
+    for hours 2-3 (Home Assistant was down), the jump at hour 4."""
+    entry.add_to_hass(hass)
+    register_lifetime_energy_sensor(hass, entry, "1VZG8211B7")
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": ENTITY,
+            "unit_class": "energy",
+            "unit_of_measurement": "kWh",
+        },
+        [
+            {"start": h(0), "state": 4000.0, "sum": 10.0},
+            {"start": h(1), "state": 4000.0, "sum": 10.0},
+            {"start": h(4), "state": 4010.0, "sum": 20.0},
+        ],
+    )
+    await async_wait_recording_done(hass)
+
+
+def local(moment: datetime) -> datetime:
+    """The datalogger's (naive, local) clock reading at ``moment``."""
+    return dt_util.as_local(moment).replace(tzinfo=None)
+
+
+FILLED = [
+    (h(0), 4000.0, 10.0),
+    (h(1), 4002.0, 12.0),
+    (h(2), 4005.0, 15.0),
+    (h(3), 4008.0, 18.0),
+    (h(4), 4010.0, 20.0),
+]
+"""The sensor's hourly rows once the buffered records are in: sums continuous."""
+
+
+def buffered_frames() -> list[bytes]:
+    """Three records of the gap hours, and one with an unset (2051) clock."""
+    return [
+        buffered_frame(local(h(1) + timedelta(minutes=40)), 4002.0),
+        buffered_frame(local(h(2) + timedelta(minutes=20)), 4005.0),
+        buffered_frame(local(h(3) + timedelta(minutes=50)), 4008.0),
+        buffered_frame(datetime(2051, 2, 5, 13, 4, 23), 4009.0),  # unset clock: no history
+    ]
+
+
+async def hourly_rows(
+    hass: HomeAssistant, recorder: Recorder
+) -> list[tuple[datetime, float, float]]:
+    """The sensor's hourly (start, state, sum) rows in the recorder."""
+    await hass.async_block_till_done(wait_background_tasks=True)  # the backfill task
+    await async_wait_recording_done(hass)
+    stats = await recorder.async_add_executor_job(
+        statistics_during_period, hass, h(0), None, {ENTITY}, "hour", None, {"state", "sum"}
+    )
+    return [(dt_util.utc_from_timestamp(r["start"]), r["state"], r["sum"]) for r in stats[ENTITY]]
+
+
+async def send_buffered(port: int, frames: list[bytes]) -> None:
+    """A datalogger connection that delivers ``frames`` and checks every ack."""
+    dongle = await FakeDongle.connect(port)
+    await dongle.send(*frames)
+    await dongle.expect_raw(*(messages.ack(decode_frame(f)) for f in frames))
+    await dongle.close()
+
+
+async def test_buffered_records_land_in_statistics_once(
+    recorder_mock: Recorder, hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
+) -> None:
+    """HA was down for two hours; the dongle's buffered records fill them, exactly once."""
+    freezer.move_to(h(10) + timedelta(minutes=30))
+    entry = make_entry(free_port)
+    await seed(hass, entry)
+    await setup_entry(hass, entry)
+    frames = buffered_frames()
+    for attempt in range(2):  # the dongle resends its buffer: nothing changes the 2nd time
+        await send_buffered(free_port, frames)
+        freezer.tick(timedelta(seconds=31))
+        async_fire_time_changed(hass)
+        assert await hourly_rows(hass, recorder_mock) == FILLED, attempt
+    inverter = entry.runtime_data.data.inverters["1VZG8211B7"]
+    assert inverter.history_rows == 3
+    assert inverter.history_rejected == 2
+    assert inverter.buffered_total == 8
+
+
+async def test_restart_mid_session_lands_buffered_records_once(
+    recorder_mock: Recorder, hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
+) -> None:
+    """Restart (unload + set-up) in the middle of a session: the dongle reconnects, its
+    buffered records land once, even when an unload comes before the import is due."""
+    freezer.move_to(h(10) + timedelta(minutes=30))
+    entry = make_entry(free_port)
+    await seed(hass, entry)
+    await setup_entry(hass, entry)
+    live = await FakeDongle.connect(free_port)
+    data = capture("gm_data1_v5_0104_data_from_logger_23").raw
+    await live.send(data)
+    await live.expect_raw(capture("gm_data1_v5_0104_ack_from_server_25").raw)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)  # "restart"
+    assert await live.closed()
+    await send_buffered(free_port, buffered_frames())
+    # Unloading before the backfill timer fires imports what is pending.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hourly_rows(hass, recorder_mock) == FILLED
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await send_buffered(free_port, buffered_frames())
+    freezer.tick(timedelta(seconds=31))
+    async_fire_time_changed(hass)
+    assert await hourly_rows(hass, recorder_mock) == FILLED
+    assert await hass.config_entries.async_unload(entry.entry_id)

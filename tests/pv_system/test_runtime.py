@@ -1,0 +1,368 @@
+"""PV system entries in Home Assistant: forecast sensors, weather, anomalies, diagnostics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+
+# The model imports these lazily in the executor; importing pandas while freezegun has
+# frozen time hangs, so they are imported here, before any test freezes the clock.
+import pandas  # noqa: F401
+import pvlib  # noqa: F401
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.pv_monitor.const import DOMAIN
+from custom_components.pv_monitor.diagnostics import async_get_config_entry_diagnostics
+from custom_components.pv_monitor.energy import async_get_solar_forecast
+from custom_components.pv_monitor.pv_system.coordinator import PvSystemCoordinator, _number
+
+NOON = "2024-06-21 10:00:00+00:00"  # 12:00 in Amsterdam, midsummer
+
+ARRAYS = [
+    {
+        "name": "South",
+        "tilt": 35.0,
+        "azimuth": 180.0,
+        "kwp": 4.0,
+        "gamma_pdc": -0.37,
+        "losses": 14.0,
+    },
+    {
+        "name": "West",
+        "tilt": 20.0,
+        "azimuth": 270.0,
+        "kwp": 2.0,
+        "gamma_pdc": -0.37,
+        "losses": 14.0,
+    },
+]
+
+
+async def _setup(
+    hass: HomeAssistant,
+    options: dict[str, Any] | None = None,
+    arrays: list[dict[str, Any]] = ARRAYS,
+) -> MockConfigEntry:
+    await hass.config.async_set_time_zone("Europe/Amsterdam")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Roof",
+        unique_id="pv_system_roof",
+        data={
+            "kind": "pv_system",
+            "name": "Roof",
+            "latitude": 52.1,
+            "longitude": 5.2,
+            "elevation": 10.0,
+            "ac_limit_kw": 5.0,
+        },
+        options={
+            "production_power": "sensor.pv_power",
+            "production_energy": "sensor.pv_energy",
+            "underperformance_threshold": 0.8,
+            **(options or {}),
+        },
+        subentries_data=[
+            ConfigSubentryData(data=a, subentry_type="array", title=a["name"], unique_id=None)
+            for a in arrays
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry
+
+
+def _value(hass: HomeAssistant, entity_id: str) -> float:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return float(state.state)
+
+
+async def test_forecast_sensors_and_energy(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(NOON)
+    entry = await _setup(hass)
+    today = _value(hass, "sensor.roof_forecast_energy_today")
+    assert 25 < today < 45  # 6 kWp, clear sky at midsummer
+    remaining = _value(hass, "sensor.roof_forecast_energy_today_remaining")
+    assert 0.3 * today < remaining < 0.8 * today
+    assert _value(hass, "sensor.roof_forecast_energy_tomorrow") == pytest.approx(today, rel=0.02)
+    assert 3000 < _value(hass, "sensor.roof_forecast_power_now") <= 5000
+    assert _value(hass, "sensor.roof_forecast_power_next_hour") > 2000
+    assert _value(hass, "sensor.roof_expected_power") == _value(
+        hass, "sensor.roof_forecast_power_now"
+    )
+    peak = dt_util.parse_datetime(hass.states.get("sensor.roof_peak_power_time_today").state)
+    assert peak is not None
+    assert 11 <= dt_util.as_local(peak).hour <= 15
+    assert hass.states.get("sensor.roof_peak_power_time_tomorrow").state != "unknown"
+    # No recorder: the indicators are unknown.
+    assert hass.states.get("sensor.roof_performance_ratio_today").state == "unknown"
+    assert hass.states.get("binary_sensor.roof_underperformance").state == "off"
+    assert hass.states.get("binary_sensor.roof_no_production").attributes["duration_minutes"] == 0
+
+    result = await async_get_solar_forecast(hass, entry.entry_id)
+    assert result is not None
+    hours = result["wh_hours"]
+    assert len(hours) == 72
+    assert sum(hours.values()) / 1000 == pytest.approx(3 * today, rel=0.05)
+    assert await async_get_solar_forecast(hass, "missing") is None
+
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    runtime = diagnostics["runtime"]
+    assert runtime["site"]["latitude"] == 52.1
+    assert runtime["site"]["arrays"][0]["kwp"] == 4.0
+    assert len(runtime["forecast"]["hourly_wh"]) == 72
+    assert runtime["correction"] is None
+
+    # The 30-minute refresh recomputes nothing new within the same day and weather.
+    freezer.tick(timedelta(minutes=31))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await async_get_solar_forecast(hass, entry.entry_id) is None
+
+
+async def test_anomaly_event_and_repair(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(NOON)
+    hass.states.async_set("sensor.pv_power", "0.0", {"unit_of_measurement": "kW"})
+    events = async_capture_events(hass, "pv_monitor_anomaly")
+    entry = await _setup(hass)
+    issue_id = f"pv_system_anomaly_no_production_{entry.entry_id}"
+    for _ in range(7):
+        freezer.tick(timedelta(minutes=5))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.roof_no_production").state == "on"
+    assert [e.data["type"] for e in events] == ["no_production"]
+    assert events[0].data["severity"] == "error"
+    assert events[0].data["entry_id"] == entry.entry_id
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders["name"] == "Roof"
+
+    # Production comes back (in kW): the anomaly clears, the issue goes.
+    expected_kw = _value(hass, "sensor.roof_expected_power") / 1000
+    hass.states.async_set("sensor.pv_power", str(expected_kw), {"unit_of_measurement": "kW"})
+    freezer.tick(timedelta(minutes=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.roof_no_production").state == "off"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert [(e.data["type"], e.data["active"]) for e in events][-1] == ("no_production", False)
+
+    # Halved production for over an hour: underperformance (a warning).
+    for _ in range(14):
+        expected_w = entry.runtime_data.expected_power(dt_util.utcnow())
+        hass.states.async_set(
+            "sensor.pv_power", str(expected_w * 0.5), {"unit_of_measurement": "W"}
+        )
+        freezer.tick(timedelta(minutes=5))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.roof_underperformance").state == "on"
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, f"pv_system_anomaly_underperformance_{entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.WARNING
+    diagnostics = (await async_get_config_entry_diagnostics(hass, entry))["runtime"]
+    assert diagnostics["anomalies"]["underperformance"]["active"] is True
+    assert diagnostics["last_events"][-1]["type"] == "underperformance"
+    await hass.config_entries.async_remove(entry.entry_id)
+    assert (
+        ir.async_get(hass).async_get_issue(
+            DOMAIN, f"pv_system_anomaly_underperformance_{entry.entry_id}"
+        )
+        is None
+    )
+
+
+async def test_poa_sensor_rescales_expected_power(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(NOON)
+    hass.states.async_set("sensor.poa", "400", {"unit_of_measurement": "W/m²"})
+    entry = await _setup(hass, {"poa_irradiance": "sensor.poa"})
+    coordinator: PvSystemCoordinator = entry.runtime_data
+    now = dt_util.utcnow()
+    modelled = coordinator.data.forecast.power_at(now)
+    assert modelled is not None
+    expected = coordinator.expected_power(now)
+    assert expected is not None
+    assert expected < modelled  # 400 W/m2 measured against a clear-sky model near 900
+    assert coordinator.expected_power(now + timedelta(days=5)) is None
+
+
+def _weather_service(hass: HomeAssistant, cloud: list[float]) -> None:
+    async def handler(call: ServiceCall) -> ServiceResponse:
+        start = dt_util.start_of_local_day()
+        return {
+            "weather.home": {
+                "forecast": [
+                    {
+                        "datetime": (start + timedelta(hours=h)).isoformat(),
+                        "cloud_coverage": cloud[0],
+                        "temperature": 68.0,
+                        "wind_speed": 10.0,
+                    }
+                    for h in range(48)
+                ]
+                + [{"datetime": "not a time"}]
+            }
+        }
+
+    hass.services.async_register(
+        "weather", "get_forecasts", handler, supports_response=SupportsResponse.ONLY
+    )
+
+
+async def test_weather_forecast_drives_the_forecast(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(NOON)
+    cloud = [100.0]
+    _weather_service(hass, cloud)
+    hass.states.async_set(
+        "weather.home", "cloudy", {"temperature_unit": "°F", "wind_speed_unit": "km/h"}
+    )
+    entry = await _setup(hass, {"weather": "weather.home"})
+    overcast = _value(hass, "sensor.roof_forecast_energy_today")
+    assert overcast < 20
+    diagnostics = (await async_get_config_entry_diagnostics(hass, entry))["runtime"]
+    assert diagnostics["weather_points"] == 48
+    assert diagnostics["forecast"]["weather_steps"] > 0
+
+    cloud[0] = 0.0
+    hass.states.async_set("weather.home", "sunny", {"temperature_unit": "°F"})
+    await hass.async_block_till_done()
+    assert _value(hass, "sensor.roof_forecast_energy_today") > 1.5 * overcast
+
+
+async def test_weather_failure_falls_back(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    freezer.move_to(NOON)
+    await _setup(hass, {"weather": "weather.missing"})
+    assert "No hourly forecast from weather.missing" in caplog.text
+    assert _value(hass, "sensor.roof_forecast_energy_today") > 25
+
+
+async def test_no_arrays(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    freezer.move_to(NOON)
+    await _setup(hass, arrays=[])
+    assert _value(hass, "sensor.roof_forecast_energy_today") == 0.0
+    assert hass.states.get("sensor.roof_peak_power_time_today").state == "unknown"
+
+
+def test_number() -> None:
+    assert _number("1.5") == 1.5
+    assert _number("unavailable") is None
+    assert _number(None) is None
+    assert _number("nan") is None
+
+
+async def test_unchanged_weather_reuses_forecast(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    freezer.move_to(NOON)
+    _weather_service(hass, [50.0])
+    hass.states.async_set("weather.home", "cloudy")
+    hass.states.async_set("sensor.pv_power", "unavailable")
+    entry = await _setup(hass, {"weather": "weather.home"})
+    coordinator: PvSystemCoordinator = entry.runtime_data
+    first = coordinator.data.forecast
+    hass.states.async_set("weather.home", "rainy")
+    await hass.async_block_till_done()
+    assert coordinator.data.forecast is first
+    # The weather entity disappears: clear sky x climatology, logged once.
+    hass.services.async_remove("weather", "get_forecasts")
+    for _ in range(2):
+        freezer.tick(timedelta(minutes=31))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert caplog.text.count("No hourly forecast from weather.home") == 1
+    assert coordinator.data.forecast is not first
+    assert not any(coordinator.data.forecast.weather)
+
+
+async def test_old_hour_forecasts_are_dropped(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    freezer.move_to(NOON)
+    hass_storage["pv_monitor.pv_system.old01"] = {
+        "version": 1,
+        "key": "pv_monitor.pv_system.old01",
+        "data": {"days": {}, "hours": {"2024-06-01T10:00:00+00:00": 5.0}},
+    }
+    await hass.config.async_set_time_zone("Europe/Amsterdam")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        entry_id="old01",
+        title="Roof",
+        data={
+            "kind": "pv_system",
+            "name": "Roof",
+            "latitude": 52.1,
+            "longitude": 5.2,
+            "elevation": 10.0,
+            "ac_limit_kw": 5.0,
+        },
+        options={},
+        subentries_data=[
+            ConfigSubentryData(data=ARRAYS[0], subentry_type="array", title="South", unique_id=None)
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    hours = entry.runtime_data._stored["hours"]
+    assert "2024-06-01T10:00:00+00:00" not in hours
+    assert "2024-06-21T10:00:00+00:00" in hours
+    assert "2024-06-21T09:00:00+00:00" not in hours  # started before the entry existed
+
+
+async def test_model_failure_retries_setup(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(NOON)
+    await hass.config.async_set_time_zone("Europe/Amsterdam")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Roof",
+        data={
+            "kind": "pv_system",
+            "name": "Roof",
+            "latitude": 52.1,
+            "longitude": 5.2,
+            "elevation": 10.0,
+            "ac_limit_kw": 5.0,
+        },
+        options={},
+    )
+    entry.add_to_hass(hass)
+    with patch(
+        "custom_components.pv_monitor.pv_system.coordinator._compute_forecast",
+        side_effect=ValueError("bad input"),
+    ):
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
