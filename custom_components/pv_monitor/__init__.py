@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceEntry
 
 from .common.runtime import PvMonitorConfigEntry, async_load_kind, loaded_kind
 from .const import DOMAIN
@@ -53,3 +54,11 @@ async def async_remove_entry(hass: HomeAssistant, entry: PvMonitorConfigEntry) -
     for domain, issue_id in list(registry.issues):
         if domain == DOMAIN and issue_id.endswith(entry.entry_id):
             ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: PvMonitorConfigEntry, device: DeviceEntry
+) -> bool:
+    """Let the user delete a device when the entry's kind allows it (stale devices)."""
+    remove = loaded_kind(entry).remove_device
+    return remove is not None and remove(hass, entry, device)

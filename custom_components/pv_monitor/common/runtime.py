@@ -20,7 +20,7 @@ from typing import Any, Final, Protocol
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntry, DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.importlib import async_import_module
 
@@ -72,6 +72,9 @@ class KindSpec[RuntimeT: KindRuntime]:
     """The platforms the kind uses, each with its set-up; only these are forwarded."""
     redact: frozenset[str] = field(default_factory=frozenset)
     """Keys of ``entry.data`` / ``entry.options`` that its diagnostics redact."""
+    remove_device: Callable[[HomeAssistant, ConfigEntry[RuntimeT], DeviceEntry], bool] | None = None
+    """Whether the user may delete ``device`` (HA's "Delete" on a device page); the kind
+    forgets it when it returns True. ``None``: the kind's devices cannot be deleted."""
 
 
 _LOADED: Final[dict[str, KindSpec[Any]]] = {}
