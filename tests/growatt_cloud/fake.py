@@ -1,8 +1,12 @@
 """An aiohttp fake of both Growatt cloud APIs (ShinePhone ``*.do`` and OpenAPI ``v1/``).
 
-Serves the hand-written answers of ``tests/fixtures/growatt_cloud`` on loopback and records
-every request; tests change its state (``login_answer``, ``fail_status``, ``v1_error``,
-``expire_sessions()``, ``values``) to simulate Growatt's behaviour.
+Serves the answers of ``tests/fixtures/growatt_cloud`` (taken from the reference clients'
+documented examples and test data, see its README) on loopback, checks requests the way the
+documentation describes the server (``PlantDetailAPI.do`` ``type=2&date=YYYY-MM`` gives a
+month's days, ``type=1`` a day's power curve; ``plant/energy`` at most 7 days, 10 calls a
+day, once every 5 minutes, else 10012; ``device/list`` paged) and records every request.
+Tests change its state (``login_answer``, ``fail_status``, ``v1_error``, ``blocked``,
+``expire_sessions()``) only to inject faults.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 import copy
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from unittest.mock import patch
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.pv_monitor.growatt_cloud.api.client import REGION_URLS, hash_password
@@ -42,6 +47,16 @@ class FakeGrowatt:
         }
     )
     requests: list[str] = field(default_factory=list)
+    agents: set[str] = field(default_factory=set)
+    blocked: bool = False
+    """Answer every request with a CDN's HTTP 403 HTML page."""
+    energy_calls: list[datetime] = field(default_factory=list)
+    energy_refused: int = 0
+    """plant/energy calls the documented limits refused (10012)."""
+    request_times: list[datetime] = field(default_factory=list)
+    extra_devices: int = 0
+    """V1 device/list: this many more MIN devices after the fixture's (paging)."""
+    mix_fixture: str = "openapi_mix_last_data"
     logins: int = 0
     sessions: set[str] = field(default_factory=set)
     login_answer: str | None = None
@@ -51,7 +66,7 @@ class FakeGrowatt:
     v1_error: int | None = None
     """OpenAPI error code answered to every V1 request (e.g. 10012)."""
     history: dict[date, float] = field(default_factory=dict)
-    plant_ids: tuple[str, ...] = ("1234567", "7654321")
+    plant_ids: tuple[str, ...] | None = None
     html_after_login: bool = False
     bad_history_row: bool = False
     url: str = ""
@@ -92,19 +107,26 @@ class FakeGrowatt:
 
     async def plant_list(self, request: web.Request) -> web.StreamResponse:
         body = self.answer("shinephone_plant_list")
-        body["back"]["data"] = [
-            plant for plant in body["back"]["data"] if plant["plantId"] in self.plant_ids
-        ]
+        if self.plant_ids is not None:
+            body["back"]["data"] = [
+                plant for plant in body["back"]["data"] if plant["plantId"] in self.plant_ids
+            ]
         return self._classic(request, body)
 
     async def plant_detail(self, request: web.Request) -> web.StreamResponse:
-        month = date.fromisoformat(request.query["date"]).replace(day=1)
-        data = {
-            str(day.day): f"{energy:.1f}"
-            for day, energy in self.history.items()
-            if day.replace(day=1) == month
-        }
-        return self._classic(request, {"back": {"data": data, "success": True}})
+        """``type=2&date=YYYY-MM``: energy per day of the month; ``type=1``: a day's curve."""
+        body = self.answer("shinephone_plant_detail_envelope")
+        text = request.query.get("date", "")
+        if request.query.get("type") == "2" and len(text) == 7:
+            month = date.fromisoformat(f"{text}-01")
+            body["back"]["data"] = {
+                str(day.day): f"{energy:.1f}"
+                for day, energy in self.history.items()
+                if day.replace(day=1) == month
+            }
+        else:
+            body["back"]["data"] = {f"{h:02d}:00": "0.5" for h in range(6, 20)}
+        return self._classic(request, body)
 
     async def two_plant(self, request: web.Request) -> web.StreamResponse:
         return self._classic(request, self.answer("shinephone_device_list"))
@@ -137,26 +159,55 @@ class FakeGrowatt:
 
     async def v1_plant_list(self, request: web.Request) -> web.Response:
         body = self.answer("openapi_plant_list")
-        body["data"]["plants"] = [
-            p for p in body["data"]["plants"] if str(p["plant_id"]) in self.plant_ids
-        ]
+        if self.plant_ids is not None:
+            body["data"]["plants"] = [
+                p for p in body["data"]["plants"] if str(p["plant_id"]) in self.plant_ids
+            ]
         return self._v1(request, body)
 
     async def v1_plant_data(self, request: web.Request) -> web.Response:
         return self._v1(request, "openapi_plant_data")
 
     async def v1_device_list(self, request: web.Request) -> web.Response:
-        return self._v1(request, "openapi_device_list")
+        body = self.answer("openapi_device_list")
+        devices = body["data"]["devices"] + [
+            {"device_sn": f"MIN{n:07d}", "type": 7} for n in range(self.extra_devices)
+        ]
+        page = int(request.query.get("page") or 1)
+        perpage = int(request.query.get("perpage") or 20)
+        body["data"]["count"] = len(devices)
+        body["data"]["devices"] = devices[(page - 1) * perpage : page * perpage]
+        return self._v1(request, body)
 
     async def v1_tlx(self, request: web.Request) -> web.Response:
         return self._v1(request, "openapi_tlx_last_data")
 
     async def v1_mix(self, request: web.Request) -> web.Response:
-        return self._v1(request, "openapi_mix_last_data")
+        return self._v1(request, self.mix_fixture)
+
+    def _energy_refused(self) -> bool:
+        """Growatt's documented limits of plant/energy: 10 a day, once every 5 minutes."""
+        now = dt_util.utcnow()
+        self.energy_calls = [t for t in self.energy_calls if now - t < timedelta(hours=24)]
+        if len(self.energy_calls) >= 10 or (
+            self.energy_calls and now - self.energy_calls[-1] < timedelta(minutes=5)
+        ):
+            self.energy_refused += 1
+            return True
+        self.energy_calls.append(now)
+        return False
 
     async def v1_energy(self, request: web.Request) -> web.Response:
+        if self._energy_refused():
+            return web.json_response(
+                {"error_code": 10012, "error_msg": "error_frequently_access", "data": ""}
+            )
         start = date.fromisoformat(request.query["start_date"])
         end = date.fromisoformat(request.query["end_date"])
+        if request.query.get("time_unit") != "day" or (end - start).days > 7:
+            return web.json_response(
+                {"error_code": 10004, "error_msg": "error_time_format", "data": ""}
+            )
         energys = [
             {"date": day.isoformat(), "energy": f"{energy:.1f}"}
             for day, energy in sorted(self.history.items())
@@ -173,6 +224,12 @@ class FakeGrowatt:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append(request.path.lstrip("/"))
+        self.agents.add(request.headers.get("User-Agent", ""))
+        self.request_times.append(dt_util.utcnow())
+        if self.blocked:
+            return web.Response(
+                status=403, text="<html>Access denied</html>", content_type="text/html"
+            )
         if self.fail_status is not None:
             return web.Response(status=self.fail_status, text="Bad Gateway")
         response: web.StreamResponse = await handler(request)

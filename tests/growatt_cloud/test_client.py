@@ -14,10 +14,12 @@ from custom_components.pv_monitor.growatt_cloud.api.client import (
     GrowattOpenApiClient,
     GrowattShinePhoneClient,
     hash_password,
+    user_agent,
 )
 from custom_components.pv_monitor.growatt_cloud.api.errors import (
     GrowattAccountLockedError,
     GrowattAuthError,
+    GrowattBlockedError,
     GrowattRateLimitedError,
     GrowattUnavailableError,
 )
@@ -57,21 +59,26 @@ def test_hash_password() -> None:
     assert hash_password("secret") == expected
     # A digest with a zero at an even index: "a" -> 0cc175b9c0f1b6a831c399e269772661.
     assert hash_password("a") == "ccc175b9c0f1b6a831c399e269772661"
+    # The test vector of Sjord/growatt_api_client tests/test_api.py (test_hash).
+    assert hash_password("banaan") == "31d674be46e1ba6b54388a671cc9accb"
 
 
 async def test_login_once_and_reuse_cookie(
     fake_cloud: FakeGrowatt,  # noqa: F811
     session: aiohttp.ClientSession,
 ) -> None:
-    """Many calls, one login; every request passes the hook."""
+    """Many calls, one login; every request passes the hook.
+
+    The plant list is the real answer quoted in Sjord/growatt_api_client issue 28 (its
+    ``currentPower`` "0 W") and in that client's tests/test_api.py ("142 W", "114.9 kWh").
+    """
     client, seen = shinephone(fake_cloud, session)
     plants = await client.plants()
-    assert [p.plant_id for p in plants] == ["1234567", "7654321"]
-    home = plants[0]
-    assert home.current_power == 1520.0
-    assert home.energy_today == 8.4
-    assert home.energy_total == 12_500_000.0 / 1000
-    assert home.peak_power == 4000.0
+    assert [p.plant_id for p in plants] == ["828578", "107658"]
+    home, other = plants
+    assert (home.name, home.current_power, home.energy_today) == ("HomeSolar1", 0.0, 0.4)
+    assert (home.energy_total, home.energy_total_step) == (94.1, 0.1)
+    assert (other.current_power, other.energy_total) == (142.0, 114.9)
     for _ in range(5):
         devices = await client.devices("1234567")
         for device in devices:
@@ -244,7 +251,7 @@ async def test_plant_lookup_and_unexpected_shapes(
     session: aiohttp.ClientSession,
 ) -> None:
     client, _ = shinephone(fake_cloud, session)
-    assert (await client.plant("7654321")).name == "Barn"
+    assert (await client.plant("107658")).name == "my plant"
     with pytest.raises(GrowattUnavailableError, match="not in the account"):
         await client.plant("999")
     fake_cloud.answers["shinephone_device_list"] = {"deviceList": {"oops": 1}}
@@ -256,14 +263,19 @@ async def test_shinephone_history(
     fake_cloud: FakeGrowatt,  # noqa: F811
     session: aiohttp.ClientSession,
 ) -> None:
-    """One request per month, days keyed by their day of the month."""
+    """One request per month, ``type=2&date=YYYY-MM`` (growattServer ``Timespan.month``).
+
+    The fake answers ``type=1`` (or a full date) with a day's power curve, as the server
+    does: a client asking for that imports nothing.
+    """
     end = date(2026, 6, 20)
     fake_cloud.set_history(end, 70)
     client, seen = shinephone(fake_cloud, session)
-    days = await client.daily_energy("1234567", date(2026, 4, 15), end)
+    days = await client.daily_energy("828578", date(2026, 4, 15), end)
     assert min(days) == date(2026, 4, 15)
     assert max(days) == end
     assert len(days) == 67
+    assert days[end] == fake_cloud.history[end]
     assert seen.count("PlantDetailAPI.do") == 3
 
 
@@ -271,29 +283,125 @@ async def test_openapi(
     fake_cloud: FakeGrowatt,  # noqa: F811
     session: aiohttp.ClientSession,
 ) -> None:
-    """Token header, plant list with location, devices by type code, last data."""
+    """Token header, plant list with location, devices by type code, last data.
+
+    ``plant/data`` is Home Assistant core's V1 test data (conftest ``plant_energy_overview``:
+    ``current_power`` 2.5 kW) in the documented envelope; W = kW x 1000.
+    """
     seen: list[str] = []
     client = GrowattOpenApiClient(session, fake_cloud.url, TOKEN, on_request=seen.append)
     plants = await client.plants()
     assert plants[0].plant_id == "1234567"
     assert plants[0].location["city"] == "Utrecht"
     plant = await client.plant("1234567")
-    assert (plant.current_power, plant.energy_today, plant.energy_total) == (1520.0, 8.4, 12500.3)
+    assert (plant.current_power, plant.energy_today, plant.energy_total) == (2500.0, 12.5, 1250.0)
     devices = await client.devices("1234567")
-    assert [d.device_type for d in devices] == [DeviceType.TLX, DeviceType.MIX, DeviceType.INVERTER]
-    tlx = await client.device_data("1234567", devices[0])
-    assert tlx is not None
-    assert tlx.values["energy_today"] == 8.4
-    mix = await client.device_data("1234567", devices[1])
-    assert mix is not None
-    assert mix.values["grid_import_energy_total"] == 3010.4
-    assert await client.device_data("1234567", devices[2]) is None
+    assert [d.serial for d in devices] == ["ZT00100001", "BNE9A5100D", "SARN744005"]
+    assert [d.device_type for d in devices] == [DeviceType.INVERTER, DeviceType.TLX, DeviceType.MIX]
+    assert devices[0].datalogger_serial == "CRAZT00001"
+    assert await client.device_data("1234567", devices[0]) is None
     fake_cloud.answers["openapi_tlx_last_data"]["data"] = [{"pac": 5}]
-    tlx = await client.device_data("1234567", devices[0])
+    tlx = await client.device_data("1234567", devices[1])
     assert tlx is not None
     assert tlx.values == {"ac_power": 5.0}
-    assert seen == [f"v1/{path}" for path in fake_cloud.requests[: len(seen)]] or seen
     assert fake_cloud.logins == 0
+
+
+async def test_openapi_min_documented_example(
+    fake_cloud: FakeGrowatt,  # noqa: F811
+    session: aiohttp.ClientSession,
+) -> None:
+    """The documented MIN ``tlx_last_data`` example (showdoc 6129822090975531).
+
+    Grid voltage is ``vac1`` = 239.5 V; ``vacr`` is 0 in that example.
+    """
+    client = GrowattOpenApiClient(session, fake_cloud.url, TOKEN)
+    tlx = await client.device_data("1", Device("BNE9A5100D", DeviceType.TLX))
+    assert tlx is not None
+    assert tlx.values["ac_l1_voltage"] == 239.5
+    assert tlx.values["ac_power"] == 2503.8
+    assert tlx.values["energy_total"] == 1859.5
+    assert tlx.values["pv1_energy_today"] == 13.2
+    assert tlx.values["grid_frequency"] == 50.01
+    fake_cloud.answers["openapi_tlx_last_data"]["data"]["vac1"] = 0.0
+    tlx = await client.device_data("1", Device("BNE9A5100D", DeviceType.TLX))
+    assert tlx is not None
+    assert tlx.values["ac_l1_voltage"] == 239.5  # vacRs
+
+
+async def test_openapi_sph_battery_energies(
+    fake_cloud: FakeGrowatt,  # noqa: F811
+    session: aiohttp.ClientSession,
+) -> None:
+    """SPH through V1: battery charge/discharge energies and load power.
+
+    Two references: the documented ``mix_last_data`` example (showdoc 6129764434976910, wire
+    names from GrowattPublicApiPy's aliases: ``echarge1Today``, ``edischargeToday``,
+    ``plocalLoadTotal``) and Home Assistant core's ``sph_energy`` test data
+    (``edischarge1Today``). ``eChargeToday`` (load from solar) is not battery charge.
+    """
+    client = GrowattOpenApiClient(session, fake_cloud.url, TOKEN)
+    device = Device("SARN744005", DeviceType.MIX)
+    mix = await client.device_data("1", device)
+    assert mix is not None
+    assert mix.values["battery_charge_energy_today"] == 0.2
+    assert mix.values["battery_charge_energy_total"] == 6113.2
+    assert mix.values["battery_discharge_energy_today"] == 0.4
+    assert mix.values["battery_discharge_energy_total"] == 5540.6
+    assert mix.values["load_power"] == 0.0
+    assert mix.values["load_energy_total"] == 26980.8
+    assert mix.values["grid_export_power"] == 38.6
+    assert mix.values["grid_voltage"] == 219.9
+    assert mix.values["pv_power"] == 3.9
+    fake_cloud.mix_fixture = "openapi_mix_last_data_ha_core"
+    mix = await client.device_data("1", device)
+    assert mix is not None
+    assert mix.values["battery_charge_energy_today"] == 5.0
+    assert mix.values["battery_charge_energy_total"] == 120.0
+    assert mix.values["battery_discharge_energy_today"] == 3.0
+    assert mix.values["battery_discharge_energy_total"] == 90.0
+    assert mix.values["load_energy_total"] == 1800.0
+
+
+async def test_openapi_device_list_paged(
+    fake_cloud: FakeGrowatt,  # noqa: F811
+    session: aiohttp.ClientSession,
+) -> None:
+    """``device/list`` is read page by page, 20 per page, until ``count`` is reached."""
+    fake_cloud.extra_devices = 40
+    seen: list[str] = []
+    client = GrowattOpenApiClient(session, fake_cloud.url, TOKEN, on_request=seen.append)
+    devices = await client.devices("1")
+    assert len(devices) == 43
+    assert len({device.serial for device in devices}) == 43
+    assert seen.count("v1/device/list") == 3
+
+
+async def test_cdn_block_is_not_an_auth_error(
+    fake_cloud: FakeGrowatt,  # noqa: F811
+    session: aiohttp.ClientSession,
+) -> None:
+    """HTTP 403 with a CDN page (no API body) is a block to back off from, on both APIs."""
+    fake_cloud.blocked = True
+    with pytest.raises(GrowattBlockedError):
+        await GrowattOpenApiClient(session, fake_cloud.url, TOKEN).plant("1")
+    client, _ = shinephone(fake_cloud, session)
+    with pytest.raises(GrowattBlockedError):
+        await client.plants()
+    assert fake_cloud.logins == 0  # the login itself was blocked, nothing re-tried
+
+
+async def test_user_agent_per_install(
+    fake_cloud: FakeGrowatt,  # noqa: F811
+    session: aiohttp.ClientSession,
+) -> None:
+    """The agent carries a number derived from the install id: stable, and per install."""
+    first, second = user_agent("install-a"), user_agent("install-b")
+    assert first == user_agent("install-a")
+    assert first != second
+    assert first.startswith("Dalvik/2.1.0 (Linux; U; Android")
+    await GrowattOpenApiClient(session, fake_cloud.url, TOKEN, agent=first).plant("1")
+    assert fake_cloud.agents == {first}
 
 
 async def test_openapi_errors(
@@ -320,14 +428,18 @@ async def test_openapi_history(
     fake_cloud: FakeGrowatt,  # noqa: F811
     session: aiohttp.ClientSession,
 ) -> None:
-    """Seven days per request."""
+    """Seven days per request, within the documented limits (5 minutes apart)."""
     end = date(2026, 6, 20)
     fake_cloud.set_history(end, 30)
     seen: list[str] = []
     client = GrowattOpenApiClient(session, fake_cloud.url, TOKEN, on_request=seen.append)
-    days = await client.daily_energy("1234567", end - timedelta(days=20), end)
-    assert len(days) == 21
-    assert seen.count("v1/plant/energy") == 3
+    days = await client.daily_energy("1234567", end - timedelta(days=6), end)
+    assert len(days) == 7
+    assert days[end] == fake_cloud.history[end]
+    # The server refuses a second call within 5 minutes (10012), as documented.
+    with pytest.raises(GrowattRateLimitedError, match="10012"):
+        await client.daily_energy("1234567", end - timedelta(days=13), end - timedelta(days=7))
+    assert seen.count("v1/plant/energy") == 2
 
 
 def test_parsers() -> None:

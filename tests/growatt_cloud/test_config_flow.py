@@ -11,10 +11,11 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
 
 from custom_components.pv_monitor.const import DOMAIN
+from custom_components.pv_monitor.growatt_cloud.account import account_key
 from custom_components.pv_monitor.growatt_cloud.api.client import hash_password
 
 from .fake import PASSWORD, TOKEN, USERNAME, FakeGrowatt, fake_cloud  # noqa: F401
-from .test_coordinator import PLANT, AuthType, make_entry
+from .test_coordinator import PLANT, V1_PLANT, AuthType, make_entry
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
 
@@ -43,30 +44,62 @@ async def test_password_multi_plant(
     hass: HomeAssistant,
     fake_cloud: FakeGrowatt,  # noqa: F811
     mock_setup_entry: AsyncMock,
+    hass_storage: dict[str, Any],
 ) -> None:
-    """Password login, two plants: choose one; only the password hash is stored."""
+    """Password login, two plants: all chosen by default, one entry for the account.
+
+    Only the password hash is stored; the flow's session and its two requests (login, plant
+    list) are handed to the account's store.
+    """
     result = await start(hass, "password")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], PASSWORD_INPUT)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "growatt_cloud_plant"
+    schema = result["data_schema"].schema
+    field = next(key for key in schema if key == "plant_ids")
+    assert field.default() == ["828578", "107658"]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"plant_ids": []})
+    assert result["errors"] == {"base": "growatt_cloud_no_plant"}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"plant_id": "7654321"}
+        result["flow_id"], {"plant_ids": ["828578", "107658"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Barn"
-    assert result["result"].unique_id == "7654321"
-    assert result["data"] == {
+    assert result["title"] == "HomeSolar1, my plant"
+    data = {
         "kind": "growatt_cloud",
         "auth_type": "password",
         "region": "other_regions",
         "username": USERNAME,
         "password_hash": hash_password(PASSWORD),
-        "plant_id": "7654321",
-        "plant_name": "Barn",
+    }
+    key = account_key(data)
+    assert result["result"].unique_id == f"growatt_cloud_account_{key}"
+    assert result["data"] == {
+        **data,
+        "plant_ids": ["828578", "107658"],
+        "plants": {"828578": "HomeSolar1", "107658": "my plant"},
     }
     assert result["options"] == {"poll_interval": 5, "daily_budget": 200}
     assert fake_cloud.logins == 1
     assert len(mock_setup_entry.mock_calls) == 1
+    stored = hass_storage[f"pv_monitor.growatt_cloud_{key}"]["data"]
+    assert stored["session"]["user_id"] == "4242"
+    assert stored["session"]["cookies"]["JSESSIONID"] == "S0001"
+    assert len(stored["requests"]) == 2
+
+
+async def test_one_plant_of_two(
+    hass: HomeAssistant,
+    fake_cloud: FakeGrowatt,  # noqa: F811
+) -> None:
+    """Choosing one plant makes an entry of that plant only, titled by it."""
+    result = await start(hass, "password")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], PASSWORD_INPUT)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"plant_ids": ["107658"]}
+    )
+    assert result["title"] == "my plant"
+    assert result["data"]["plants"] == {"107658": "my plant"}
 
 
 async def test_token_single_plant_region(
@@ -74,7 +107,7 @@ async def test_token_single_plant_region(
     fake_cloud: FakeGrowatt,  # noqa: F811
 ) -> None:
     """Token login with one plant creates the entry at once, with the chosen region."""
-    fake_cloud.plant_ids = (PLANT,)
+    fake_cloud.plant_ids = (V1_PLANT,)
     result = await start(hass, "token")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], TOKEN_INPUT)
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -93,7 +126,8 @@ async def test_token_single_plant_region(
         ("password", {"fail_status": 500}, "cannot_connect"),
         ("token", {"v1_error": 10012}, "rate_limited"),
         ("token", {"v1_error": 10001}, "cannot_connect"),
-        ("token", {"fail_status": 403}, "invalid_auth"),
+        ("token", {"fail_status": 401}, "invalid_auth"),
+        ("token", {"blocked": True}, "rate_limited"),
     ],
 )
 async def test_login_errors_then_success(
@@ -103,8 +137,11 @@ async def test_login_errors_then_success(
     setup: dict[str, Any],
     error: str,
 ) -> None:
-    """Each failure shows its error on the form; fixing it creates the entry."""
-    fake_cloud.plant_ids = (PLANT,)
+    """Each failure shows its error on the form; fixing it creates the entry.
+
+    A CDN's 403 (no API answer) is not "invalid credentials": it is shown as a rate limit.
+    """
+    fake_cloud.plant_ids = (PLANT, V1_PLANT)
     for key, value in setup.items():
         setattr(fake_cloud, key, value)
     user_input = PASSWORD_INPUT if method == "password" else TOKEN_INPUT
@@ -115,7 +152,7 @@ async def test_login_errors_then_success(
     if error == "account_locked":
         assert result["description_placeholders"]["until"] != "?"
     for key in setup:
-        setattr(fake_cloud, key, None)
+        setattr(fake_cloud, key, False if key == "blocked" else None)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -172,7 +209,7 @@ async def test_reauth_token_wrong_plant(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_plant"
 
-    fake_cloud.plant_ids = (PLANT,)
+    fake_cloud.plant_ids = (V1_PLANT,)
     result = await entry.start_reauth_flow(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"token": "new"})
     assert result["errors"] == {"base": "invalid_auth"}

@@ -23,25 +23,29 @@ from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.diagnostics import async_get_config_entry_diagnostics
 from custom_components.pv_monitor.growatt_cloud.api.client import hash_password
 from custom_components.pv_monitor.growatt_cloud.api.models import AuthType
-from custom_components.pv_monitor.growatt_cloud.coordinator import (
-    GrowattCloudCoordinator,
-    merge_counters,
-)
+from custom_components.pv_monitor.growatt_cloud.coordinator import GrowattCloudCoordinator
 from custom_components.pv_monitor.growatt_cloud.sensor import value_description
 
 from .fake import PASSWORD, TOKEN, USERNAME, FakeGrowatt, fake_cloud  # noqa: F401
 
-PLANT = "1234567"
+PLANT = "828578"
+"""The plant of the ShinePhone plant list fixture whose ``currentPower`` is "0 W"."""
+V1_PLANT = "1234567"
+
+PLANT_POWER = f"{1520.0 + 2.41 * 1000 + 870.0 + 600.0:.1f}"
+"""The sum of the plant's devices in the ShinePhone fixtures: TL-X ``pac`` 1520 W, SPH
+``ppv`` 2.41 kW, inverter ``pac`` 870 W, storage ``ppv`` 600 W."""
 
 
 def make_entry(
     hass: HomeAssistant, auth: AuthType = AuthType.PASSWORD, **options: Any
 ) -> MockConfigEntry:
+    plant = PLANT if auth is AuthType.PASSWORD else V1_PLANT
     data: dict[str, Any] = {
         "kind": "growatt_cloud",
         "auth_type": auth.value,
         "region": "other_regions",
-        "plant_id": PLANT,
+        "plant_id": plant,
         "plant_name": "Home",
     }
     if auth is AuthType.PASSWORD:
@@ -51,7 +55,7 @@ def make_entry(
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Home",
-        unique_id=PLANT,
+        unique_id=plant,
         data=data,
         options={"poll_interval": 5, "daily_budget": 200, **options},
     )
@@ -115,9 +119,10 @@ async def test_full_day_one_login_within_budget(
     assert 25 <= polls <= 31
     assert int(state(hass, f"growatt_cloud_{PLANT}_cloud_requests")) == coordinator.requests_24h
 
-    # Plant and device sensors; devices hang below the plant.
-    assert state(hass, f"growatt_cloud_{PLANT}_energy_total") == "12500.0"
-    assert state(hass, f"growatt_cloud_{PLANT}_current_power") == "1520.0"
+    # Plant and device sensors; devices hang below the plant. The plant list says "0 W":
+    # the plant's power is the sum of its devices.
+    assert state(hass, f"growatt_cloud_{PLANT}_energy_total") == "94.1"
+    assert state(hass, f"growatt_cloud_{PLANT}_current_power") == PLANT_POWER
     assert state(hass, f"growatt_cloud_{PLANT}_AB12345678_pv1_voltage") == "351.2"
     assert state(hass, f"growatt_cloud_{PLANT}_CD87654321_battery_soc") == "67.0"
     assert state(hass, f"growatt_cloud_{PLANT}_GH55667788_output_power") == "310.0"
@@ -230,7 +235,7 @@ async def test_locked_account_pauses_with_repair_issue(
     await advance(hass, freezer, timedelta(minutes=20))
     assert fake_cloud.logins == 2
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
-    assert state(hass, f"growatt_cloud_{PLANT}_current_power") == "1520.0"
+    assert state(hass, f"growatt_cloud_{PLANT}_current_power") == PLANT_POWER
     assert coordinator.locked_until is None
 
 
@@ -271,7 +276,7 @@ async def test_outage_backs_off_and_logs_once(
     assert intervals == [timedelta(minutes=m) for m in (10, 20, 40, 80)]
     assert state(hass, f"growatt_cloud_{PLANT}_current_power") == STATE_UNAVAILABLE
     # Lifetime counters keep their value through the outage.
-    assert state(hass, f"growatt_cloud_{PLANT}_energy_total") == "12500.0"
+    assert state(hass, f"growatt_cloud_{PLANT}_energy_total") == "94.1"
     errors = [
         r for r in caplog.records if r.levelno >= logging.ERROR and "growatt" in r.message.lower()
     ]
@@ -280,7 +285,7 @@ async def test_outage_backs_off_and_logs_once(
     await advance(hass, freezer, timedelta(minutes=90))
     assert coordinator.last_update_success
     assert coordinator.failures == 0
-    assert state(hass, f"growatt_cloud_{PLANT}_current_power") == "1520.0"
+    assert state(hass, f"growatt_cloud_{PLANT}_current_power") == PLANT_POWER
 
 
 async def test_outage_at_setup_is_not_ready(
@@ -304,7 +309,9 @@ async def test_token_rate_limit_backs_off(
     coordinator: GrowattCloudCoordinator = entry.runtime_data
     # plant data + tlx + mix = 3 requests a poll; the inverter (type 1) is not readable.
     assert coordinator.update_interval == timedelta(hours=24) * 3 / 180
-    assert state(hass, f"growatt_cloud_{PLANT}_CD87654321_grid_import_energy_total") == "3010.4"
+    assert state(hass, f"growatt_cloud_{V1_PLANT}_SARN744005_grid_import_energy_total") == "11991.1"
+    # V1 plant power: the documented kW x 1000 (HA core's test data: 2.5 kW).
+    assert state(hass, f"growatt_cloud_{V1_PLANT}_current_power") == "2500.0"
     assert fake_cloud.logins == 0
     fake_cloud.v1_error = 10012
     await advance(hass, freezer, timedelta(minutes=25))
@@ -342,27 +349,14 @@ async def test_lifetime_never_drops_and_daily_resets_once(
     plants[0]["totalEnergy"] = "0 kWh"
     await advance(hass, freezer, timedelta(hours=1))
     assert state(hass, f"growatt_cloud_{PLANT}_AB12345678_energy_total") == "12500.3"
-    assert state(hass, f"growatt_cloud_{PLANT}_energy_total") == "12500.0"
+    assert state(hass, f"growatt_cloud_{PLANT}_energy_total") == "94.1"
     # Same day: a lower daily value is ignored.
     assert state(hass, f"growatt_cloud_{PLANT}_AB12345678_energy_today") == "8.4"
     coordinator: GrowattCloudCoordinator = entry.runtime_data
-    assert coordinator.data.ignored_decreases > 0
+    assert coordinator.guards[("AB12345678", "energy_total")].dropped > 0
     # Next (local) day: the daily counter may go back.
     await advance(hass, freezer, timedelta(hours=24))
     assert state(hass, f"growatt_cloud_{PLANT}_AB12345678_energy_today") == "2.0"
-
-
-def test_merge_counters() -> None:
-    merged, ignored = merge_counters(
-        {"energy_total": 10.0, "energy_today": 5.0, "ac_power": 100.0},
-        {"energy_total": 0.0, "energy_today": 1.0, "ac_power": 0.0},
-        new_day=False,
-    )
-    assert merged == {"energy_total": 10.0, "energy_today": 5.0, "ac_power": 0.0}
-    assert ignored == 2
-    merged, ignored = merge_counters({"energy_today": 5.0}, {"energy_today": 0.0}, new_day=True)
-    assert merged == {"energy_today": 0.0}
-    assert ignored == 0
 
 
 async def test_restored_lifetime_counter(
@@ -423,6 +417,6 @@ async def test_diagnostics_redacted(
         for secret in (USERNAME, hash_password(PASSWORD), TOKEN, "AB12345678", "XGD1234567"):
             assert secret not in text
         assert diagnostics["runtime"]["requests_24h"] > 0
-        assert diagnostics["entry"]["data"]["plant_id"] == PLANT
+        assert diagnostics["entry"]["data"]["plant_id"] in (PLANT, V1_PLANT)
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.config_entries.async_remove(entry.entry_id)

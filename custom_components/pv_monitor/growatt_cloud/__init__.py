@@ -1,22 +1,36 @@
-"""Growatt cloud kind: polls the ShinePhone API or OpenAPI V1 for one plant.
+"""Growatt cloud kind: polls the ShinePhone API or OpenAPI V1 for an account's plants.
 
 - :mod:`.api`: pure aiohttp client (models, errors, request budget).
-- :mod:`.coordinator`, :mod:`.sensor`, :mod:`.statistics` (history import), :mod:`.flow`.
+- :mod:`.account` (one shared client, session and budget per account, persisted),
+  :mod:`.coordinator`, :mod:`.energy` (pure: plant power and lifetime from the finest
+  source), :mod:`.sensor`, :mod:`.statistics` (resumable history import), :mod:`.flow`.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceEntry
 
 from ..common.runtime import KindSpec
 from .coordinator import GrowattCloudCoordinator
 from .sensor import async_setup_growatt_cloud
 
+
+def _remove_device(
+    hass: HomeAssistant, entry: ConfigEntry[GrowattCloudCoordinator], device: DeviceEntry
+) -> bool:
+    """A device may be deleted once it is no longer in its plant (stale devices)."""
+    return entry.runtime_data.async_remove_device(device)
+
+
 KIND: Final = KindSpec[GrowattCloudCoordinator](
     factory=GrowattCloudCoordinator,
     platforms={Platform.SENSOR: async_setup_growatt_cloud},
     redact=frozenset({"username", "password", "password_hash", "token"}),
+    remove_device=_remove_device,
 )
 """The Growatt cloud kind, as :mod:`..common.runtime` runs it."""

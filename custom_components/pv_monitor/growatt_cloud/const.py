@@ -36,3 +36,13 @@ DEVICE_LIST_REFRESH_HOURS: Final = 24
 """The device list is read at set-up and then once a day."""
 MAX_BACKOFF_MINUTES: Final = 120
 """Longest delay between polls while the cloud is down or rate-limiting."""
+
+CONF_PLANT_IDS: Final = "plant_ids"
+"""Entry data of an account entry: the chosen plants' ids (older entries: one ``plant_id``)."""
+CONF_PLANTS: Final = "plants"
+"""Entry data of an account entry: ``{plant id: plant name}`` of the chosen plants."""
+
+CLOUD_MAX_POWER_KW: Final = 50.0
+"""Largest power (kW) behind one cloud energy counter of a device: the largest inverters the
+cloud kind reads (MID/MOD TL3-X up to 50 kW); grid and load counters use the household
+connection's :data:`~..common.counter.METER_MAX_POWER_KW`."""

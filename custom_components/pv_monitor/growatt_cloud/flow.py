@@ -2,15 +2,21 @@
 
 Menu ``growatt_cloud``: log in with the ShinePhone username and password
 (``growatt_cloud_password``) or with an OpenAPI token (``growatt_cloud_token``), each with
-the account's region; then ``growatt_cloud_plant`` when the account has several plants. One
-entry per plant: unique id = plant id. The password itself is never stored, only Growatt's
-hash of it (what the login sends). Reauthentication (``growatt_cloud_reauth``) and
-reconfiguration (``reconfigure_growatt_cloud``: region and credentials) check that the plant
-is still in the account. Options: poll interval and daily request budget.
+the account's region; then ``growatt_cloud_plant`` when the account has several plants not
+yet configured: the plants to poll, all by default. One entry per account (unique id
+``growatt_cloud_account_<account key>``, data ``plant_ids`` and ``plants``); entries made
+before this, one per plant (unique id = plant id, data ``plant_id``), keep working as they
+are (both shapes are read; no migration). The flow's login session and the requests it sent
+are handed to the account's store, so the entry starts without a second login. The password
+itself is never stored, only Growatt's hash of it (what the login sends).
+Reauthentication (``growatt_cloud_reauth``) and reconfiguration
+(``reconfigure_growatt_cloud``: region and credentials) check that the entry's plants are
+still in the account. Options: poll interval and daily request budget.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
@@ -31,7 +37,8 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from ..const import CONF_KIND, DOMAIN, EntryKind
-from .api.client import DEFAULT_REGION, REGION_URLS, hash_password
+from .account import account_key, async_hand_over, async_user_agent, build_client
+from .api.client import DEFAULT_REGION, REGION_URLS, GrowattCloudClient, hash_password
 from .api.errors import (
     GrowattAccountLockedError,
     GrowattAuthError,
@@ -43,8 +50,8 @@ from .const import (
     CONF_AUTH_TYPE,
     CONF_DAILY_BUDGET,
     CONF_PASSWORD_HASH,
-    CONF_PLANT_ID,
-    CONF_PLANT_NAME,
+    CONF_PLANT_IDS,
+    CONF_PLANTS,
     CONF_POLL_INTERVAL,
     CONF_REGION,
     DEFAULT_DAILY_BUDGET,
@@ -54,7 +61,7 @@ from .const import (
     MIN_DAILY_BUDGET,
     MIN_POLL_INTERVAL,
 )
-from .coordinator import build_client
+from .coordinator import entry_plants
 
 STEP_PASSWORD: Final = "growatt_cloud_password"
 STEP_TOKEN: Final = "growatt_cloud_token"
@@ -66,6 +73,7 @@ STEP_OPTIONS: Final = "growatt_cloud"
 ABORT_ALREADY_CONFIGURED: Final = "growatt_cloud_already_configured"
 ABORT_NO_PLANTS: Final = "no_plants"
 ABORT_WRONG_PLANT: Final = "wrong_plant"
+ERROR_NO_PLANT: Final = "growatt_cloud_no_plant"
 
 _REGION_SELECTOR: Final = SelectSelector(
     SelectSelectorConfig(
@@ -101,12 +109,24 @@ class GrowattCloudFlowMixin(ConfigFlow):
 
     _gc_data: dict[str, Any]
     _gc_plants: list[Plant]
+    _gc_client: GrowattCloudClient
+    _gc_requests: list[datetime]
 
     async def _gc_fetch_plants(
         self, data: dict[str, Any], errors: dict[str, str], placeholders: dict[str, str]
     ) -> list[Plant] | None:
-        """Log in with ``data`` and list the account's plants; fill ``errors`` on failure."""
-        client = build_client(self.hass, data)
+        """Log in with ``data`` and list the account's plants; fill ``errors`` on failure.
+
+        The client and its request times are kept for :func:`.account.async_hand_over`.
+        """
+        self._gc_requests = []
+        client = build_client(
+            self.hass,
+            data,
+            await async_user_agent(self.hass),
+            lambda _endpoint: self._gc_requests.append(dt_util.utcnow()),
+        )
+        self._gc_client = client
         try:
             return await client.plants()
         except GrowattAuthError:
@@ -162,10 +182,14 @@ class GrowattCloudFlowMixin(ConfigFlow):
             if plants is not None:
                 if not plants:
                     return self.async_abort(reason=ABORT_NO_PLANTS)
+                configured = self._gc_configured_plants()
+                plants = [plant for plant in plants if plant.plant_id not in configured]
+                if not plants:
+                    return self.async_abort(reason=ABORT_ALREADY_CONFIGURED)
                 self._gc_data = data
                 self._gc_plants = plants
                 if len(plants) == 1:
-                    return await self._gc_create(plants[0])
+                    return await self._gc_create(plants)
                 return await self.async_step_growatt_cloud_plant()
             # Never show the password again.
             user_input = {k: v for k, v in user_input.items() if k != CONF_PASSWORD}
@@ -176,35 +200,55 @@ class GrowattCloudFlowMixin(ConfigFlow):
             description_placeholders=placeholders,
         )
 
+    def _gc_configured_plants(self) -> set[str]:
+        """Plants that Growatt cloud entries (of either shape) already poll."""
+        configured: set[str] = set()
+        for entry in self.hass.config_entries.async_entries(DOMAIN):
+            if entry.data.get(CONF_KIND) == EntryKind.GROWATT_CLOUD.value:
+                configured.update(entry_plants(entry.data))
+        return configured
+
     async def async_step_growatt_cloud_plant(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Choose one of the account's plants."""
+        """Choose the plants to poll (all by default)."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            plant = next(p for p in self._gc_plants if p.plant_id == user_input[CONF_PLANT_ID])
-            return await self._gc_create(plant)
+            chosen = set(user_input.get(CONF_PLANT_IDS) or [])
+            plants = [plant for plant in self._gc_plants if plant.plant_id in chosen]
+            if plants:
+                return await self._gc_create(plants)
+            errors["base"] = ERROR_NO_PLANT
         selector = SelectSelector(
             SelectSelectorConfig(
                 options=[
                     SelectOptionDict(value=plant.plant_id, label=f"{plant.name} ({plant.plant_id})")
                     for plant in self._gc_plants
                 ],
+                multiple=True,
                 mode=SelectSelectorMode.LIST,
             )
         )
+        default = [plant.plant_id for plant in self._gc_plants]
         return self.async_show_form(
             step_id=STEP_PLANT,
-            data_schema=vol.Schema({vol.Required(CONF_PLANT_ID): selector}),
+            data_schema=vol.Schema({vol.Required(CONF_PLANT_IDS, default=default): selector}),
+            errors=errors,
         )
 
-    async def _gc_create(self, plant: Plant) -> ConfigFlowResult:
-        # Another flow for the same plant may still be open: the first to finish wins.
-        await self.async_set_unique_id(plant.plant_id, raise_on_progress=False)
-        if self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, plant.plant_id):
+    async def _gc_create(self, plants: list[Plant]) -> ConfigFlowResult:
+        """One entry for the account's chosen plants; the flow's session goes with it."""
+        data = self._gc_data
+        # Another flow for the same account may still be open: the first to finish wins.
+        unique_id = f"growatt_cloud_account_{account_key(data)}"
+        await self.async_set_unique_id(unique_id, raise_on_progress=False)
+        if self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, unique_id):
             return self.async_abort(reason=ABORT_ALREADY_CONFIGURED)
+        await async_hand_over(self.hass, data, self._gc_client, self._gc_requests)
+        names = {plant.plant_id: plant.name for plant in plants}
         return self.async_create_entry(
-            title=plant.name,
-            data={**self._gc_data, CONF_PLANT_ID: plant.plant_id, CONF_PLANT_NAME: plant.name},
+            title=", ".join(names.values()),
+            data={**data, CONF_PLANT_IDS: list(names), CONF_PLANTS: names},
             options={
                 CONF_POLL_INTERVAL: DEFAULT_POLL_INTERVAL,
                 CONF_DAILY_BUDGET: DEFAULT_DAILY_BUDGET,
@@ -250,10 +294,12 @@ class GrowattCloudFlowMixin(ConfigFlow):
                 CONF_REGION: user_input.get(CONF_REGION, entry.data[CONF_REGION]),
                 **_credentials(entry.data[CONF_AUTH_TYPE], user_input),
             }
-            plants = await self._gc_fetch_plants({**entry.data, **updates}, errors, placeholders)
+            data = {**entry.data, **updates}
+            plants = await self._gc_fetch_plants(data, errors, placeholders)
             if plants is not None:
-                if entry.data[CONF_PLANT_ID] not in {plant.plant_id for plant in plants}:
+                if set(entry_plants(entry.data)) - {plant.plant_id for plant in plants}:
                     return self.async_abort(reason=ABORT_WRONG_PLANT)
+                await async_hand_over(self.hass, data, self._gc_client, self._gc_requests)
                 return self.async_update_reload_and_abort(entry, data_updates=updates)
             suggested.update({k: v for k, v in user_input.items() if k != CONF_PASSWORD})
         return self.async_show_form(

@@ -1,6 +1,6 @@
 """Sensors of a Growatt cloud entry: the plant's totals, its devices' values, the request count.
 
-Devices: the plant (a service-like hub device) and, via it, every device of the plant.
+Devices: each plant of the entry (a hub device) and, via it, every device of the plant.
 Device sensors use the local listener's value keys and translation keys (same meaning, same
 unit); they are added per device as values appear. Energy counters are restored across
 restarts and fed to the coordinator so that a night-time 0 never replaces them.
@@ -128,19 +128,35 @@ PLANT_SENSORS: Final = (
 
 @dataclass(frozen=True, kw_only=True)
 class GrowattCloudDiagnosticDescription(SensorEntityDescription):
-    """A diagnostic sensor of the plant's entry."""
+    """A diagnostic sensor of a plant: ``value_fn(coordinator, plant id)``."""
 
-    value_fn: Callable[[GrowattCloudCoordinator], int]
+    value_fn: Callable[[GrowattCloudCoordinator, str], float | None]
 
 
-REQUESTS_SENSOR: Final = GrowattCloudDiagnosticDescription(
-    key="cloud_requests",
-    translation_key="growatt_cloud_requests",
-    entity_category=EntityCategory.DIAGNOSTIC,
-    state_class=SensorStateClass.MEASUREMENT,
-    value_fn=lambda coordinator: coordinator.requests_24h,
+def _history_progress(coordinator: GrowattCloudCoordinator, plant_id: str) -> float | None:
+    importer = coordinator.history.get(plant_id)
+    return None if importer is None else float(importer.progress)
+
+
+DIAGNOSTIC_SENSORS: Final = (
+    GrowattCloudDiagnosticDescription(
+        key="cloud_requests",
+        translation_key="growatt_cloud_requests",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda coordinator, _plant: coordinator.requests_24h,
+    ),
+    GrowattCloudDiagnosticDescription(
+        key="history_progress",
+        translation_key="growatt_cloud_history_progress",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=_history_progress,
+    ),
 )
-"""Requests sent to the Growatt cloud in the last 24 hours (the budget guard's count)."""
+"""Requests sent to the account in the last 24 hours (the budget guard's count), and how
+much of the plant's year of energy history is imported."""
 
 
 async def async_setup_growatt_cloud(
@@ -150,24 +166,31 @@ async def async_setup_growatt_cloud(
 ) -> None:
     """Add the plant's sensors now, device sensors as devices and values appear."""
     coordinator = entry.runtime_data
-    entities: list[SensorEntity] = [
-        GrowattCloudValueSensor(coordinator, None, description) for description in PLANT_SENSORS
-    ]
-    entities.append(GrowattCloudDiagnosticSensor(coordinator, REQUESTS_SENSOR))
+    entities: list[SensorEntity] = []
+    for plant_id in coordinator.plants:
+        entities.extend(
+            GrowattCloudValueSensor(coordinator, plant_id, None, description)
+            for description in PLANT_SENSORS
+        )
+        entities.extend(
+            GrowattCloudDiagnosticSensor(coordinator, plant_id, description)
+            for description in DIAGNOSTIC_SENSORS
+        )
     async_add_entities(entities)
     known: set[tuple[str, str]] = set()
 
     @callback
     def _discover() -> None:
         new: list[GrowattCloudValueSensor] = []
-        for serial, values in coordinator.data.values.items():
-            if serial not in coordinator.data.devices:
+        data = coordinator.data
+        for serial, values in data.values.items():
+            if (plant_id := data.device_plant.get(serial)) is None:
                 continue
             for key in values:
                 if (serial, key) in known or (description := value_description(key)) is None:
                     continue
                 known.add((serial, key))
-                new.append(GrowattCloudValueSensor(coordinator, serial, description))
+                new.append(GrowattCloudValueSensor(coordinator, plant_id, serial, description))
         if new:
             async_add_entities(new)
 
@@ -176,15 +199,18 @@ async def async_setup_growatt_cloud(
 
 
 class GrowattCloudEntity(CoordinatorEntity[GrowattCloudCoordinator]):
-    """An entity of the plant (``serial`` None) or of one of its devices."""
+    """An entity of a plant (``serial`` None) or of one of its devices."""
 
     _attr_has_entity_name = True
 
-    def __init__(self, coordinator: GrowattCloudCoordinator, serial: str | None, key: str) -> None:
+    def __init__(
+        self, coordinator: GrowattCloudCoordinator, plant_id: str, serial: str | None, key: str
+    ) -> None:
         """Attach the entity to the plant's or the device's registry entry."""
         super().__init__(coordinator)
+        self.plant_id = plant_id
         self.serial = serial
-        prefix = unique_prefix(coordinator.plant_id)
+        prefix = unique_prefix(plant_id)
         plant_identifier = (DOMAIN, prefix)
         if serial is None:
             self._attr_unique_id = f"{prefix}_{key}"
@@ -192,7 +218,7 @@ class GrowattCloudEntity(CoordinatorEntity[GrowattCloudCoordinator]):
                 identifiers={plant_identifier},
                 manufacturer="Growatt",
                 model="Plant (Growatt cloud)",
-                name=coordinator.plant_name,
+                name=coordinator.plants[plant_id],
             )
             return
         device = coordinator.data.devices[serial]
@@ -215,11 +241,12 @@ class GrowattCloudValueSensor(GrowattCloudEntity, RestoreSensor):
     def __init__(
         self,
         coordinator: GrowattCloudCoordinator,
+        plant_id: str,
         serial: str | None,
         description: GrowattCloudSensorEntityDescription,
     ) -> None:
-        """Create the sensor of ``description.key`` for the plant or device ``serial``."""
-        super().__init__(coordinator, serial, description.key)
+        """Create the sensor of ``description.key`` for the plant or its device ``serial``."""
+        super().__init__(coordinator, plant_id, serial, description.key)
         self.entity_description = description
 
     async def async_added_to_hass(self) -> None:
@@ -230,13 +257,17 @@ class GrowattCloudValueSensor(GrowattCloudEntity, RestoreSensor):
         last = await self.async_get_last_sensor_data()
         if last is not None and isinstance(last.native_value, (int, float)):
             self.coordinator.restore_value(
-                self.serial, self.entity_description.key, float(last.native_value)
+                self.serial or self.plant_id,
+                self.entity_description.key,
+                float(last.native_value),
             )
 
     @property
     def _values(self) -> dict[str, float]:
         data = self.coordinator.data
-        return data.plant if self.serial is None else data.values.get(self.serial, {})
+        if self.serial is None:
+            return data.plants.get(self.plant_id, {})
+        return data.values.get(self.serial, {})
 
     @property
     def available(self) -> bool:
@@ -252,15 +283,18 @@ class GrowattCloudValueSensor(GrowattCloudEntity, RestoreSensor):
 
 
 class GrowattCloudDiagnosticSensor(GrowattCloudEntity, SensorEntity):
-    """A diagnostic value of the entry (on the plant's device)."""
+    """A diagnostic value of a plant (on the plant's device)."""
 
     entity_description: GrowattCloudDiagnosticDescription
 
     def __init__(
-        self, coordinator: GrowattCloudCoordinator, description: GrowattCloudDiagnosticDescription
+        self,
+        coordinator: GrowattCloudCoordinator,
+        plant_id: str,
+        description: GrowattCloudDiagnosticDescription,
     ) -> None:
-        """Create the diagnostic sensor ``description``."""
-        super().__init__(coordinator, None, description.key)
+        """Create the diagnostic sensor ``description`` of ``plant_id``."""
+        super().__init__(coordinator, plant_id, None, description.key)
         self.entity_description = description
 
     @property
@@ -269,6 +303,6 @@ class GrowattCloudDiagnosticSensor(GrowattCloudEntity, SensorEntity):
         return True
 
     @property
-    def native_value(self) -> int:
+    def native_value(self) -> float | None:
         """The current value."""
-        return self.entity_description.value_fn(self.coordinator)
+        return self.entity_description.value_fn(self.coordinator, self.plant_id)

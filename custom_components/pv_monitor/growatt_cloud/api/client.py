@@ -10,9 +10,11 @@
   ``token`` header; answers are ``{"error_code": int, "error_msg": str, "data": ...}``
   (documented at https://www.showdoc.com.cn/262556420217021/0).
 
-Both count every HTTP request through ``on_request(endpoint)`` (the request budget) and
-raise only :mod:`.errors` exceptions. Request and answer shapes were learned from the public
-``growattServer`` library and Home Assistant core's ``growatt_server`` integration.
+Both count every HTTP request through ``on_request(endpoint)`` (the request budget), send
+the install's own User-Agent (:func:`user_agent`) and raise only :mod:`.errors` exceptions.
+Request and answer shapes were learned from the public ``growattServer`` library 1.9.0
+(``base_api.py``, ``open_api_v1.py``), Home Assistant core's ``growatt_server`` integration
+and tests, and the OpenAPI V1 documentation as quoted in ``GrowattPublicApiPy``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import hashlib
 from http.cookies import SimpleCookie
 import json
 import logging
+import math
 from typing import Any, Final, Protocol
 
 import aiohttp
@@ -30,6 +33,7 @@ import aiohttp
 from .errors import (
     GrowattAccountLockedError,
     GrowattAuthError,
+    GrowattBlockedError,
     GrowattRateLimitedError,
     GrowattSessionExpiredError,
     GrowattUnavailableError,
@@ -51,6 +55,7 @@ from .models import (
     map_fields,
     parse_day,
     parse_energy,
+    parse_energy_step,
     parse_number,
     parse_power,
 )
@@ -79,13 +84,35 @@ V1_NO_PRIVILEGE: Final = 10011
 V1_FREQUENT_ACCESS: Final = 10012
 """OpenAPI V1 error: access frequency limited (one call per endpoint every 5 minutes)."""
 V1_HISTORY_DAYS: Final = 7
-"""OpenAPI V1 ``plant/energy`` with ``time_unit=day`` spans at most 7 days per call."""
+"""OpenAPI V1 ``plant/energy`` with ``time_unit=day`` spans at most 7 days per call
+(growattServer ``plant_energy_history``; showdoc 1494061730868556)."""
+V1_HISTORY_CALLS_PER_DAY: Final = 10
+"""OpenAPI V1 ``plant/energy``: "only allowed to call 10 times a day", once every 5 minutes
+(showdoc 1494061730868556, quoted in GrowattPublicApiPy ``plant.py``)."""
+V1_DEVICES_PER_PAGE: Final = 20
+"""OpenAPI V1 ``device/list`` page size (the documented default; max 100)."""
+V1_MAX_PAGES: Final = 50
+"""Pages of ``device/list`` read at most (1,000 devices), whatever ``count`` claims."""
+SHINEPHONE_MONTH: Final = "2"
+"""ShinePhone ``PlantDetailAPI.do`` ``type`` of a month's per-day energy, with
+``date=YYYY-MM`` (growattServer ``Timespan.month`` = 2; ``type=1`` is a day's power curve)."""
 
-USER_AGENT: Final = "Dalvik/2.1.0 (Linux; U; Android 13) pv_monitor"
+DEFAULT_USER_AGENT: Final = "Dalvik/2.1.0 (Linux; U; Android 12) pv_monitor"
 DEFAULT_TIMEOUT: Final = 30.0
 
 type RequestHook = Callable[[str], None]
 """Called with the endpoint (path) before every HTTP request."""
+
+
+def user_agent(install_id: str) -> str:
+    """The User-Agent of one install: the app's agent plus a number derived from ``install_id``.
+
+    Stable for the install, different between installs, so that Growatt blocking one agent
+    string does not stop every install at once (growattServer derives a per-user agent with a
+    random 5-digit suffix, ``add_random_user_id``; Home Assistant core passes the username).
+    """
+    number = int(hashlib.sha256(install_id.encode("utf-8")).hexdigest()[:8], 16) % 100_000
+    return f"{DEFAULT_USER_AGENT} - {number:05d}"
 
 
 def hash_password(password: str) -> str:
@@ -114,6 +141,9 @@ class GrowattCloudClient(Protocol):
     async def device_data(self, plant_id: str, device: Device) -> DeviceData | None:
         """Latest values of ``device``; None when this API cannot read its type."""
 
+    async def plant_totals(self, plant_ids: list[str]) -> dict[str, Plant]:
+        """Current power (W) and energy totals (kWh) of the given plants, by plant id."""
+
     async def daily_energy(self, plant_id: str, start: date, end: date) -> dict[date, float]:
         """Energy (kWh) of each day from ``start`` to ``end`` that the cloud knows."""
 
@@ -128,10 +158,12 @@ class _HttpClient:
         *,
         on_request: RequestHook | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        agent: str = DEFAULT_USER_AGENT,
     ) -> None:
         self._session = session
         self.base_url = base_url if base_url.endswith("/") else f"{base_url}/"
         self._on_request = on_request
+        self.agent = agent
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self.requests = 0
         """HTTP requests sent by this client."""
@@ -151,6 +183,7 @@ class _HttpClient:
         Raises:
             GrowattUnavailableError: network error, timeout or HTTP 5xx.
             GrowattRateLimitedError: HTTP 429.
+            GrowattBlockedError: HTTP 403 whose body is not JSON (a CDN block).
         """
         self.requests += 1
         if self._on_request is not None:
@@ -161,7 +194,7 @@ class _HttpClient:
                 self.base_url + path,
                 params=params,
                 data=data,
-                headers={"User-Agent": USER_AGENT, **(headers or {})},
+                headers={"User-Agent": self.agent, **(headers or {})},
                 cookies=cookies,
                 allow_redirects=False,
                 timeout=self._timeout,
@@ -173,6 +206,8 @@ class _HttpClient:
             raise GrowattUnavailableError(f"{path}: {err or type(err).__name__}") from err
         if status == 429:
             raise GrowattRateLimitedError(f"{path}: HTTP 429")
+        if status == 403 and not isinstance(_loads(body), dict):
+            raise GrowattBlockedError(f"{path}: HTTP 403 without an API answer (blocked)")
         if status >= 500:
             raise GrowattUnavailableError(f"{path}: HTTP {status}")
         return status, body, set_cookies
@@ -212,15 +247,31 @@ class GrowattShinePhoneClient(_HttpClient):
         *,
         on_request: RequestHook | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        agent: str = DEFAULT_USER_AGENT,
     ) -> None:
         """``password_hash`` is :func:`hash_password` of the password (never sent plain)."""
-        super().__init__(session, base_url, on_request=on_request, timeout=timeout)
+        super().__init__(session, base_url, on_request=on_request, timeout=timeout, agent=agent)
         self._username = username
         self._password_hash = password_hash
         self._cookies: dict[str, str] | None = None
         self.user_id: str | None = None
         self.logins = 0
         """Login requests sent by this client."""
+
+    def session_state(self) -> dict[str, Any] | None:
+        """The login session (cookies and user id) to persist, or None before a login."""
+        if self._cookies is None or self.user_id is None:
+            return None
+        return {"cookies": dict(self._cookies), "user_id": self.user_id}
+
+    def restore_session(self, state: Any) -> None:
+        """Reuse a session of :meth:`session_state` (from the flow or before a restart).
+
+        A session the cloud no longer accepts costs one login at the first call.
+        """
+        if isinstance(state, dict) and isinstance(state.get("cookies"), dict):
+            self._cookies = {str(k): str(v) for k, v in state["cookies"].items()}
+            self.user_id = str(state.get("user_id")) if state.get("user_id") else None
 
     async def login(self) -> LoginResult:
         """Log in and keep the session cookie.
@@ -263,6 +314,7 @@ class GrowattShinePhoneClient(_HttpClient):
             method, path, params=params, data=data, cookies=self._cookies
         )
         if status in (301, 302, 303, 307, 401, 403):
+            # 403 here carried JSON (a CDN block without it raised GrowattBlockedError).
             raise GrowattSessionExpiredError(f"{path}: HTTP {status}")
         if (answer := _loads(body)) is None:
             raise GrowattSessionExpiredError(f"{path}: not JSON")
@@ -296,8 +348,12 @@ class GrowattShinePhoneClient(_HttpClient):
     async def plants(self) -> list[Plant]:
         """Every plant of the account with its totals.
 
-        ``PlantListAPI.do``: ``{"back": {"data": [{"plantId", "plantName",
-        "currentPower": "450 W", "todayEnergy": "3.2 kWh", "totalEnergy": "1.2 MWh"}]}}``.
+        ``PlantListAPI.do?userId=``: ``{"back": {"data": [{"plantId", "plantName",
+        "currentPower": "0 W", "todayEnergy": "0.4 kWh", "totalEnergy": "2.56 MWh"}],
+        "totalData": {...}, "success": true}}`` (Sjord/growatt_api_client issue 28). Its
+        ``currentPower`` has said "0 W" since 2022 (PyPi_GrowattServer issues 20, 24, 26), so
+        the coordinator sums the inverters instead; ``totalEnergy`` comes in MWh once large
+        (resolution in :attr:`Plant.energy_total_step`).
         """
         if self.user_id is None:
             await self.login()
@@ -310,6 +366,7 @@ class GrowattShinePhoneClient(_HttpClient):
                 current_power=parse_power(item.get("currentPower")),
                 energy_today=parse_energy(item.get("todayEnergy")),
                 energy_total=parse_energy(item.get("totalEnergy")),
+                energy_total_step=parse_energy_step(item.get("totalEnergy")),
                 peak_power=parse_number(item.get("plantPower")),
             )
             for item in _list(back.get("data", []), "plant list")
@@ -318,10 +375,18 @@ class GrowattShinePhoneClient(_HttpClient):
 
     async def plant(self, plant_id: str) -> Plant:
         """The plant from the plant list (one request gives every plant's totals)."""
-        for plant in await self.plants():
-            if plant.plant_id == plant_id:
-                return plant
-        raise GrowattUnavailableError(f"plant {plant_id} not in the account's plant list")
+        return (await self.plant_totals([plant_id]))[plant_id]
+
+    async def plant_totals(self, plant_ids: list[str]) -> dict[str, Plant]:
+        """Totals of the given plants from one ``PlantListAPI.do`` request.
+
+        Raises:
+            GrowattUnavailableError: a plant is not in the account's plant list.
+        """
+        plants = {plant.plant_id: plant for plant in await self.plants()}
+        if missing := [plant_id for plant_id in plant_ids if plant_id not in plants]:
+            raise GrowattUnavailableError(f"plants {missing} not in the account's plant list")
+        return {plant_id: plants[plant_id] for plant_id in plant_ids}
 
     async def devices(self, plant_id: str) -> list[Device]:
         """The devices of a plant.
@@ -413,10 +478,12 @@ class GrowattShinePhoneClient(_HttpClient):
         return DeviceData(serial=serial, device_type=device.device_type, values=values)
 
     async def daily_energy(self, plant_id: str, start: date, end: date) -> dict[date, float]:
-        """Energy (kWh) of each day from ``start`` to ``end``.
+        """Energy (kWh) of each day from ``start`` to ``end``, one request per month.
 
-        ``PlantDetailAPI.do`` (``type=1``), one request per month from ``end`` back to
-        ``start``: ``{"back": {"data": {"2025-05-04" or "4": "12.3"}}}`` (kWh per day).
+        ``PlantDetailAPI.do?plantId=&type=2&date=YYYY-MM`` (growattServer ``plant_detail``
+        with ``Timespan.month``): ``{"back": {"plantData": {...}, "data": {"4": "12.3"},
+        "success": true}}``, one kWh value per day of the month, keyed by the day (or its
+        date). ``type=1`` would be a day's power curve.
         """
         days: dict[date, float] = {}
         month = end.replace(day=1)
@@ -424,7 +491,11 @@ class GrowattShinePhoneClient(_HttpClient):
             answer = await self._call(
                 "GET",
                 "PlantDetailAPI.do",
-                params={"plantId": plant_id, "type": "1", "date": month.isoformat()},
+                params={
+                    "plantId": plant_id,
+                    "type": SHINEPHONE_MONTH,
+                    "date": month.strftime("%Y-%m"),
+                },
             )
             back = _dict(_dict(answer, "plant detail").get("back"), "plant detail")
             for key, value in _dict(back.get("data", {}), "plant detail").items():
@@ -449,9 +520,10 @@ class GrowattOpenApiClient(_HttpClient):
         *,
         on_request: RequestHook | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        agent: str = DEFAULT_USER_AGENT,
     ) -> None:
         """``base_url`` is the region's server; calls go to ``<base_url>v1/<endpoint>``."""
-        super().__init__(session, base_url, on_request=on_request, timeout=timeout)
+        super().__init__(session, base_url, on_request=on_request, timeout=timeout, agent=agent)
         self._token = token
 
     async def _call(
@@ -465,14 +537,15 @@ class GrowattOpenApiClient(_HttpClient):
         """The ``data`` of a V1 answer.
 
         Raises:
-            GrowattAuthError: HTTP 401/403 or error 10011.
+            GrowattAuthError: HTTP 401 or error 10011.
             GrowattRateLimitedError: error 10012.
+            GrowattBlockedError: HTTP 403 without the API's JSON body.
             GrowattUnavailableError: any other error code or an answer that is not JSON.
         """
         status, body, _cookies = await self._http(
             method, f"v1/{path}", params=params, data=data, headers={"token": self._token}
         )
-        if status in (401, 403):
+        if status == 401:
             raise GrowattAuthError(f"{path}: HTTP {status}")
         answer = _dict(_loads(body), path)
         code = answer.get("error_code")
@@ -496,7 +569,6 @@ class GrowattOpenApiClient(_HttpClient):
             Plant(
                 plant_id=str(item["plant_id"]),
                 name=str(item.get("name") or item["plant_id"]),
-                current_power=parse_power(item.get("current_power")),
                 energy_total=parse_energy(item.get("total_energy")),
                 peak_power=parse_number(item.get("peak_power")),
                 location={
@@ -510,43 +582,57 @@ class GrowattOpenApiClient(_HttpClient):
         ]
 
     async def plant(self, plant_id: str) -> Plant:
-        """One plant with its current power and energy totals.
+        """One plant with its current power (W) and energy totals (kWh).
 
-        ``plant/data``: ``{"current_power": W, "today_energy": "kWh",
-        "total_energy": "kWh"}``; the name is left empty (the entry has it).
+        ``plant/data?plant_id=``: ``{"current_power": 2.5, "today_energy": "0.2",
+        "total_energy": "45.1", ...}``; ``current_power`` is **kW** (documented "current power
+        (kW)", showdoc 1494061093808613; Home Assistant core converts it to W after reading it
+        as W showed "2.5 W instead of 2500 W"), so it is multiplied by 1000 here.
         """
         data = _dict(
             await self._call("GET", "plant/data", params={"plant_id": plant_id}), "plant data"
         )
+        power_kw = parse_number(data.get("current_power"))
         return Plant(
             plant_id=plant_id,
             name="",
-            current_power=parse_power(data.get("current_power")),
+            current_power=None if power_kw is None else round(power_kw * 1000, 3),
             energy_today=parse_energy(data.get("today_energy")),
             energy_total=parse_energy(data.get("total_energy")),
         )
 
-    async def devices(self, plant_id: str) -> list[Device]:
-        """The devices of a plant.
+    async def plant_totals(self, plant_ids: list[str]) -> dict[str, Plant]:
+        """Totals of the given plants, one ``plant/data`` request each."""
+        return {plant_id: await self.plant(plant_id) for plant_id in plant_ids}
 
-        ``device/list``: ``{"devices": [{"device_sn", "type", "model",
-        "datalogger_sn"}]}`` (type 5 SPH, 7 MIN/TLX, 1 inverter, 2 storage).
+    async def devices(self, plant_id: str) -> list[Device]:
+        """The devices of a plant, every page of ``device/list``.
+
+        ``device/list?plant_id=&page=&perpage=``: ``{"count": 3, "devices": [{"device_sn",
+        "model", "datalogger_sn", "type", ...}]}`` (growattServer ``device_list``; type 5 SPH,
+        7 MIN/TLX, 1 inverter, 2 storage), :data:`V1_DEVICES_PER_PAGE` per page.
         """
-        data = _dict(
-            await self._call("GET", "device/list", params={"plant_id": plant_id}),
-            "device list",
-        )
-        return [
-            Device(
-                serial=str(item["device_sn"]),
-                device_type=V1_DEVICE_TYPES.get(int(parse_number(item.get("type")) or 0))
-                or DeviceType.OTHER,
-                model=item.get("model") or None,
-                datalogger_serial=item.get("datalogger_sn") or None,
+        devices: list[Device] = []
+        for page in range(1, V1_MAX_PAGES + 1):
+            data = _dict(
+                await self._call(
+                    "GET",
+                    "device/list",
+                    params={
+                        "plant_id": plant_id,
+                        "page": str(page),
+                        "perpage": str(V1_DEVICES_PER_PAGE),
+                    },
+                ),
+                "device list",
             )
-            for item in _list(data.get("devices", []), "device list")
-            if item.get("device_sn")
-        ]
+            items = _list(data.get("devices", []), "device list")
+            devices.extend(_v1_device(item) for item in items if item.get("device_sn"))
+            count = parse_number(data.get("count"))
+            total = int(count) if count is not None and math.isfinite(count) else 0
+            if not items or page * V1_DEVICES_PER_PAGE >= total:
+                break
+        return devices
 
     async def device_data(self, plant_id: str, device: Device) -> DeviceData | None:
         """Latest values of a TL-X or SPH device; None for other types.
@@ -606,3 +692,17 @@ class GrowattOpenApiClient(_HttpClient):
                     days[day] = energy
             chunk_end = chunk_start - timedelta(days=1)
         return days
+
+
+def _v1_device(item: dict[str, Any]) -> Device:
+    """A device of a V1 ``device/list`` item."""
+    code = parse_number(item.get("type"))
+    device_type = (
+        V1_DEVICE_TYPES.get(int(code)) if code is not None and math.isfinite(code) else None
+    )
+    return Device(
+        serial=str(item["device_sn"]),
+        device_type=device_type or DeviceType.OTHER,
+        model=item.get("model") or None,
+        datalogger_serial=item.get("datalogger_sn") or None,
+    )

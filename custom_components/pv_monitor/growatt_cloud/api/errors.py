@@ -9,6 +9,9 @@ Every failure is a :class:`GrowattCloudError`; callers branch on the subclass:
   too many requests. Every further login extends the lock.
 * :class:`GrowattRateLimitedError`: OpenAPI V1 error 10012 ("frequent access", at most one
   call per endpoint every 5 minutes) or HTTP 429.
+* :class:`GrowattBlockedError` (a rate limit): HTTP 403 without the API's JSON error body,
+  as a CDN answers a blocked User-Agent or address. Not a credentials problem: back off,
+  never start reauthentication.
 * :class:`GrowattUnavailableError`: network failure, timeout, HTTP 5xx, an answer that is
   not the expected JSON, or any other error code. Retrying later may help.
 """
@@ -40,6 +43,10 @@ class GrowattAccountLockedError(GrowattCloudError):
 
 class GrowattRateLimitedError(GrowattCloudError):
     """Too many requests (OpenAPI V1 error 10012 or HTTP 429)."""
+
+
+class GrowattBlockedError(GrowattRateLimitedError):
+    """HTTP 403 without the API's error body (a CDN block): back off, not reauth."""
 
 
 class GrowattUnavailableError(GrowattCloudError):

@@ -4,10 +4,17 @@ Value keys are those of the local listener (``growatt/registers.py``), so the sa
 value has the same meaning, unit and translation: ``energy_today``/``energy_total`` (kWh,
 AC output), ``pv_power`` (W), ``pv1_voltage`` (V), ``battery_soc`` (%), and so on.
 
-Field names and units were learned from the public ``growattServer`` library (PyPI, 2.2.0:
-docstrings of ``mix_info``, ``mix_system_status``, the OpenAPI V1 device classes) and Home
-Assistant core's ``growatt_server`` sensor tables (``api_key``); the ShinePhone "system
-status" answers give power in kW, everything else in W, V, A, Hz, °C, kWh and %.
+Field names and units were learned from the public ``growattServer`` library (PyPI 1.9.0,
+the version Home Assistant 2026.2.3 pins: docstrings of ``mix_info``, ``mix_totals``,
+``mix_system_status``, ``device_list``), Home Assistant core's ``growatt_server`` sensor
+tables (``api_key``) and test data (``tests/components/growatt_server/conftest.py``:
+``sph_energy`` with ``echarge1Today``/``edischarge1Today``, V1 ``current_power`` in kW), and
+Growatt's OpenAPI V1 documentation as quoted in the ``GrowattPublicApiPy`` client
+(timohencken/GrowattPublicApiPy: ``min.py`` ``energy`` = ``tlx_last_data``, ``sph.py``
+``energy`` = ``mix_last_data``, ``pydantic_models/sph.py`` wire names). The ShinePhone
+"system status" answers give power in kW, everything else in W, V, A, Hz, °C, kWh and %.
+Where two names carry one value (``vac1``/``vacRs``, ``edischarge1Today``/``edischargeToday``)
+the first non-zero one wins (:func:`map_fields`).
 """
 
 from __future__ import annotations
@@ -73,6 +80,8 @@ class Plant:
     current_power: float | None = None
     energy_today: float | None = None
     energy_total: float | None = None
+    energy_total_step: float = 0.1
+    """Resolution of ``energy_total`` in kWh: 10 for "2.56 MWh" (:func:`parse_energy_step`)."""
     peak_power: float | None = None
     """Installed peak power in kWp."""
     location: dict[str, Any] = field(default_factory=dict)
@@ -140,12 +149,18 @@ TLX_FIELDS: Final[FieldMap] = {
     "ppv": ("pv_power", 1.0),
     "pac": ("ac_power", 1.0),
     "fac": ("grid_frequency", 1.0),
-    "vacr": ("ac_l1_voltage", 1.0),
-    "iacr": ("ac_l1_current", 1.0),
+    "vac1": ("ac_l1_voltage", 1.0),
+    "vacRs": ("ac_l1_voltage", 1.0),
+    "vacrs": ("ac_l1_voltage", 1.0),
+    "iac1": ("ac_l1_current", 1.0),
     "temp1": ("inverter_temperature", 1.0),
     "bdc1Soc": ("battery_soc", 1.0),
 }
-"""ShinePhone ``getTlxDetailData`` and OpenAPI V1 ``tlx_last_data`` fields."""
+"""ShinePhone ``getTlxDetailData`` and OpenAPI V1 ``tlx_last_data`` fields.
+
+Grid voltage is ``vac1`` (else the line voltage ``vacRs``, ``vacrs`` in the ShinePhone
+answer, HA core ``sensor/tlx.py``): ``vacr`` is 0 in the documented
+MIN example (showdoc 6129822090975531: ``vac1`` 239.5, ``vac_rs`` 239.5, ``vacr`` 0)."""
 
 MIX_INFO_FIELDS: Final[FieldMap] = {
     "capacity": ("battery_soc", 1.0),
@@ -183,17 +198,24 @@ MIX_V1_FIELDS: Final[FieldMap] = {
     "soc": ("battery_soc", 1.0),
     "vbat": ("battery_voltage", 1.0),
     "ppv": ("pv_power", 1.0),
+    "pac": ("ac_power", 1.0),
     "pcharge1": ("battery_charge_power", 1.0),
     "pdischarge1": ("battery_discharge_power", 1.0),
     "pacToGridTotal": ("grid_export_power", 1.0),
     "pacToUserTotal": ("grid_import_power", 1.0),
-    "pacToLocalLoad": ("load_power", 1.0),
+    "plocalLoadTotal": ("load_power", 1.0),
+    "vac1": ("grid_voltage", 1.0),
     "fac": ("grid_frequency", 1.0),
+    "temp1": ("inverter_temperature", 1.0),
+    "eacToday": ("energy_today", 1.0),
+    "eacTotal": ("energy_total", 1.0),
     "epvTotal": ("pv_energy_total", 1.0),
-    "eChargeToday": ("battery_charge_energy_today", 1.0),
-    "eChargeTotal": ("battery_charge_energy_total", 1.0),
-    "eDischargeToday": ("battery_discharge_energy_today", 1.0),
-    "eDischargeTotal": ("battery_discharge_energy_total", 1.0),
+    "echarge1Today": ("battery_charge_energy_today", 1.0),
+    "echarge1Total": ("battery_charge_energy_total", 1.0),
+    "edischarge1Today": ("battery_discharge_energy_today", 1.0),
+    "edischarge1Total": ("battery_discharge_energy_total", 1.0),
+    "edischargeToday": ("battery_discharge_energy_today", 1.0),
+    "edischargeTotal": ("battery_discharge_energy_total", 1.0),
     "etoGridToday": ("grid_export_energy_today", 1.0),
     "etogridTotal": ("grid_export_energy_total", 1.0),
     "etoUserToday": ("grid_import_energy_today", 1.0),
@@ -201,7 +223,13 @@ MIX_V1_FIELDS: Final[FieldMap] = {
     "elocalLoadToday": ("load_energy_today", 1.0),
     "elocalLoadTotal": ("load_energy_total", 1.0),
 }
-"""OpenAPI V1 ``mix_last_data`` fields (W, kWh)."""
+"""OpenAPI V1 ``mix_last_data`` fields (W, kWh).
+
+Battery energies are ``echarge1Today/Total`` and ``edischarge1Today/Total`` on the wire (HA
+core's ``sph_energy`` test data; GrowattPublicApiPy maps the discharge pair to
+``edischargeToday/Total``, read as the fallback), load power ``plocalLoadTotal``
+(``plocal_load_total`` in showdoc 6129764434976910). ``eChargeToday`` is the load's energy
+from solar (growattServer ``mix_detail``), not battery charge, and is not read."""
 
 STORAGE_FIELDS: Final[FieldMap] = {
     "capacity": ("battery_soc", 1.0),
@@ -260,17 +288,34 @@ def parse_energy(value: Any) -> float | None:
     return _parse_with_unit(value, _ENERGY_FACTORS)
 
 
+def parse_energy_step(value: Any) -> float:
+    """Resolution (kWh) of an energy text: one unit of its last digit ("2.56 MWh" -> 10.0).
+
+    Plain numbers are taken as the cloud's usual 0.1 kWh resolution.
+    """
+    if not isinstance(value, str) or not (match := _NUMBER.match(value.replace(",", ""))):
+        return 0.1
+    number = match.group(1)
+    decimals = len(number.partition(".")[2])
+    factor = _ENERGY_FACTORS.get(match.group(2).lower(), 1.0)
+    step: float = factor / pow(10, decimals)
+    return round(step, 6)
+
+
 def parse_power(value: Any) -> float | None:
     """Power in W from ``450``, ``"450 W"`` or ``"1.2 kW"``; else None."""
     return _parse_with_unit(value, _POWER_FACTORS)
 
 
 def map_fields(raw: dict[str, Any], fields: FieldMap) -> dict[str, float]:
-    """Values of ``raw`` by value key: numeric fields of ``fields`` scaled; others left out."""
+    """Values of ``raw`` by value key: numeric fields of ``fields`` scaled; others left out.
+
+    When several cloud fields name one value key, the first non-zero one wins.
+    """
     values: dict[str, float] = {}
     for name, (key, factor) in fields.items():
         number = parse_number(raw.get(name))
-        if number is not None:
+        if number is not None and not values.get(key):
             values[key] = round(number * factor, 3)
     return values
 
