@@ -129,6 +129,8 @@ class FakeGrowatt:
         return self._classic(request, body)
 
     async def two_plant(self, request: web.Request) -> web.StreamResponse:
+        if request.query.get("plantId") not in ("828578", "1234567"):
+            return self._classic(request, {"deviceList": []})
         return self._classic(request, self.answer("shinephone_device_list"))
 
     async def inverter(self, request: web.Request) -> web.StreamResponse:

@@ -17,6 +17,7 @@ Stored data (version 1)::
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 import hashlib
@@ -52,6 +53,7 @@ V1_HISTORY_CALL_LIMIT: Final = V1_HISTORY_CALLS_PER_DAY - 1
 """History calls a rolling day on OpenAPI V1: one under the documented 10, for clock skew."""
 
 ACCOUNTS: HassKey[dict[str, GrowattCloudAccount]] = HassKey(f"{DOMAIN}_growatt_cloud_accounts")
+ACCOUNTS_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_growatt_cloud_accounts_lock")
 
 
 def account_key(data: dict[str, Any]) -> str:
@@ -185,10 +187,12 @@ async def async_get_account(
     """The account of entry ``entry_id`` (loaded from its store on first use)."""
     accounts = hass.data.setdefault(ACCOUNTS, {})
     key = account_key(data)
-    if (account := accounts.get(key)) is None:
-        account = GrowattCloudAccount(hass, key, data, await async_user_agent(hass))
-        await account.async_load()
-        accounts[key] = account
+    # Entries of one account set up at once must not each load their own copy.
+    async with hass.data.setdefault(ACCOUNTS_LOCK, asyncio.Lock()):
+        if (account := accounts.get(key)) is None:
+            account = GrowattCloudAccount(hass, key, data, await async_user_agent(hass))
+            await account.async_load()
+            accounts[key] = account
     account.users.add(entry_id)
     account.daily_budgets[entry_id] = daily_budget
     return account

@@ -19,6 +19,7 @@ and tests, and the OpenAPI V1 documentation as quoted in ``GrowattPublicApiPy``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date, timedelta
 import hashlib
@@ -254,6 +255,7 @@ class GrowattShinePhoneClient(_HttpClient):
         self._username = username
         self._password_hash = password_hash
         self._cookies: dict[str, str] | None = None
+        self._login_lock = asyncio.Lock()
         self.user_id: str | None = None
         self.logins = 0
         """Login requests sent by this client."""
@@ -330,20 +332,30 @@ class GrowattShinePhoneClient(_HttpClient):
     ) -> Any:
         """JSON answer of one call.
 
-        JSON answer of one call, logging in first when there is no session yet and
-        once more when the session turns out to have expired.
+        Logs in first when there is no session yet and once more when the session turns
+        out to have expired; concurrent calls share one login.
         """
-        if self._cookies is None:
-            await self.login()
+        await self._login_unless(None)
+        session = self._cookies
         try:
             return await self._once(method, path, params, data)
         except GrowattSessionExpiredError:
             _LOGGER.debug("Growatt session expired at %s; logging in again", path)
-        await self.login()
+        await self._login_unless(session, expired=True)
         try:
             return await self._once(method, path, params, data)
         except GrowattSessionExpiredError as err:
             raise GrowattUnavailableError(f"{err} right after a fresh login") from err
+
+    async def _login_unless(self, session: dict[str, str] | None, *, expired: bool = False) -> None:
+        """Log in unless there is a session (one that is not ``session`` when ``expired``).
+
+        One login at a time: calls that waited for it reuse the new session.
+        """
+        async with self._login_lock:
+            missing = self._cookies is None or self.user_id is None
+            if missing or (expired and self._cookies is session):
+                await self.login()
 
     async def plants(self) -> list[Plant]:
         """Every plant of the account with its totals.
@@ -355,8 +367,7 @@ class GrowattShinePhoneClient(_HttpClient):
         the coordinator sums the inverters instead; ``totalEnergy`` comes in MWh once large
         (resolution in :attr:`Plant.energy_total_step`).
         """
-        if self.user_id is None:
-            await self.login()
+        await self._login_unless(None)
         answer = await self._call("GET", "PlantListAPI.do", params={"userId": str(self.user_id)})
         back = _dict(_dict(answer, "plant list").get("back"), "plant list")
         return [
