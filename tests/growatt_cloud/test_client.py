@@ -29,6 +29,7 @@ from custom_components.pv_monitor.growatt_cloud.api.models import (
     map_fields,
     parse_day,
     parse_energy,
+    parse_energy_step,
     parse_number,
     parse_power,
 )
@@ -498,3 +499,34 @@ async def test_skips_incomplete_items(
     assert await v1.daily_energy("1234567", date(2026, 6, 20), date(2026, 6, 20)) == {
         date(2026, 6, 20): 3.0
     }
+
+
+async def test_session_state_restored_without_login(
+    fake_cloud: FakeGrowatt,  # noqa: F811
+    session: aiohttp.ClientSession,
+) -> None:
+    """A persisted session is reused: no login until the cloud refuses it."""
+    first, _ = shinephone(fake_cloud, session)
+    assert first.session_state() is None
+    await first.plants()
+    saved = first.session_state()
+    assert saved is not None
+    assert saved["user_id"] == "4242"
+    second, _ = shinephone(fake_cloud, session)
+    second.restore_session(saved)
+    second.restore_session("garbage")  # ignored
+    await second.plants()
+    assert fake_cloud.logins == 1
+    fake_cloud.expire_sessions()
+    await second.plants()
+    assert fake_cloud.logins == 2
+
+
+def test_energy_resolution() -> None:
+    """The resolution of an energy text is one unit of its last digit."""
+    assert parse_energy_step("2.56 MWh") == 10.0
+    assert parse_energy_step("12.5 MWh") == 100.0
+    assert parse_energy_step("94.1 kWh") == 0.1
+    assert parse_energy_step("3 GWh") == 1_000_000.0
+    assert parse_energy_step(94.1) == 0.1
+    assert parse_energy_step("n/a") == 0.1
