@@ -14,6 +14,7 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 
+from custom_components.pv_monitor import async_remove_config_entry_device
 from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.growatt_cloud.api.models import DeviceType, Plant
 from custom_components.pv_monitor.growatt_cloud.coordinator import GrowattCloudCoordinator
@@ -179,6 +180,8 @@ async def test_device_leaving_the_plant_is_removed(
         config_entry_id=entry.entry_id, identifiers={(DOMAIN, f"growatt_cloud_{PLANT}_OLD0000001")}
     )
     assert coordinator.async_remove_device(stale)
+    assert await async_remove_config_entry_device(hass, entry, stale)
+    assert not await async_remove_config_entry_device(hass, entry, inverter)
 
     devices = fake_cloud.answers["shinephone_device_list"]["deviceList"]
     devices[:] = [d for d in devices if d["deviceSn"] != "EF11223344"]

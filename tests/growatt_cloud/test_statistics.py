@@ -97,6 +97,7 @@ def assert_continuous(imported: list[dict], history: dict[date, float]) -> None:
         assert row["state"] == row["sum"]
 
 
+@pytest.mark.timeout(180)  # a year of rows and a simulated day with the recorder
 async def test_shinephone_year_resumes_after_restart(
     recorder_mock: Recorder,
     hass: HomeAssistant,
@@ -150,6 +151,7 @@ async def test_shinephone_year_resumes_after_restart(
     assert fake_cloud.requests.count("PlantDetailAPI.do") == 14
 
 
+@pytest.mark.timeout(300)  # six simulated days with the recorder committing each change
 async def test_openapi_year_within_documented_limits(
     recorder_mock: Recorder,
     hass: HomeAssistant,
@@ -165,17 +167,17 @@ async def test_openapi_year_within_documented_limits(
     entry = make_entry(hass, AuthType.TOKEN)
     await hass.config_entries.async_setup(entry.entry_id)
     await settle(hass)
-    await run_for(hass, freezer, timedelta(hours=24), timedelta(minutes=5))
+    await run_for(hass, freezer, timedelta(hours=24), timedelta(hours=1))
     assert fake_cloud.requests.count("v1/plant/energy") == 9
     fake_cloud.v1_error = 10012
-    await run_for(hass, freezer, timedelta(hours=6), timedelta(minutes=5))
+    await run_for(hass, freezer, timedelta(hours=6), timedelta(hours=1))
     fake_cloud.v1_error = None
     coordinator: GrowattCloudCoordinator = entry.runtime_data
     assert coordinator.history[V1_PLANT].state["refused"] >= 1
-    await run_for(hass, freezer, timedelta(hours=30), timedelta(minutes=5))
+    await run_for(hass, freezer, timedelta(hours=30), timedelta(hours=1))
     await hass.config_entries.async_reload(entry.entry_id)
     await settle(hass)
-    await run_for(hass, freezer, timedelta(days=5), timedelta(minutes=5))
+    await run_for(hass, freezer, timedelta(days=6), timedelta(hours=1))
     await settle(hass)
     assert entry.runtime_data.last_update_success
 
