@@ -261,3 +261,34 @@ def test_chunks() -> None:
         date(2026, 6, 2),
         date(2026, 6, 8),
     )
+
+
+@pytest.mark.timeout(180)
+async def test_openapi_two_plants_share_the_spacing(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    fake_cloud: FakeGrowatt,  # noqa: F811
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Two plants of one token account: their history requests stay 5 minutes apart."""
+    today = dt_util.now().date()
+    fake_cloud.history = {today - timedelta(days=n): 0.5 for n in range(1, 60)}
+    entry = make_entry(hass, AuthType.TOKEN)
+    data = {k: v for k, v in entry.data.items() if k not in ("plant_id", "plant_name")}
+    hass.config_entries.async_update_entry(
+        entry,
+        unique_id="growatt_cloud_account_token",
+        data={
+            **data,
+            "plant_ids": [V1_PLANT, "7654321"],
+            "plants": {V1_PLANT: "a", "7654321": "b"},
+        },
+    )
+    await hass.config_entries.async_setup(entry.entry_id)
+    await settle(hass)
+    await run_for(hass, freezer, timedelta(hours=2), timedelta(minutes=1))
+    await settle(hass)
+    assert fake_cloud.energy_refused == 0
+    assert len(fake_cloud.energy_calls) == 9
+    for plant_id in (V1_PLANT, "7654321"):
+        assert await rows(hass, recorder_mock, statistic_id(plant_id))

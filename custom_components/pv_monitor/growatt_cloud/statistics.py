@@ -181,6 +181,10 @@ class HistoryImporter:
         if account.history_left(now) <= 0 or account.budget.remaining(now) <= 0:
             self.async_schedule(self._until_room(now))
             return 0
+        if (wait := self._spacing_left(now)) > timedelta(0):
+            # Another plant of the account asked just now: the limit is the account's.
+            self.async_schedule(wait)
+            return 0
         chunk, backward = self._next_chunk(auth)
         if chunk is None:
             self.async_schedule(DAILY_CHECK)
@@ -203,6 +207,14 @@ class HistoryImporter:
         self.coordinator.async_update_listeners()
         self.async_schedule(STEP_SPACING[auth])
         return written
+
+    def _spacing_left(self, now: datetime) -> timedelta:
+        """Time until the account's last history request is :data:`STEP_SPACING` old."""
+        account = self.coordinator.account
+        if not (times := account.history_calls.times()):
+            return timedelta(0)
+        last = datetime.fromtimestamp(times[-1], now.tzinfo)
+        return last + STEP_SPACING[account.client.auth_type] - now
 
     def _until_room(self, now: datetime) -> timedelta:
         """Time until the oldest history request (or request) leaves the 24-hour window."""
