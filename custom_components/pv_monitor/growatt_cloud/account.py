@@ -195,6 +195,7 @@ async def async_get_account(
             accounts[key] = account
     account.users.add(entry_id)
     account.daily_budgets[entry_id] = daily_budget
+    account.budget.daily_budget = account.daily_budget
     return account
 
 
