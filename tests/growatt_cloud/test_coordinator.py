@@ -416,6 +416,8 @@ async def test_diagnostics_redacted(
         text = repr(diagnostics)
         for secret in (USERNAME, hash_password(PASSWORD), TOKEN, "AB12345678", "XGD1234567"):
             assert secret not in text
+        assert "S0001" not in text  # the login session's cookie
+        assert "counters" in diagnostics["runtime"]
         assert diagnostics["runtime"]["requests_24h"] > 0
         assert diagnostics["entry"]["data"]["plant_id"] in (PLANT, V1_PLANT)
         assert await hass.config_entries.async_unload(entry.entry_id)
