@@ -62,6 +62,7 @@ def _power(key: str, translation_key: str, **kwargs: object) -> DsmrSensorEntity
 
 
 def _phases() -> list[DsmrSensorEntityDescription]:
+    """Per-phase power, voltage and current: disabled by default, as in core's dsmr."""
     descriptions: list[DsmrSensorEntityDescription] = []
     for phase in (1, 2, 3):
         placeholders = {"phase": f"L{phase}"}
@@ -70,11 +71,13 @@ def _phases() -> list[DsmrSensorEntityDescription]:
                 f"power_import_l{phase}",
                 "dsmr_power_import_phase",
                 translation_placeholders=placeholders,
+                entity_registry_enabled_default=False,
             ),
             _power(
                 f"power_export_l{phase}",
                 "dsmr_power_export_phase",
                 translation_placeholders=placeholders,
+                entity_registry_enabled_default=False,
             ),
             DsmrSensorEntityDescription(
                 key=f"voltage_l{phase}",
@@ -84,6 +87,7 @@ def _phases() -> list[DsmrSensorEntityDescription]:
                 native_unit_of_measurement=UnitOfElectricPotential.VOLT,
                 state_class=SensorStateClass.MEASUREMENT,
                 suggested_display_precision=1,
+                entity_registry_enabled_default=False,
             ),
             DsmrSensorEntityDescription(
                 key=f"current_l{phase}",
@@ -93,6 +97,7 @@ def _phases() -> list[DsmrSensorEntityDescription]:
                 native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
                 state_class=SensorStateClass.MEASUREMENT,
                 suggested_display_precision=2,
+                entity_registry_enabled_default=False,
             ),
         ]
     return descriptions
@@ -272,9 +277,8 @@ class DsmrMeterSensor(DsmrEntity, SensorEntity):
 
     @property
     def native_value(self) -> StateType:
-        """The value in the description's unit."""
-        data = self.coordinator.data
-        return None if data is None else data.values.get(self.entity_description.key)
+        """The value last published for this key (the publisher's throttled state)."""
+        return self.coordinator.published(self.entity_description.key)
 
 
 class DsmrMbusSensor(DsmrEntity, SensorEntity):
@@ -312,9 +316,10 @@ class DsmrMbusSensor(DsmrEntity, SensorEntity):
 
     @property
     def native_value(self) -> float | None:
-        """The meter reading (m³, or the heat meter's energy unit)."""
+        """The meter reading (m³, or the heat meter's energy unit), as last published."""
         reading = self._reading
-        return None if reading is None else reading.value
+        value = None if reading is None else self.coordinator.published(reading.key)
+        return float(value) if isinstance(value, (int, float)) else None
 
 
 class DsmrStatusSensor(DsmrEntity, SensorEntity):
