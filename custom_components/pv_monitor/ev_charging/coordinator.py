@@ -420,7 +420,9 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
             return  # the subscription brings every telegram, fresher than any state
         # A report's time is in the event data (its state object may be mutated later).
         reported = event.data.get("last_reported")
-        self._update_grid(event.data["new_state"], reported)
+        self._update_grid(
+            event.data["new_state"], reported if isinstance(reported, datetime) else None
+        )
         self._async_tick()
 
     # -- the in-process subscription ------------------------------------------------------------
