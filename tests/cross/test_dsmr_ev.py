@@ -9,8 +9,7 @@ the typed in-process subscription; the sensor's own state is written at most eve
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 
 from freezegun.api import FrozenDateTimeFactory
@@ -21,7 +20,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.pv_monitor.dsmr.coordinator import DsmrCoordinator
 from custom_components.pv_monitor.ev_charging.coordinator import EvChargingCoordinator
-from tests.dsmr.fixtures import P1Server, make_entry as make_dsmr_entry, telegram
+from tests.dsmr.fixtures import P1Server, make_entry as make_dsmr_entry, telegram, wait_io
 from tests.ev_charging.test_charging import (
     CHARGER,
     STATUS,
@@ -51,18 +50,6 @@ async def server(socket_enabled: None) -> AsyncGenerator[P1Server]:
     await p1.stop()
 
 
-async def wait_for(condition: Callable[[], bool]) -> None:
-    """Yield to the loop until ``condition`` holds (socket I/O on loopback).
-
-    The frozen clock also stops the loop's clock, so no ``asyncio.sleep`` with a delay.
-    """
-    for _ in range(20000):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("condition not reached")
-
-
 async def step(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -75,7 +62,7 @@ async def step(
     if server is not None:
         before = meter.counters.telegrams
         await server.send(STEADY_EXPORT)
-        await wait_for(lambda: meter.counters.telegrams == before + 1)
+        await wait_io(lambda: meter.counters.telegrams == before + 1)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
 

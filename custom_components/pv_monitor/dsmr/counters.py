@@ -69,6 +69,8 @@ class MeterCounters:
         self.guards: dict[str, CounterGuard] = {}
         self._logs: dict[str, LogOnce] = {}
         self._restored: dict[str, tuple[float, float]] = {}
+        self.resets: dict[str, tuple[float, float]] = {}
+        """Confirmed resets since start: ``(old, new)`` by counter key."""
 
     def restore(self) -> None:
         """Load the values the counter sensors showed before the restart or reload."""
@@ -127,7 +129,9 @@ class MeterCounters:
         return guard.value
 
     def _reset_issue(self, key: str, guard: CounterGuard) -> None:
+        """Log the reset and raise (or update) the entry's one repair issue listing them."""
         old, new = guard.last_reset or (0.0, 0.0)
+        self.resets[key] = (old, new)
         _LOGGER.warning(
             "%s: %s restarted from %s at %s (meter replaced?); statistics continue",
             self.entry.title,
@@ -138,17 +142,23 @@ class MeterCounters:
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            f"dsmr_counter_reset_{self.entry.entry_id}_{key}",
+            self.issue_id,
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key="dsmr_counter_reset",
             translation_placeholders={
                 "title": self.entry.title,
-                "counter": key,
-                "old": f"{old:g}",
-                "new": f"{new:g}",
+                "changes": "; ".join(
+                    f"{name}: {was:g} -> {now:g}"
+                    for name, (was, now) in sorted(self.resets.items())
+                ),
             },
         )
+
+    @property
+    def issue_id(self) -> str:
+        """The repair issue of this entry's confirmed counter resets (meter swap)."""
+        return f"dsmr_counter_reset_{self.entry.entry_id}"
 
     def diagnostics(self) -> dict[str, Any]:
         """Each counter's guard: value, held candidates, drops, resets."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -253,8 +254,12 @@ class DsmrEntity(CoordinatorEntity[DsmrCoordinator]):
         self._attr_device_info = DeviceInfo(identifiers={meter_device_identifier(entry)})
 
 
-class DsmrMeterSensor(DsmrEntity, SensorEntity):
-    """One value of the electricity meter."""
+class DsmrMeterSensor(DsmrEntity, RestoreSensor):
+    """One value of the electricity meter.
+
+    A restore entity: the value it showed is kept over a restart or reload, so that the
+    energy counters' guard (:mod:`.counters`) starts from it.
+    """
 
     entity_description: DsmrSensorEntityDescription
 
@@ -281,8 +286,8 @@ class DsmrMeterSensor(DsmrEntity, SensorEntity):
         return self.coordinator.published(self.entity_description.key)
 
 
-class DsmrMbusSensor(DsmrEntity, SensorEntity):
-    """The reading of one M-Bus device (a child device of the meter)."""
+class DsmrMbusSensor(DsmrEntity, RestoreSensor):
+    """The reading of one M-Bus device (a child device of the meter); restored as above."""
 
     entity_description: DsmrSensorEntityDescription
 
