@@ -177,8 +177,8 @@ async def test_consumers_get_every_telegram(hass: HomeAssistant, server: P1Serve
     await hass.async_block_till_done()
     assert [reading.net_power_w for reading in seen] == [1244.0]
     assert coordinator.latest_net_power_w == 1244.0
-    # Counter written at once, power not before the 5 s interval has passed.
-    assert hass.states.get("sensor.smart_meter_energy_import_tariff_1").state == "4.427"
+    # States wait for their intervals (power 5 s, counters 60 s); consumers do not.
+    assert hass.states.get("sensor.smart_meter_energy_import_tariff_1").state == "4.426"
     assert hass.states.get("sensor.smart_meter_net_grid_power").state == "244.0"
     unsubscribe()
     await server.send(V5.replace(b"!6EEE", b"!0000"))  # dropped: consumers see nothing

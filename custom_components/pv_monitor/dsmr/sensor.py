@@ -140,8 +140,11 @@ def _event(key: str) -> DsmrSensorEntityDescription:
 METER_SENSORS: Final[dict[str, DsmrSensorEntityDescription]] = {
     description.key: description
     for description in (
-        _power("power_import", "dsmr_power_import"),
-        _power("power_export", "dsmr_power_export"),
+        # Import and export power are the two signs of the net grid power (enabled), which
+        # the Energy dashboard and the EV controller use: disabled by default, to write
+        # fewer recorder rows than core's dsmr (scripts/bench/dsmr_recorder_writes).
+        _power("power_import", "dsmr_power_import", entity_registry_enabled_default=False),
+        _power("power_export", "dsmr_power_export", entity_registry_enabled_default=False),
         _power("net_power", "dsmr_net_power"),
         *_phases(),
         *(_energy(key) for key in ENERGY_KEYS),

@@ -7,7 +7,9 @@ Every telegram is kept for in-process consumers; entity states are written less 
 - voltage, current and average demand at most once per ``max(power_interval, 30 s)``
   (0 = every telegram);
 - everything else (energy counters, gas/water/heat, tariff, event counters) when it
-  changes;
+  changes, at most once per ``max(power_interval, 60 s)`` (0 = every telegram): the
+  recorder compiles statistics every 5 minutes, so a counter written once a minute moves
+  at most a minute of energy across an hour boundary;
 - and every published state again, unchanged, once it is :data:`REWRITE_INTERVAL` old, so
   that any consumer judging freshness by ``last_reported`` sees the meter alive.
 
@@ -29,6 +31,8 @@ from .mapping import MEASUREMENT_KEYS, POWER_KEYS
 
 SLOW_MEASUREMENT_INTERVAL: Final = 30.0
 """Seconds between writes of voltage/current/average-demand states (unless interval 0)."""
+COUNTER_INTERVAL: Final = 60.0
+"""Seconds between writes of counters and other slow states (unless interval 0)."""
 REWRITE_INTERVAL: Final = 20.0
 """Seconds after which an unchanged state is written again: a third of the EV surplus
 controller's default stale timeout (60 s), so a consumer with that timeout never sees the
@@ -49,15 +53,19 @@ class StatePublisher:
         self.measurement_interval = (
             0.0 if self.power_interval == 0 else max(self.power_interval, SLOW_MEASUREMENT_INTERVAL)
         )
+        self.counter_interval = (
+            0.0 if self.power_interval == 0 else max(self.power_interval, COUNTER_INTERVAL)
+        )
         self.written: dict[str, float | int | str] = {}
         self._written_at: dict[str, float] = {}
         self._last_power: float | None = None
         self._last_measurement: float | None = None
+        self._last_counter: float | None = None
 
     def reset(self) -> None:
         """Forget when states were written: the next telegram writes every state."""
         self._written_at.clear()
-        self._last_power = self._last_measurement = None
+        self._last_power = self._last_measurement = self._last_counter = None
 
     @staticmethod
     def _due(last: float | None, interval: float, now: float) -> bool:
@@ -71,15 +79,21 @@ class StatePublisher:
         """
         power_due = self._due(self._last_power, self.power_interval, now)
         measurement_due = self._due(self._last_measurement, self.measurement_interval, now)
+        counter_due = self._due(self._last_counter, self.counter_interval, now)
         if power_due:
             self._last_power = now
         if measurement_due:
             self._last_measurement = now
+        if counter_due:
+            self._last_counter = now
         keys: list[str] = []
         for key, value in states:
-            due = not (key in _POWER and not power_due) and not (
-                key in _MEASUREMENT and not measurement_due
-            )
+            if key in _POWER:
+                due = power_due
+            elif key in _MEASUREMENT:
+                due = measurement_due
+            else:
+                due = counter_due
             if due and (key not in self._written_at or self.written.get(key) != value):
                 self.written[key] = value
             elif (
