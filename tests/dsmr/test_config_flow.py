@@ -7,7 +7,7 @@ import os
 from types import SimpleNamespace
 from unittest.mock import AsyncMock, patch
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -292,3 +292,66 @@ def test_list_serial_ports() -> None:
         {"value": "/dev/ttyS0", "label": "/dev/ttyS0"},
         {"value": link, "label": f"{link} (FT232R USB UART, FTDI)"},
     ]
+
+
+async def test_encrypted_frames_on_a_plain_version(hass: HomeAssistant, server: P1Server) -> None:
+    """Sagemcom frames read as DSMR 5: the error points to the Sagemcom option and keys."""
+    server.greeting = encrypted_frame(with_crc(SAGEMCOM_PLAIN))
+    flow_id = await start(hass, "dsmr_network")
+    with patch(f"{FLOW}.TEST_TELEGRAM_TIMEOUT", 0.3):
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {"host": "127.0.0.1", "port": server.port, "dsmr_version": "5"}
+        )
+    assert result["errors"] == {"base": "dsmr_encrypted_frames"}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_sagemcom_reconfigure_to_a_new_port(hass: HomeAssistant, server: P1Server) -> None:
+    """An encrypted meter sends no identifier: its unique id is the entry's own, so it
+    survives a move to another port (the old ``dsmr_host:port`` ids too)."""
+    frame = encrypted_frame(with_crc(SAGEMCOM_PLAIN))
+    server.greeting = frame
+    flow_id = await start(hass, "dsmr_network")
+    await hass.config_entries.flow.async_configure(
+        flow_id, {"host": "127.0.0.1", "port": server.port, "dsmr_version": "SAGEMCOM_T210_D"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"encryption_key": KEY, "authentication_key": AUTH_KEY}
+    )
+    entry = result["result"]
+    unique_id = entry.unique_id
+    # The same connection again is refused although there is no identifier to compare.
+    flow_id = await start(hass, "dsmr_network")
+    await hass.config_entries.flow.async_configure(
+        flow_id, {"host": "127.0.0.1", "port": server.port, "dsmr_version": "SAGEMCOM_T210_D"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"encryption_key": KEY, "authentication_key": AUTH_KEY}
+    )
+    assert result["reason"] == "already_configured"
+
+    moved = P1Server(greeting=frame)
+    await moved.start()
+    legacy = make_entry(1, "SAGEMCOM_T210_D", unique_id="dsmr_127.0.0.1:1")
+    legacy.add_to_hass(hass)
+    try:
+        for target in (entry, legacy):
+            result = await hass.config_entries.flow.async_init(
+                DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": target.entry_id}
+            )
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"],
+                {
+                    "host": "127.0.0.1",
+                    "port": moved.port,
+                    "dsmr_version": "SAGEMCOM_T210_D",
+                    "encryption_key": KEY,
+                    "authentication_key": AUTH_KEY,
+                },
+            )
+            assert result["reason"] == "reconfigure_successful"
+            assert target.data["port"] == moved.port
+    finally:
+        await moved.stop()
+    assert entry.unique_id == unique_id
+    assert legacy.unique_id == "dsmr_127.0.0.1:1"
