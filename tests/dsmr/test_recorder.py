@@ -76,7 +76,7 @@ async def test_unchanged_rewrites_store_no_rows(
         freezer.tick(timedelta(seconds=5))
         before = coordinator.counters.telegrams
         await server.send(V5)
-        await wait_io(lambda: coordinator.counters.telegrams == before + 1)
+        await wait_io(lambda before=before: coordinator.counters.telegrams == before + 1)
         await hass.async_block_till_done()
     state = hass.states.get(NET_POWER)
     assert state is not None
