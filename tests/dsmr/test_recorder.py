@@ -4,8 +4,10 @@ Home Assistant's code this relies on (2026.2.3): ``StateMachine.async_set_intern
 ``homeassistant/core.py`` fires ``EVENT_STATE_REPORTED`` instead of ``EVENT_STATE_CHANGED``
 when state and attributes are unchanged; ``EVENT_STATE_REPORTED`` is in
 ``EVENTS_EXCLUDED_FROM_MATCH_ALL``, so the recorder's ``MATCH_ALL`` listener
-(``components/recorder/core.py``, ``Recorder.async_initialize``) never queues it, and
-``Recorder._process_one_event`` writes a ``states`` row only for ``EVENT_STATE_CHANGED``.
+(``components/recorder/core.py``) never queues it; ``Recorder._process_one_event`` writes a
+``states`` row only for ``EVENT_STATE_CHANGED``, and
+``_process_state_changed_event_into_session`` updates the previous row's
+``last_reported_ts`` when the next change is recorded (no new row).
 """
 
 from __future__ import annotations

@@ -14,12 +14,14 @@ Every telegram is kept for in-process consumers; entity states are written less 
   that any consumer judging freshness by ``last_reported`` sees the meter alive.
 
 A changed state is a new recorder row; an unchanged rewrite is only a ``state_reported``
-event, which Home Assistant's recorder never stores: ``StateMachine.async_set_internal``
+event, for which Home Assistant's recorder stores no row: ``StateMachine.async_set_internal``
 (``homeassistant/core.py``) fires ``EVENT_STATE_REPORTED`` instead of
-``EVENT_STATE_CHANGED`` when state and attributes are the same, that event is in
-``EVENTS_EXCLUDED_FROM_MATCH_ALL`` (not delivered to the recorder's ``MATCH_ALL``
-listener, ``components/recorder/core.py``), and the recorder writes a ``states`` row only
-for ``EVENT_STATE_CHANGED`` (``Recorder._process_one_event``).
+``EVENT_STATE_CHANGED`` when state and attributes are the same; that event is in
+``EVENTS_EXCLUDED_FROM_MATCH_ALL``, so the recorder's ``MATCH_ALL`` listener
+(``components/recorder/core.py``) never receives it; ``Recorder._process_one_event`` writes
+a ``states`` row only for ``EVENT_STATE_CHANGED``, and
+``_process_state_changed_event_into_session`` then sets the previous row's
+``last_reported_ts`` from the old state (an update of that row, not a new one).
 """
 
 from __future__ import annotations
