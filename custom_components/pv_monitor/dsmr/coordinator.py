@@ -289,6 +289,7 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
     def _went_stale(self, _now: Any) -> None:
         """No telegram for STALE_AFTER seconds: sensors unavailable, re-open the link."""
         self._stale_cancel = None
+        self._delay = FIRST_RETRY_DELAY  # the link opened: re-open quickly, not backed off
         self._link.problem(
             "No valid telegram from %s for %s s; reconnecting", self.settings.label, STALE_AFTER
         )

@@ -200,6 +200,12 @@ class GridPowerSource(Protocol):
         """Subscribe ``cb``; return its unsubscribe."""
 
 
+SOURCE_TICK_INTERVAL = 5.0
+"""Seconds between controller ticks driven by the meter subscription (a DSMR 5 meter sends
+every second): each reading is stored at once, the controller decides and the entities are
+written at most this often (and at every deadline and every ``TICK_INTERVAL``), as with a
+power sensor written every 5 s."""
+
 NET_POWER_KEY = "net_power"
 """Sensor key (unique-id suffix) of a DSMR entry's signed net grid power sensor."""
 
@@ -275,6 +281,7 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
         self._deadline_unsub: CALLBACK_TYPE | None = None
         self._source: GridPowerSource | None = None
         self._source_unsub: CALLBACK_TYPE | None = None
+        self._last_source_tick: float | None = None
         self.source_readings = 0
         """Grid power readings received through the in-process subscription."""
         self.data = self._snapshot()
@@ -446,15 +453,20 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
     @callback
     def _async_source_power(self, watts: float | None) -> None:
         """A telegram's net grid power (W, import positive); None: the meter is gone."""
+        now = _timestamp()
         if watts is None:
             # Stale or unloaded: attach again (a reloaded entry has a new runtime) on the
             # next state event or tick; meanwhile the data is missing.
             self._detach_source()
-            self.controller.update_grid(None, _timestamp())
+            self.controller.update_grid(None, now)
         else:
             self.source_readings += 1
             signed = -watts if self.grid_sign == GridSign.EXPORT_POSITIVE else watts
-            self.controller.update_grid(signed, _timestamp())
+            self.controller.update_grid(signed, now)
+            last = self._last_source_tick
+            if last is not None and 0 <= now - last < SOURCE_TICK_INTERVAL:
+                return
+        self._last_source_tick = now
         self._async_tick()
 
     @callback
