@@ -19,6 +19,7 @@ import time
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import homeassistant.util.dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
@@ -244,3 +245,27 @@ def test_config_flow_does_not_import_dsmr_parser() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "[]"
+
+
+async def test_phase_and_split_power_disabled_by_default(
+    hass: HomeAssistant, server: P1Server
+) -> None:
+    """As core's dsmr: per-phase values disabled; import/export power too (net is enabled)."""
+    coordinator = await setup(hass, make_entry(server.port, "5"))
+    registry = er.async_get(hass)
+    entries = {
+        e.unique_id.removeprefix("meter_"): e.disabled_by
+        for e in er.async_entries_for_config_entry(registry, coordinator.config_entry.entry_id)
+    }
+    for key in ("voltage_l1", "current_l2", "power_import_l3", "power_import", "power_export"):
+        assert entries[key] is er.RegistryEntryDisabler.INTEGRATION, key
+    for key in ("net_power", "energy_import_tariff_1", "mbus1_gas", "active_tariff"):
+        assert entries[key] is None, key
+    device = dr.async_get(hass).async_get_device(identifiers={("pv_monitor", "dsmr_meter")})
+    assert device is not None
+    assert (device.manufacturer, device.model, device.sw_version) == (
+        "Iskraemeco",
+        "MT382-1000",
+        None,
+    )
+    assert await hass.config_entries.async_unload(coordinator.config_entry.entry_id)
