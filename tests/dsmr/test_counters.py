@@ -133,3 +133,39 @@ async def test_spike_negative_reload_and_meter_swap(
     assert coordinator.meter_counters.guards["energy_import_tariff_1"].resets == 1
     assert await hass.config_entries.async_unload(entry.entry_id)
     caplog.set_level(logging.WARNING)
+
+
+def test_guard_bounds_and_first_readings() -> None:
+    """M-Bus bounds per medium and unit; a first reading that is negative never publishes."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from custom_components.pv_monitor.dsmr.counters import MeterCounters, mbus_limits
+    from custom_components.pv_monitor.dsmr.p1.mapping import (
+        MbusReading,
+        Medium,
+        MeterReading,
+        identification,
+    )
+
+    def device(medium: Medium, unit: str, value: float = 1.0) -> MbusReading:
+        return MbusReading(1, medium, None, None, value, unit, datetime(2026, 1, 1, tzinfo=UTC))
+
+    assert mbus_limits(device(Medium.GAS, "m³")).max_power_kw == 16.0
+    assert mbus_limits(device(Medium.WATER, "m³")).max_power_kw == 10.0
+    assert mbus_limits(device(Medium.HEAT, "GJ")).max_power_kw == pytest.approx(0.36)
+    assert mbus_limits(device(Medium.HEAT, "MJ")).max_power_kw == pytest.approx(360)
+    assert mbus_limits(device(Medium.HEAT, "?")).max_power_kw == pytest.approx(0.36)
+
+    counters = MeterCounters(None, SimpleNamespace(title="t"), 43.47)  # type: ignore[arg-type]
+    reading = MeterReading(
+        values={"energy_import_tariff_1": -4.6, "energy_export_tariff_1": 1.0},
+        mbus={1: device(Medium.GAS, "m³", -1.0), 2: device(Medium.WATER, "m³", 3.0)},
+    )
+    counters.apply(reading, 0.0)
+    assert reading.values == {"energy_export_tariff_1": 1.0}
+    assert list(reading.mbus) == [2]
+    assert counters.diagnostics()["energy_import_tariff_1"]["dropped"] == 1
+    assert identification("/X") == (None, None)
+    assert identification("1-0:1.8.1(1)") == (None, None)
+    assert identification("/123Z ident") == (None, None)
