@@ -169,3 +169,29 @@ def test_guard_bounds_and_first_readings() -> None:
     assert identification("/X") == (None, None)
     assert identification("1-0:1.8.1(1)") == (None, None)
     assert identification("/123Z ident") == (None, None)
+
+
+async def test_spike_right_after_a_restart(hass: HomeAssistant, server: P1Server) -> None:
+    """After a restart the guard starts from the restored state: a spike as the very first
+    telegram is held, the restored value stays."""
+    from homeassistant.core import State
+    from homeassistant.helpers import entity_registry as er
+    from pytest_homeassistant_custom_component.common import mock_restore_cache
+
+    entry = make_entry(server.port, "5", power_interval=0.0)
+    entry.add_to_hass(hass)
+    er.async_get(hass).async_get_or_create(
+        "sensor",
+        DOMAIN,
+        "meter_energy_import_tariff_1",
+        config_entry=entry,
+        suggested_object_id="smart_meter_energy_import_tariff_1",
+    )
+    mock_restore_cache(hass, [State(TARIFF_1, "4.5")])
+    server.greeting = tariff_1(b"999999999.999")
+    coordinator = await setup(hass, entry)
+    assert coordinator.counters.telegrams == 1
+    assert value(hass, TARIFF_1) == "4.5"
+    guard = coordinator.meter_counters.guards["energy_import_tariff_1"]
+    assert guard.candidates == [(999999999.999, guard.candidates[0][1])]
+    assert await hass.config_entries.async_unload(entry.entry_id)
