@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,27 @@ TELEGRAMS: dict[str, str] = {
     "iskra_ie": "ISKRA_IE",
 }
 """Fixture name -> DSMR version key."""
+
+
+async def wait_io(condition: Callable[[], bool]) -> None:
+    """Yield to the loop until ``condition`` holds (socket I/O on loopback).
+
+    For tests with the ``freezer`` fixture: the frozen clock also stops the event loop's
+    clock, so waiting may not use ``asyncio.sleep`` with a delay.
+    """
+    for _ in range(20000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition not reached")
+
+
+def with_crc(text: bytes) -> bytes:
+    """A DSMR 4+ telegram body (up to and with ``!``) with its CRC16 line appended."""
+    from dsmr_parser.parsers import TelegramParser
+
+    body = text[: text.index(b"!") + 1]
+    return body + b"%04X\r\n" % TelegramParser.crc16(body.decode("ascii"))
 
 
 def telegram(name: str) -> bytes:
@@ -52,9 +74,16 @@ class P1Server:
             await writer.drain()
 
     async def send(self, data: bytes) -> None:
+        """Write ``data`` to every open client; clients that went away are forgotten."""
         for writer in list(self.writers):
+            if writer.transport.is_closing():
+                self.writers.remove(writer)
+                continue
             writer.write(data)
-            await writer.drain()
+            try:
+                await writer.drain()
+            except ConnectionError:
+                self.writers.remove(writer)
 
     def cut(self) -> None:
         """Close every client connection (the link is cut)."""

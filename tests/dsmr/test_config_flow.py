@@ -7,12 +7,13 @@ import os
 from types import SimpleNamespace
 from unittest.mock import AsyncMock, patch
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.pv_monitor.common.counter import METER_MAX_POWER_KW
 from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.dsmr.flow import list_serial_ports
 
@@ -22,6 +23,7 @@ from .test_core import AUTH_KEY, KEY, SAGEMCOM_PLAIN, encrypted_frame, with_crc
 V5 = telegram("v5")
 V5_ID = "4B384547303034303436333935353037"
 FLOW = "custom_components.pv_monitor.dsmr.flow"
+READER = "custom_components.pv_monitor.dsmr.p1.reader"
 
 
 @pytest.fixture
@@ -76,7 +78,11 @@ async def test_network_flow(hass: HomeAssistant, server: P1Server) -> None:
         "port": server.port,
         "dsmr_version": "5",
     }
-    assert result["options"] == {"power_interval": 5.0, "reconnect_interval": 30.0}
+    assert result["options"] == {
+        "power_interval": 30.0,
+        "reconnect_interval": 30.0,
+        "max_power_kw": METER_MAX_POWER_KW,
+    }
 
     # The same meter again: aborted.
     flow_id = await start(hass, "dsmr_network")
@@ -109,7 +115,7 @@ async def test_network_errors(hass: HomeAssistant, server: P1Server, free_port: 
 async def test_read_errors_mapped(hass: HomeAssistant) -> None:
     """A connect timeout / serial error surfaces as cannot-connect."""
     flow_id = await start(hass, "dsmr_network")
-    with patch(f"{FLOW}.async_read_one_telegram", AsyncMock(side_effect=OSError("x"))):
+    with patch(f"{READER}.async_read_one_telegram", AsyncMock(side_effect=OSError("x"))):
         result = await hass.config_entries.flow.async_configure(
             flow_id, {"host": "192.0.2.1", "port": 2323, "dsmr_version": "4"}
         )
@@ -172,7 +178,9 @@ async def test_encrypted_meter_flow(hass: HomeAssistant, server: P1Server) -> No
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"Smart meter (127.0.0.1:{server.port})"
-    assert result["result"].unique_id == f"dsmr_127.0.0.1:{server.port}"
+    # No identifier in the telegram: an id of the entry's own, not the address.
+    assert result["result"].unique_id.startswith("dsmr_")
+    assert str(server.port) not in result["result"].unique_id
     assert result["data"]["encryption_key"] == KEY
 
 
@@ -239,7 +247,7 @@ async def test_reconfigure_serial_and_keys(hass: HomeAssistant) -> None:
     }
     with (
         patch(f"{FLOW}.list_serial_ports", return_value=[]),
-        patch(f"{FLOW}.async_read_one_telegram", AsyncMock(side_effect=OSError)),
+        patch(f"{READER}.async_read_one_telegram", AsyncMock(side_effect=OSError)),
     ):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"path": "/dev/b", "dsmr_version": "5"}
@@ -253,10 +261,14 @@ async def test_options_flow(hass: HomeAssistant) -> None:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "dsmr_options"
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"power_interval": 0, "reconnect_interval": 10}
+        result["flow_id"], {"power_interval": 0, "reconnect_interval": 10, "max_power_kw": 17.25}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {"power_interval": 0.0, "reconnect_interval": 10.0}
+    assert entry.options == {
+        "power_interval": 0.0,
+        "reconnect_interval": 10.0,
+        "max_power_kw": 17.25,
+    }
 
 
 def test_list_serial_ports() -> None:
@@ -280,3 +292,66 @@ def test_list_serial_ports() -> None:
         {"value": "/dev/ttyS0", "label": "/dev/ttyS0"},
         {"value": link, "label": f"{link} (FT232R USB UART, FTDI)"},
     ]
+
+
+async def test_encrypted_frames_on_a_plain_version(hass: HomeAssistant, server: P1Server) -> None:
+    """Sagemcom frames read as DSMR 5: the error points to the Sagemcom option and keys."""
+    server.greeting = encrypted_frame(with_crc(SAGEMCOM_PLAIN))
+    flow_id = await start(hass, "dsmr_network")
+    with patch(f"{FLOW}.TEST_TELEGRAM_TIMEOUT", 0.3):
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {"host": "127.0.0.1", "port": server.port, "dsmr_version": "5"}
+        )
+    assert result["errors"] == {"base": "dsmr_encrypted_frames"}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_sagemcom_reconfigure_to_a_new_port(hass: HomeAssistant, server: P1Server) -> None:
+    """An encrypted meter sends no identifier: its unique id is the entry's own, so it
+    survives a move to another port (the old ``dsmr_host:port`` ids too)."""
+    frame = encrypted_frame(with_crc(SAGEMCOM_PLAIN))
+    server.greeting = frame
+    flow_id = await start(hass, "dsmr_network")
+    await hass.config_entries.flow.async_configure(
+        flow_id, {"host": "127.0.0.1", "port": server.port, "dsmr_version": "SAGEMCOM_T210_D"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"encryption_key": KEY, "authentication_key": AUTH_KEY}
+    )
+    entry = result["result"]
+    unique_id = entry.unique_id
+    # The same connection again is refused although there is no identifier to compare.
+    flow_id = await start(hass, "dsmr_network")
+    await hass.config_entries.flow.async_configure(
+        flow_id, {"host": "127.0.0.1", "port": server.port, "dsmr_version": "SAGEMCOM_T210_D"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"encryption_key": KEY, "authentication_key": AUTH_KEY}
+    )
+    assert result["reason"] == "already_configured"
+
+    moved = P1Server(greeting=frame)
+    await moved.start()
+    legacy = make_entry(1, "SAGEMCOM_T210_D", unique_id="dsmr_127.0.0.1:1")
+    legacy.add_to_hass(hass)
+    try:
+        for target in (entry, legacy):
+            result = await hass.config_entries.flow.async_init(
+                DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": target.entry_id}
+            )
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"],
+                {
+                    "host": "127.0.0.1",
+                    "port": moved.port,
+                    "dsmr_version": "SAGEMCOM_T210_D",
+                    "encryption_key": KEY,
+                    "authentication_key": AUTH_KEY,
+                },
+            )
+            assert result["reason"] == "reconfigure_successful"
+            assert target.data["port"] == moved.port
+    finally:
+        await moved.stop()
+    assert entry.unique_id == unique_id
+    assert legacy.unique_id == "dsmr_127.0.0.1:1"

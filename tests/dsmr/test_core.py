@@ -204,21 +204,34 @@ def test_keys_and_versions() -> None:
 
 
 def test_publisher_throttles_power_writes() -> None:
-    """Power at the interval, voltage at 30 s, counters on change, unchanged never."""
+    """Power at the interval, voltage at 30 s, counters at 60 s, unchanged again at 20 s."""
     publisher = StatePublisher(5)
     states = {"power_import": 100.0, "voltage_l1": 230.0, "energy_import_total": 1.0}
     assert publisher.publish(0, states.items()) == list(states)
     states = {"power_import": 110.0, "voltage_l1": 231.0, "energy_import_total": 1.001}
-    assert publisher.publish(1, states.items()) == ["energy_import_total"]
+    assert publisher.publish(1, states.items()) == []
     assert publisher.publish(5, states.items()) == ["power_import"]
+    assert publisher.written["power_import"] == 110.0
+    assert publisher.publish(19, states.items()) == []
+    # 20 s after their last write, voltage and counter are written again, unchanged.
+    assert publisher.publish(20, states.items()) == ["voltage_l1", "energy_import_total"]
+    assert publisher.written["voltage_l1"] == 230.0
+    assert publisher.written["energy_import_total"] == 1.0
+    assert publisher.publish(25, states.items()) == ["power_import"]
     assert publisher.publish(30, states.items()) == ["voltage_l1"]
-    assert publisher.publish(40, states.items()) == []
+    assert publisher.written["voltage_l1"] == 231.0
+    assert publisher.publish(40, states.items()) == ["energy_import_total"]
+    assert publisher.written["energy_import_total"] == 1.0
+    assert publisher.publish(60, states.items()) == list(states)  # rewrites and the counter
+    assert publisher.written["energy_import_total"] == 1.001
     publisher.reset()
-    assert publisher.publish(41, states.items()) == list(states)
+    assert publisher.publish(61, states.items()) == list(states)
     every = StatePublisher(0)
-    assert every.measurement_interval == 0
+    assert every.measurement_interval == every.counter_interval == 0
     assert every.publish(0, states.items()) == list(states)
     assert every.publish(0.5, {"power_import": 1.0}.items()) == ["power_import"]
+    # A key never published is not rewritten.
+    assert StatePublisher(5).publish(0, []) == []
 
 
 class Fake:

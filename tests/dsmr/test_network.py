@@ -50,6 +50,14 @@ async def test_telegram_states(
         await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
         devices = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
         assert sorted(
-            (d.name, d.model, d.serial_number, d.via_device_id is not None) for d in devices
+            (
+                d.name,
+                d.manufacturer or "",
+                d.model,
+                d.serial_number,
+                d.sw_version or "",
+                d.via_device_id is not None,
+            )
+            for d in devices
         ) == snapshot(name="devices")
         assert await hass.config_entries.async_unload(entry.entry_id)

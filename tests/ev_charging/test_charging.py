@@ -76,9 +76,7 @@ async def setup_charger(hass: HomeAssistant, charger_on: bool = False) -> None:
 
 
 def grid(hass: HomeAssistant, watts: float | str, unit: str = "W") -> None:
-    hass.states.async_set(
-        GRID, str(watts), {"unit_of_measurement": unit, "device_class": "power"}, force_update=True
-    )
+    hass.states.async_set(GRID, str(watts), {"unit_of_measurement": unit, "device_class": "power"})
 
 
 def make_entry(**data: Any) -> MockConfigEntry:

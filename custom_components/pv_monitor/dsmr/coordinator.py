@@ -1,12 +1,16 @@
 """Push coordinator of a DSMR P1 smart-meter entry.
 
 Reads telegrams with :mod:`.dsmr.reader` (dsmr-parser), keeps every one of them for
-in-process consumers (:meth:`DsmrCoordinator.async_subscribe`, :attr:`latest_net_power_w`,
+in-process consumers (:meth:`DsmrCoordinator.async_subscribe`,
+:meth:`DsmrCoordinator.async_subscribe_net_power`, :attr:`latest_net_power_w`,
 :attr:`history`), and wakes only the entities whose state must be written according to
-:class:`.dsmr.publish.StatePublisher`. The connection is re-opened forever with a backoff
-(1 s doubling up to the reconnect-interval option); a silent link (no valid telegram for
-:data:`.dsmr.const.STALE_AFTER` seconds) makes the meter's sensors unavailable and is
-re-opened too.
+:class:`.dsmr.publish.StatePublisher`. Every energy counter (import/export per tariff,
+totals, M-Bus gas/water/heat) passes :class:`..common.counter.CounterGuard` before it is
+kept or published. The connection is re-opened forever with a backoff (1 s doubling up to
+the reconnect-interval option); a silent link (no valid telegram for
+:data:`.dsmr.const.STALE_AFTER` seconds since it opened or since the last telegram) makes the
+meter's sensors unavailable and is re-opened too. Link loss and recovery are logged once
+each at INFO (Home Assistant's log-when-unavailable rule).
 """
 
 from __future__ import annotations
@@ -15,26 +19,27 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.importlib import async_import_module
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
 
+from ..common.counter import METER_MAX_POWER_KW
+from ..common.log import LogOnce
 from ..const import DOMAIN
 from .const import (
     CONF_AUTHENTICATION_KEY,
-    CONF_CONNECTION_TYPE,
-    CONF_DSMR_VERSION,
     CONF_ENCRYPTION_KEY,
+    CONF_MAX_POWER_KW,
     CONF_POWER_INTERVAL,
     CONF_RECONNECT_INTERVAL,
-    CONF_SERIAL_PATH,
     DEFAULT_POWER_INTERVAL,
     DEFAULT_RECONNECT_INTERVAL,
     FIRST_RETRY_DELAY,
@@ -42,9 +47,14 @@ from .const import (
     HISTORY_KEEP,
     STALE_AFTER,
 )
-from .p1.mapping import MeterReading, decode_identifier, reading_from_telegram
+from .counters import MeterCounters
+from .p1.link import DropCounters, DropReason
+from .p1.mapping import MeterReading, decode_identifier, identification, reading_from_telegram
 from .p1.publish import StatePublisher
-from .p1.reader import ConnectionType, DropCounters, DropReason, P1Settings, async_connect
+from .settings import settings_from_data
+
+if TYPE_CHECKING:
+    from .p1.reader import P1Protocol
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,20 +63,6 @@ STATUS_CONTEXT = "__status__"
 TO_REDACT = {CONF_ENCRYPTION_KEY, CONF_AUTHENTICATION_KEY, "equipment_id", "serial_number"}
 
 type DsmrConfigEntry = ConfigEntry[DsmrCoordinator]
-
-
-def settings_from_data(data: dict[str, Any] | Any) -> P1Settings:
-    """Build the reader settings from config-entry data (or flow input of the same shape)."""
-    connection = ConnectionType(data[CONF_CONNECTION_TYPE])
-    return P1Settings(
-        connection=connection,
-        dsmr_version=data[CONF_DSMR_VERSION],
-        path=data.get(CONF_SERIAL_PATH),
-        host=data.get(CONF_HOST),
-        port=data.get(CONF_PORT),
-        encryption_key=data.get(CONF_ENCRYPTION_KEY, ""),
-        authentication_key=data.get(CONF_AUTHENTICATION_KEY, ""),
-    )
 
 
 def meter_device_identifier(entry: ConfigEntry[Any]) -> tuple[str, str]:
@@ -97,6 +93,9 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
         self.settings = settings_from_data(entry.data)
         options = entry.options
         self.publisher = StatePublisher(options.get(CONF_POWER_INTERVAL, DEFAULT_POWER_INTERVAL))
+        self.meter_counters = MeterCounters(
+            hass, entry, float(options.get(CONF_MAX_POWER_KW, METER_MAX_POWER_KW))
+        )
         self.reconnect_interval = max(
             FIRST_RETRY_DELAY,
             float(options.get(CONF_RECONNECT_INTERVAL, DEFAULT_RECONNECT_INTERVAL)),
@@ -111,14 +110,17 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
         self.last_raw: str | None = None
         self.known_keys: set[str] = set()
         self._transport: asyncio.BaseTransport | None = None
+        self._protocol: P1Protocol | None = None
         self._stopping = False
         self._delay = FIRST_RETRY_DELAY
         self._retry_cancel: CALLBACK_TYPE | None = None
         self._stale_cancel: CALLBACK_TYPE | None = None
-        self._burst = 0
-        self._lost_logged = False
+        self._drops = LogOnce(_LOGGER)
+        self._link = LogOnce(_LOGGER, level=logging.INFO)
+        self._status_pending: CALLBACK_TYPE | None = None
         self._first = asyncio.Event()
         self._subscribers: list[Callable[[MeterReading], None]] = []
+        self._net_power_subscribers: list[Callable[[float | None], None]] = []
         self._new_key_callbacks: list[Callable[[], None]] = []
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -132,10 +134,10 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
         dr.async_get(self.hass).async_get_or_create(
             config_entry_id=entry.entry_id,
             identifiers={meter_device_identifier(entry)},
-            manufacturer="DSMR smart meter",
             name=entry.title,
             model=f"DSMR {self.settings.dsmr_version}",
         )
+        self.meter_counters.restore()
         try:
             await self._async_open()
         except OSError as err:
@@ -155,20 +157,33 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
     async def async_stop(self) -> None:
         """Close the connection, cancel the retry and stale timers."""
         self._stopping = True
-        for cancel in (self._retry_cancel, self._stale_cancel):
+        for cancel in (self._retry_cancel, self._stale_cancel, self._status_pending):
             if cancel is not None:
                 cancel()
-        self._retry_cancel = self._stale_cancel = None
+        self._retry_cancel = self._stale_cancel = self._status_pending = None
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+        self._notify_net_power(None)
 
     async def _async_open(self) -> None:
-        _transport, _protocol = await async_connect(self.hass.loop, self.settings, self)
+        reader = await async_import_module(self.hass, f"{__package__}.p1.reader")
+        _transport, _protocol = await reader.async_connect(self.hass.loop, self.settings, self)
+        self._protocol = _protocol
+        if self._stopping:
+            _transport.close()
+            return
         self._transport = _transport
         self.connected = True
         _LOGGER.debug("Connected to %s", self.settings.label)
+        self._arm_stale()
         self.async_update_context({STATUS_CONTEXT})
+
+    def _arm_stale(self) -> None:
+        """(Re)start the stale timer: from the link's opening, then from each telegram."""
+        if self._stale_cancel is not None:
+            self._stale_cancel()
+        self._stale_cancel = async_call_later(self.hass, STALE_AFTER, self._went_stale)
 
     @callback
     def _schedule_reconnect(self) -> None:
@@ -198,27 +213,25 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
     # -- P1Listener ---------------------------------------------------------------------------
     @callback
     def telegram_received(self, telegram: Any, raw: str) -> None:
-        """Store the reading, feed the consumers, create and wake entities."""
+        """Guard the counters, store the reading, feed the consumers, wake entities."""
+        if self._stopping:
+            return
         reading = reading_from_telegram(telegram)
+        self.meter_counters.apply(reading, dt_util.utcnow().timestamp())
         self.counters.telegrams += 1
-        if self._burst:
-            _LOGGER.info(
-                "Valid telegrams from %s again after %d dropped", self.settings.label, self._burst
-            )
-            self._burst = 0
+        self._drops.recovered("Valid telegrams from %s again", self.settings.label)
+        self._link.recovered("Meter %s is back", self.settings.label)
         self._delay = FIRST_RETRY_DELAY
-        self._lost_logged = False
-        if self.data is None and reading.equipment_id:
-            self._update_meter_device(reading)
+        if self.data is None:
+            self._update_meter_device(reading, raw)
         self.data = reading
         self.history.append(reading)
         self.last_raw = raw
         self._first.set()
-        if self._stale_cancel is not None:
-            self._stale_cancel()
-        self._stale_cancel = async_call_later(self.hass, STALE_AFTER, self._went_stale)
+        self._arm_stale()
         for subscriber in list(self._subscribers):
             subscriber(reading)
+        self._notify_net_power(reading.net_power_w)
         keys = {key for key, _value in reading.states()}
         if not keys <= self.known_keys:
             self.known_keys |= keys
@@ -236,19 +249,24 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
 
     @callback
     def telegram_dropped(self, reason: DropReason, error: str) -> None:
-        """Count a dropped telegram; log the first of a burst only."""
+        """Count a dropped telegram; log the first of a burst only (nothing while stopping)."""
+        if self._stopping:
+            return
         self.counters.dropped[reason] += 1
-        if self._burst == 0:
-            _LOGGER.warning(
-                "Dropped a telegram from %s (%s: %s); further drops until the next valid "
-                "telegram are only counted (sensor 'Dropped telegrams')",
-                self.settings.label,
-                reason,
-                error,
-            )
-        else:
+        if not self._drops.problem(
+            "Dropped a telegram from %s (%s: %s); further drops until the next valid "
+            "telegram are only counted (sensor 'Dropped telegrams')",
+            self.settings.label,
+            reason,
+            error,
+        ):
             _LOGGER.debug("Dropped a telegram (%s: %s)", reason, error)
-        self._burst += 1
+        if self._status_pending is None:  # the dropped-telegrams sensor, at most once a second
+            self._status_pending = async_call_later(self.hass, 1.0, self._write_status)
+
+    @callback
+    def _write_status(self, _now: Any) -> None:
+        self._status_pending = None
         self.async_update_context({STATUS_CONTEXT})
 
     @callback
@@ -256,13 +274,14 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
         """Schedule a reconnection unless we are stopping."""
         self._transport = None
         self.connected = False
+        if self._protocol is not None:
+            self.counters.trailing_bytes += self._protocol.trailing_bytes
+            self._protocol = None
         if self._stopping:
             return
-        if not self._lost_logged:
-            self._lost_logged = True
-            _LOGGER.warning(
-                "Connection to %s lost (%s); reconnecting", self.settings.label, exc or "closed"
-            )
+        self._link.problem(
+            "Connection to %s lost (%s); reconnecting", self.settings.label, exc or "closed"
+        )
         self.async_update_context({STATUS_CONTEXT})
         self._schedule_reconnect()
 
@@ -270,11 +289,14 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
     def _went_stale(self, _now: Any) -> None:
         """No telegram for STALE_AFTER seconds: sensors unavailable, re-open the link."""
         self._stale_cancel = None
-        self.online = False
-        _LOGGER.warning(
+        self._delay = FIRST_RETRY_DELAY  # the link opened: re-open quickly, not backed off
+        self._link.problem(
             "No valid telegram from %s for %s s; reconnecting", self.settings.label, STALE_AFTER
         )
-        self.async_update_listeners()
+        if self.online:
+            self.online = False
+            self._notify_net_power(None)
+            self.async_update_listeners()
         if self._transport is not None:
             self._transport.close()  # connection_lost schedules the reconnection
 
@@ -296,6 +318,30 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
 
         return remove
 
+    def published(self, key: str) -> float | int | str | None:
+        """The state last published for sensor ``key`` (None before the first write)."""
+        return self.publisher.written.get(key)
+
+    @callback
+    def async_subscribe_net_power(self, cb: Callable[[float | None], None]) -> CALLBACK_TYPE:
+        """Call ``cb`` with every telegram's net grid power (W, import positive).
+
+        ``cb(None)`` when the meter goes stale or the entry unloads. Returns unsubscribe.
+        This is the typed in-process subscription of the EV surplus controller
+        (``ev_charging.coordinator.GridPowerSource``).
+        """
+        self._net_power_subscribers.append(cb)
+
+        def remove() -> None:
+            if cb in self._net_power_subscribers:
+                self._net_power_subscribers.remove(cb)
+
+        return remove
+
+    def _notify_net_power(self, power: float | None) -> None:
+        for subscriber in list(self._net_power_subscribers):
+            subscriber(power)
+
     @callback
     def async_add_new_key_listener(self, cb: Callable[[], None]) -> CALLBACK_TYPE:
         """Call ``cb`` when a telegram brings a sensor key not seen before."""
@@ -315,15 +361,22 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
             if context in contexts:
                 update_callback()
 
-    def _update_meter_device(self, reading: MeterReading) -> None:
+    def _update_meter_device(self, reading: MeterReading, raw: str) -> None:
+        """Manufacturer and model from the identification line, serial from the telegram."""
         registry = dr.async_get(self.hass)
         device = registry.async_get_device(identifiers={meter_device_identifier(self.config_entry)})
-        if device is not None and reading.equipment_id:
-            registry.async_update_device(
-                device.id,
-                serial_number=decode_identifier(reading.equipment_id),
-                sw_version=reading.version,
-            )
+        if device is None:
+            return
+        manufacturer, model = identification(raw)
+        registry.async_update_device(
+            device.id,
+            manufacturer=manufacturer,
+            model=model or f"DSMR {self.settings.dsmr_version}",
+            serial_number=(
+                decode_identifier(reading.equipment_id) if reading.equipment_id else None
+            ),
+            sw_version=None,
+        )
 
     def diagnostics(self) -> dict[str, Any]:
         """Settings, counters and the last telegram, identifiers and keys redacted."""
@@ -352,6 +405,12 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
                 "reconnects": self.reconnects,
                 "telegrams": self.counters.telegrams,
                 "dropped": {str(k): v for k, v in self.counters.dropped.items()},
+                "trailing_bytes": self.counters.trailing_bytes
+                + (self._protocol.trailing_bytes if self._protocol is not None else 0),
+                "buffer_cap": None
+                if self._protocol is None
+                else self._protocol.telegram_buffer.cap,
+                "energy_counters": self.meter_counters.diagnostics(),
                 "last_reading": None
                 if reading is None
                 else {

@@ -4,8 +4,13 @@
 /dev/serial/by-id path, or typed) or ``dsmr_network`` (host, port) with the DSMR version
 -> ``dsmr_keys`` (encrypted meters only) -> one valid telegram is read before the entry is
 created. Unique id: the meter's equipment identifier (``0-0:96.1.1``; for a meter that
-sends none, the connection). Reconfigure changes the port / address (and version, keys)
-of the same meter; the options set the power-sensor write interval and reconnect interval.
+sends none, e.g. a Sagemcom T210-D, an id of the entry's own, so that it survives a change
+of port or address). Reconfigure changes the port / address (and version, keys) of the same
+meter; the options set the power-sensor write interval, the reconnect interval and the
+grid connection's limit for the energy counters.
+
+dsmr-parser (and dlms-cosem) are imported only when a telegram is read, in the executor:
+Home Assistant preloads this module with the integration's config flow.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from __future__ import annotations
 import logging
 import os
 from typing import Any, Final
+from uuid import uuid4
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.importlib import async_import_module
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -31,12 +39,14 @@ from homeassistant.util.network import is_host_valid
 from serial.tools import list_ports
 import voluptuous as vol
 
+from ..common.counter import METER_MAX_POWER_KW
 from ..const import CONF_KIND, EntryKind
 from .const import (
     CONF_AUTHENTICATION_KEY,
     CONF_CONNECTION_TYPE,
     CONF_DSMR_VERSION,
     CONF_ENCRYPTION_KEY,
+    CONF_MAX_POWER_KW,
     CONF_POWER_INTERVAL,
     CONF_RECONNECT_INTERVAL,
     CONF_SERIAL_PATH,
@@ -45,10 +55,10 @@ from .const import (
     DEFAULT_RECONNECT_INTERVAL,
     TEST_TELEGRAM_TIMEOUT,
 )
-from .coordinator import settings_from_data
+from .p1.link import ConnectionType
 from .p1.mapping import decode_identifier, reading_from_telegram
-from .p1.reader import ConnectionType, NoTelegramError, async_read_one_telegram
 from .p1.specs import DEFAULT_DSMR_VERSION, DSMR_VERSIONS, is_valid_key
+from .settings import settings_from_data
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,6 +82,11 @@ VERSION_LABELS: Final[dict[str, str]] = {
 ERROR_CANNOT_CONNECT: Final = "dsmr_cannot_connect"
 ERROR_NO_TELEGRAM: Final = "dsmr_no_telegram"
 ERROR_INVALID_TELEGRAMS: Final = "dsmr_invalid_telegrams"
+ERROR_ENCRYPTED: Final = "dsmr_encrypted_frames"
+"""Encrypted (general-global-cipher) frames arrived on a plain version: pick Sagemcom."""
+OWN_ID_PREFIX: Final = "dsmr_"
+"""Unique ids of meters that send no identifier start so (older entries: ``dsmr_host:port``,
+newer: ``dsmr_<random hex>``); reconfigure cannot check such a meter's identity."""
 ERROR_INVALID_KEY: Final = "dsmr_invalid_key"
 ERROR_INVALID_HOST: Final = "invalid_host"
 
@@ -144,17 +159,22 @@ KEYS_SCHEMA: Final = vol.Schema(
 )
 
 
-async def async_test_connection(data: dict[str, Any]) -> tuple[str | None, str | None]:
+async def async_test_connection(
+    hass: HomeAssistant, data: dict[str, Any]
+) -> tuple[str | None, str | None]:
     """Read one valid telegram with ``data``'s settings.
 
     Returns ``(error key, None)`` on failure, else ``(None, equipment identifier)``
     (the identifier may be None for meters that send none).
     """
     settings = settings_from_data(data)
+    reader = await async_import_module(hass, f"{__package__}.p1.reader")
     try:
-        telegram = await async_read_one_telegram(settings, TEST_TELEGRAM_TIMEOUT)
-    except NoTelegramError as err:
+        telegram = await reader.async_read_one_telegram(settings, TEST_TELEGRAM_TIMEOUT)
+    except reader.NoTelegramError as err:
         _LOGGER.debug("No valid telegram from %s: %s", settings.label, err)
+        if err.encrypted and not DSMR_VERSIONS[settings.dsmr_version].encrypted:
+            return ERROR_ENCRYPTED, None
         return (ERROR_INVALID_TELEGRAMS if err.dropped else ERROR_NO_TELEGRAM), None
     except OSError as err:
         _LOGGER.debug("Cannot connect to %s: %s", settings.label, err)
@@ -265,7 +285,7 @@ class DsmrFlowMixin(ConfigFlow):
     async def _async_dsmr_check(self) -> dict[str, str]:
         """Read a telegram; remember the meter's identifier; return form errors."""
         data = self._dsmr_data()
-        error, equipment_id = await async_test_connection(data)
+        error, equipment_id = await async_test_connection(self.hass, data)
         if error:
             return {"base": error}
         data["_equipment_id"] = equipment_id
@@ -275,14 +295,20 @@ class DsmrFlowMixin(ConfigFlow):
         data = dict(self._dsmr_data())
         equipment_id = data.pop("_equipment_id")
         label = settings_from_data(data).label
-        await self.async_set_unique_id(equipment_id or f"dsmr_{label}")
-        self._abort_if_unique_id_configured()
+        if equipment_id:
+            await self.async_set_unique_id(equipment_id)
+            self._abort_if_unique_id_configured()
+        else:
+            place = (CONF_SERIAL_PATH,) if CONF_SERIAL_PATH in data else (CONF_HOST, CONF_PORT)
+            self._async_abort_entries_match({key: data[key] for key in place})
+            await self.async_set_unique_id(f"{OWN_ID_PREFIX}{uuid4().hex}")
         return self.async_create_entry(
             title=dsmr_title(equipment_id, label),
             data=data,
             options={
                 CONF_POWER_INTERVAL: DEFAULT_POWER_INTERVAL,
                 CONF_RECONNECT_INTERVAL: DEFAULT_RECONNECT_INTERVAL,
+                CONF_MAX_POWER_KW: METER_MAX_POWER_KW,
             },
         )
 
@@ -306,13 +332,14 @@ class DsmrFlowMixin(ConfigFlow):
                 updates.update(_normalise_keys(user_input, errors))
             if not errors:
                 data = {**entry.data, **updates}
-                error, equipment_id = await async_test_connection(data)
+                error, equipment_id = await async_test_connection(self.hass, data)
                 if error:
                     errors["base"] = error
                 else:
-                    label = settings_from_data(data).label
-                    await self.async_set_unique_id(equipment_id or f"dsmr_{label}")
-                    self._abort_if_unique_id_mismatch(reason="dsmr_wrong_meter")
+                    own_id = str(entry.unique_id).startswith(OWN_ID_PREFIX)
+                    if equipment_id and not own_id:
+                        await self.async_set_unique_id(equipment_id)
+                        self._abort_if_unique_id_mismatch(reason="dsmr_wrong_meter")
                     return self.async_update_reload_and_abort(entry, data_updates=updates)
         if serial:
             ports = await self.hass.async_add_executor_job(list_serial_ports)
@@ -348,6 +375,7 @@ class DsmrOptionsFlow(OptionsFlow):
                 data={
                     CONF_POWER_INTERVAL: float(user_input[CONF_POWER_INTERVAL]),
                     CONF_RECONNECT_INTERVAL: float(user_input[CONF_RECONNECT_INTERVAL]),
+                    CONF_MAX_POWER_KW: float(user_input.get(CONF_MAX_POWER_KW, METER_MAX_POWER_KW)),
                 }
             )
         options = self.config_entry.options
@@ -371,6 +399,18 @@ class DsmrOptionsFlow(OptionsFlow):
                 ): NumberSelector(
                     NumberSelectorConfig(
                         min=1, max=600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+                    )
+                ),
+                vol.Required(
+                    CONF_MAX_POWER_KW,
+                    default=options.get(CONF_MAX_POWER_KW, METER_MAX_POWER_KW),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=1,
+                        max=1000,
+                        step=0.01,
+                        unit_of_measurement="kW",
+                        mode=NumberSelectorMode.BOX,
                     )
                 ),
             }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -62,6 +63,7 @@ def _power(key: str, translation_key: str, **kwargs: object) -> DsmrSensorEntity
 
 
 def _phases() -> list[DsmrSensorEntityDescription]:
+    """Per-phase power, voltage and current: disabled by default, as in core's dsmr."""
     descriptions: list[DsmrSensorEntityDescription] = []
     for phase in (1, 2, 3):
         placeholders = {"phase": f"L{phase}"}
@@ -70,11 +72,13 @@ def _phases() -> list[DsmrSensorEntityDescription]:
                 f"power_import_l{phase}",
                 "dsmr_power_import_phase",
                 translation_placeholders=placeholders,
+                entity_registry_enabled_default=False,
             ),
             _power(
                 f"power_export_l{phase}",
                 "dsmr_power_export_phase",
                 translation_placeholders=placeholders,
+                entity_registry_enabled_default=False,
             ),
             DsmrSensorEntityDescription(
                 key=f"voltage_l{phase}",
@@ -84,6 +88,7 @@ def _phases() -> list[DsmrSensorEntityDescription]:
                 native_unit_of_measurement=UnitOfElectricPotential.VOLT,
                 state_class=SensorStateClass.MEASUREMENT,
                 suggested_display_precision=1,
+                entity_registry_enabled_default=False,
             ),
             DsmrSensorEntityDescription(
                 key=f"current_l{phase}",
@@ -93,6 +98,7 @@ def _phases() -> list[DsmrSensorEntityDescription]:
                 native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
                 state_class=SensorStateClass.MEASUREMENT,
                 suggested_display_precision=2,
+                entity_registry_enabled_default=False,
             ),
         ]
     return descriptions
@@ -134,8 +140,11 @@ def _event(key: str) -> DsmrSensorEntityDescription:
 METER_SENSORS: Final[dict[str, DsmrSensorEntityDescription]] = {
     description.key: description
     for description in (
-        _power("power_import", "dsmr_power_import"),
-        _power("power_export", "dsmr_power_export"),
+        # Import and export power are the two signs of the net grid power (enabled), which
+        # the Energy dashboard and the EV controller use: disabled by default, to write
+        # fewer recorder rows than core's dsmr (scripts/bench/dsmr_recorder_writes).
+        _power("power_import", "dsmr_power_import", entity_registry_enabled_default=False),
+        _power("power_export", "dsmr_power_export", entity_registry_enabled_default=False),
         _power("net_power", "dsmr_net_power"),
         *_phases(),
         *(_energy(key) for key in ENERGY_KEYS),
@@ -248,8 +257,12 @@ class DsmrEntity(CoordinatorEntity[DsmrCoordinator]):
         self._attr_device_info = DeviceInfo(identifiers={meter_device_identifier(entry)})
 
 
-class DsmrMeterSensor(DsmrEntity, SensorEntity):
-    """One value of the electricity meter."""
+class DsmrMeterSensor(DsmrEntity, RestoreSensor):
+    """One value of the electricity meter.
+
+    A restore entity: the value it showed is kept over a restart or reload, so that the
+    energy counters' guard (:mod:`.counters`) starts from it.
+    """
 
     entity_description: DsmrSensorEntityDescription
 
@@ -272,13 +285,12 @@ class DsmrMeterSensor(DsmrEntity, SensorEntity):
 
     @property
     def native_value(self) -> StateType:
-        """The value in the description's unit."""
-        data = self.coordinator.data
-        return None if data is None else data.values.get(self.entity_description.key)
+        """The value last published for this key (the publisher's throttled state)."""
+        return self.coordinator.published(self.entity_description.key)
 
 
-class DsmrMbusSensor(DsmrEntity, SensorEntity):
-    """The reading of one M-Bus device (a child device of the meter)."""
+class DsmrMbusSensor(DsmrEntity, RestoreSensor):
+    """The reading of one M-Bus device (a child device of the meter); restored as above."""
 
     entity_description: DsmrSensorEntityDescription
 
@@ -312,9 +324,10 @@ class DsmrMbusSensor(DsmrEntity, SensorEntity):
 
     @property
     def native_value(self) -> float | None:
-        """The meter reading (m³, or the heat meter's energy unit)."""
+        """The meter reading (m³, or the heat meter's energy unit), as last published."""
         reading = self._reading
-        return None if reading is None else reading.value
+        value = None if reading is None else self.coordinator.published(reading.key)
+        return float(value) if isinstance(value, (int, float)) else None
 
 
 class DsmrStatusSensor(DsmrEntity, SensorEntity):

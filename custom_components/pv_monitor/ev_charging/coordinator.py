@@ -1,7 +1,11 @@
 """Runtime of an EV surplus charging entry: feeds the controller and carries out its commands.
 
-Tracks the grid power sensor (state changes *and* unchanged reports, so a steady reading is
-not mistaken for a stale one) and the optional battery SOC sensor, ticks the pure
+Gets the grid power in one of two ways. When the grid sensor is the net grid power of a DSMR
+entry of this integration, through a typed in-process subscription
+(:class:`GridPowerSource`): every telegram's value, the moment it is read, however the
+sensor's state writes are throttled. Any other sensor is tracked by its state changes *and*
+its unchanged reports (``state_reported``, with the report's own time), so a steady reading
+is not mistaken for a stale one. It also tracks the optional battery SOC sensor, ticks the pure
 :class:`~.ev.controller.SurplusController` on every change, at its next deadline (end of a
 delay, stale timeout) and every :data:`~.ev_const.TICK_INTERVAL` seconds, and acts by
 calling the charger entities' services: ``turn_on``/``turn_off`` of the charger switch,
@@ -12,12 +16,13 @@ A stale or unavailable grid power raises a repair issue that clears itself.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 import logging
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     ATTR_UNIT_OF_MEASUREMENT,
@@ -36,7 +41,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.event import (
     async_call_later,
     async_track_state_change_event,
@@ -48,7 +53,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from ..common.runtime import service_device_info
-from ..const import DOMAIN
+from ..const import CONF_KIND, DOMAIN, EntryKind
 from .const import (
     CONF_BATTERY_PRIORITY_SOC,
     CONF_BATTERY_SOC,
@@ -182,6 +187,50 @@ def grid_power_from_state(state: State | None, sign: GridSign) -> float | None:
     return -watts if sign == GridSign.EXPORT_POSITIVE else watts
 
 
+@runtime_checkable
+class GridPowerSource(Protocol):
+    """An in-process source of net grid power: a DSMR entry's coordinator.
+
+    ``async_subscribe_net_power(cb)`` calls ``cb(watts)`` with every telegram's net grid
+    power (W, import positive) and ``cb(None)`` when the meter goes stale or unloads;
+    it returns the unsubscribe callback.
+    """
+
+    def async_subscribe_net_power(self, cb: Callable[[float | None], None]) -> CALLBACK_TYPE:
+        """Subscribe ``cb``; return its unsubscribe."""
+
+
+SOURCE_TICK_INTERVAL = 5.0
+"""Seconds between controller ticks driven by the meter subscription (a DSMR 5 meter sends
+every second): each reading is stored at once, the controller decides and the entities are
+written at most this often (and at every deadline and every ``TICK_INTERVAL``), as with a
+power sensor written every 5 s."""
+
+NET_POWER_KEY = "net_power"
+"""Sensor key (unique-id suffix) of a DSMR entry's signed net grid power sensor."""
+
+
+def grid_power_source(hass: HomeAssistant, entity_id: str) -> GridPowerSource | None:
+    """The loaded DSMR runtime behind ``entity_id`` if it is such an entry's net power sensor."""
+    entity = er.async_get(hass).async_get(entity_id)
+    if (
+        entity is None
+        or entity.platform != DOMAIN
+        or entity.config_entry_id is None
+        or not entity.unique_id.endswith(f"_{NET_POWER_KEY}")
+    ):
+        return None
+    entry = hass.config_entries.async_get_entry(entity.config_entry_id)
+    if (
+        entry is None
+        or entry.data.get(CONF_KIND) != EntryKind.DSMR
+        or entry.state is not ConfigEntryState.LOADED
+    ):
+        return None
+    runtime = getattr(entry, "runtime_data", None)
+    return runtime if isinstance(runtime, GridPowerSource) else None
+
+
 def _timestamp(moment: datetime | None = None) -> float:
     return (moment or dt_util.utcnow()).timestamp()
 
@@ -230,6 +279,11 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
         self._apply_lock = asyncio.Lock()
         self._unsubs: list[CALLBACK_TYPE] = []
         self._deadline_unsub: CALLBACK_TYPE | None = None
+        self._source: GridPowerSource | None = None
+        self._source_unsub: CALLBACK_TYPE | None = None
+        self._last_source_tick: float | None = None
+        self.source_readings = 0
+        """Grid power readings received through the in-process subscription."""
         self.data = self._snapshot()
 
     @property
@@ -277,6 +331,7 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
             self.controller.update_battery(_number(hass.states.get(self.battery_entity)))
         grid_state = hass.states.get(self.grid_entity)
         self._update_grid(grid_state)
+        self._attach_source()
         self._async_tick()
 
     async def async_stop(self) -> None:
@@ -284,6 +339,7 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        self._detach_source()
         if self._deadline_unsub is not None:
             self._deadline_unsub()
             self._deadline_unsub = None
@@ -312,6 +368,8 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
             "toggles": controller.toggles,
             "energy_today_wh": round(controller.energy_today_wh, 1),
             "action_errors": self.action_errors,
+            "grid_source": "subscription" if self._source is not None else "state",
+            "source_readings": self.source_readings,
         }
 
     # -- changes from the entities ------------------------------------------------------------
@@ -355,16 +413,60 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
         self.async_set_updated_data(self._snapshot())
 
     # -- events -------------------------------------------------------------------------------
-    def _update_grid(self, state: State | None) -> None:
+    def _update_grid(self, state: State | None, reported: datetime | None = None) -> None:
         power = grid_power_from_state(state, self.grid_sign)
-        at = _timestamp(state.last_reported) if state is not None else _timestamp()
-        self.controller.update_grid(power, at)
+        if reported is None and state is not None:
+            reported = state.last_reported
+        self.controller.update_grid(power, _timestamp(reported))
 
     @callback
     def _async_grid_event(
         self, event: Event[EventStateChangedData] | Event[EventStateReportedData]
     ) -> None:
-        self._update_grid(event.data["new_state"])
+        if self._attach_source():
+            return  # the subscription brings every telegram, fresher than any state
+        # A report's time is in the event data (its state object may be mutated later).
+        reported = event.data.get("last_reported")
+        self._update_grid(
+            event.data["new_state"], reported if isinstance(reported, datetime) else None
+        )
+        self._async_tick()
+
+    # -- the in-process subscription ------------------------------------------------------------
+    def _attach_source(self) -> bool:
+        """Subscribe to the grid sensor's DSMR runtime if there is one; return whether subscribed."""
+        if self._source is not None:
+            return True
+        source = grid_power_source(self.hass, self.grid_entity)
+        if source is None:
+            return False
+        self._source = source
+        self._source_unsub = source.async_subscribe_net_power(self._async_source_power)
+        _LOGGER.debug("Grid power of %s read from its meter at every telegram", self.grid_entity)
+        return True
+
+    def _detach_source(self) -> None:
+        if self._source_unsub is not None:
+            self._source_unsub()
+        self._source = self._source_unsub = None
+
+    @callback
+    def _async_source_power(self, watts: float | None) -> None:
+        """A telegram's net grid power (W, import positive); None: the meter is gone."""
+        now = _timestamp()
+        if watts is None:
+            # Stale or unloaded: attach again (a reloaded entry has a new runtime) on the
+            # next state event or tick; meanwhile the data is missing.
+            self._detach_source()
+            self.controller.update_grid(None, now)
+        else:
+            self.source_readings += 1
+            signed = -watts if self.grid_sign == GridSign.EXPORT_POSITIVE else watts
+            self.controller.update_grid(signed, now)
+            last = self._last_source_tick
+            if last is not None and 0 <= now - last < SOURCE_TICK_INTERVAL:
+                return
+        self._last_source_tick = now
         self._async_tick()
 
     @callback
@@ -374,6 +476,7 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
 
     @callback
     def _async_timer(self, _now: datetime) -> None:
+        self._attach_source()
         self._async_tick()
 
     @callback

@@ -170,6 +170,43 @@ class MeterReading:
             yield device.key, device.value
 
 
+FLAG_MANUFACTURERS: Final[dict[str, str]] = {
+    "ISK": "Iskraemeco",
+    "KFM": "Kaifa",
+    "KMP": "Kamstrup",
+    "LGZ": "Landis+Gyr",
+    "ESY": "EasyMeter",
+    "SAG": "Sagemcom",
+    "EMH": "EMH metering",
+    "ELS": "Elster",
+    "ITF": "Itron",
+}
+"""Manufacturer by the 3-letter FLAG id that opens a telegram's identification line (the
+DLMS User Association's list of manufacturer identifications, dlms.com/flag-id); an id not
+listed here is shown as is."""
+
+
+def identification(raw: str | None) -> tuple[str | None, str | None]:
+    r"""Manufacturer and model from a telegram's identification line (its first line).
+
+    IEC 62056-21 / DSMR P1: ``/XXXZ<ident>``: ``XXX`` the manufacturer's FLAG id (the
+    case of the third letter signals the reaction time), ``Z`` the baud-rate character,
+    ``<ident>`` the meter's identification, which may start with an enhanced-identification
+    ``\`` + one character. ``"/ISk5\2MT382-1000"`` -> ``("Iskraemeco", "MT382-1000")``.
+    ``(None, None)`` without such a line (e.g. a decrypted frame we did not keep).
+    """
+    if not raw or not raw.startswith("/"):
+        return None, None
+    line = raw[1:].split("\r", 1)[0].split("\n", 1)[0]
+    flag = line[:3].upper()
+    if len(line) < 5 or not flag.isalpha():
+        return None, None
+    ident = "".join(char for char in line[4:] if char.isprintable())
+    if ident.startswith("\\") and len(ident) > 2:
+        ident = ident[2:]
+    return FLAG_MANUFACTURERS.get(flag, flag), ident.strip() or None
+
+
 def decode_identifier(value: str) -> str:
     """Decode a hex-encoded ASCII identifier (DSMR 3+ sends them so); else return as is.
 

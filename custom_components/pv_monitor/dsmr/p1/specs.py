@@ -9,14 +9,19 @@ derived: 115200 8N1, as in ``dsmr_parser.clients.protocol.create_dsmr_protocol``
 from __future__ import annotations
 
 from dataclasses import dataclass
+import importlib
 from typing import Any, Final
 
-from dsmr_parser import telegram_specifications
-from dsmr_parser.clients.settings import (
-    SERIAL_SETTINGS_V2_2,
-    SERIAL_SETTINGS_V4,
-    SERIAL_SETTINGS_V5,
-)
+MAX_LINE: Final = 64
+"""Characters allowed per object of a specification when estimating its longest telegram:
+the longest single-value DSMR lines (M-Bus readings with a timestamp) are ~45 characters."""
+MAX_LISTS: Final = 2048
+"""Characters added for the list-valued lines (power-failure event log, up to 10 entries of
+~30 characters; the Belgian 13-month peak-demand history, 13 entries of ~45 characters) and
+the header: our estimate, checked against dsmr-parser's longest test telegram (1.4 KiB)."""
+
+# dsmr-parser is imported only when a specification is used (in the executor or at entry
+# set-up): Home Assistant preloads the config flow, which only needs the keys and labels.
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,28 +37,53 @@ class DsmrVersion:
     """
 
     key: str
-    specification: dict[str, Any]
-    serial_settings: dict[str, Any]
+    specification_name: str
+    serial_settings_name: str
     encrypted: bool = False
+
+    @property
+    def specification(self) -> dict[str, Any]:
+        """dsmr-parser's telegram specification (``telegram_specifications.<name>``)."""
+        module = importlib.import_module("dsmr_parser.telegram_specifications")
+        spec: dict[str, Any] = getattr(module, self.specification_name)
+        return spec
+
+    @property
+    def serial_settings(self) -> dict[str, Any]:
+        """Pyserial settings (``dsmr_parser.clients.settings.SERIAL_SETTINGS_<name>``)."""
+        module = importlib.import_module("dsmr_parser.clients.settings")
+        settings: dict[str, Any] = getattr(module, f"SERIAL_SETTINGS_{self.serial_settings_name}")
+        return settings
+
+    @property
+    def longest_telegram(self) -> int:
+        """Estimated length (characters) of the longest telegram of the specification.
+
+        ``objects x MAX_LINE + MAX_LISTS``; for an encrypted meter the hex text of the
+        largest frame accepted (:data:`.reader.MAX_ENCRYPTED_FRAME`, 4,096 bytes).
+        """
+        if self.encrypted:
+            return 2 * 4096
+        return len(self.specification["objects"]) * MAX_LINE + MAX_LISTS
 
 
 DSMR_VERSIONS: Final[dict[str, DsmrVersion]] = {
     version.key: version
     for version in (
-        DsmrVersion("2.2", telegram_specifications.V2_2, SERIAL_SETTINGS_V2_2),
-        DsmrVersion("3", telegram_specifications.V3, SERIAL_SETTINGS_V2_2),
-        DsmrVersion("4", telegram_specifications.V4, SERIAL_SETTINGS_V4),
-        DsmrVersion("5", telegram_specifications.V5, SERIAL_SETTINGS_V5),
-        DsmrVersion("5B", telegram_specifications.BELGIUM_FLUVIUS, SERIAL_SETTINGS_V5),
-        DsmrVersion("5L", telegram_specifications.LUXEMBOURG_SMARTY, SERIAL_SETTINGS_V5),
-        DsmrVersion("5S", telegram_specifications.SWEDEN, SERIAL_SETTINGS_V5),
-        DsmrVersion("Q3D", telegram_specifications.Q3D, SERIAL_SETTINGS_V5),
-        DsmrVersion("ISKRA_IE", telegram_specifications.ISKRA_IE, SERIAL_SETTINGS_V5),
-        DsmrVersion("5EONHU", telegram_specifications.EON_HUNGARY, SERIAL_SETTINGS_V5),
+        DsmrVersion("2.2", "V2_2", "V2_2"),
+        DsmrVersion("3", "V3", "V2_2"),
+        DsmrVersion("4", "V4", "V4"),
+        DsmrVersion("5", "V5", "V5"),
+        DsmrVersion("5B", "BELGIUM_FLUVIUS", "V5"),
+        DsmrVersion("5L", "LUXEMBOURG_SMARTY", "V5"),
+        DsmrVersion("5S", "SWEDEN", "V5"),
+        DsmrVersion("Q3D", "Q3D", "V5"),
+        DsmrVersion("ISKRA_IE", "ISKRA_IE", "V5"),
+        DsmrVersion("5EONHU", "EON_HUNGARY", "V5"),
         DsmrVersion(
             "SAGEMCOM_T210_D",
-            telegram_specifications.SAGEMCOM_T210_D_R,
-            SERIAL_SETTINGS_V5,
+            "SAGEMCOM_T210_D_R",
+            "V5",
             encrypted=True,
         ),
     )
