@@ -13,7 +13,10 @@ from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.importlib import async_import_module
+
+from .const import DOMAIN
 
 FIX_FLOWS: Final[dict[str, str]] = {
     "port_unavailable_": "growatt_local.repairs",
@@ -49,6 +52,11 @@ class EntryRepairFlow(RepairsFlow):
         """Open the first form (``user_input`` here is the flow's init data, not a form)."""
         result: FlowResult = await getattr(self, f"async_step_{self.first_step}")()
         return result
+
+    def issue_placeholders(self) -> dict[str, str]:
+        """The issue's own placeholders (its description lives in the fix flow's steps)."""
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, getattr(self, "issue_id", ""))
+        return dict(issue.translation_placeholders or {}) if issue is not None else {}
 
 
 def issue_entry(

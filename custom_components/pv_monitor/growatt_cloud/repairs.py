@@ -41,6 +41,7 @@ class LockRepairFlow(EntryRepairFlow):
         budget = int(self.entry.options.get(CONF_DAILY_BUDGET, DEFAULT_DAILY_BUDGET))
         until = self._locked_until()
         placeholders = {
+            **self.issue_placeholders(),
             "plant": self.entry.title,
             "until": "-" if until is None else dt_util.as_local(until).strftime("%Y-%m-%d %H:%M"),
             "budget": str(budget),

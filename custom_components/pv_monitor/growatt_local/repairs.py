@@ -40,9 +40,10 @@ class PortRepairFlow(EntryRepairFlow):
         """Ask for the new port; test-bind it; save and reload."""
         errors: dict[str, str] = {}
         placeholders = {
+            "error": "",
+            **self.issue_placeholders(),
             "host": str(self.entry.data[CONF_HOST]),
             "port": str(self.entry.data[CONF_PORT]),
-            "error": "",
         }
         if user_input is not None:
             port = int(user_input[CONF_PORT])

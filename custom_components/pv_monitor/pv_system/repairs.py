@@ -17,16 +17,16 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult
 
-from ..repairs import issue_entry
+from ..repairs import EntryRepairFlow, issue_entry
 from .const import CONF_MUTED_ANOMALIES
 
 
-class AnomalyRepairFlow(RepairsFlow):
+class AnomalyRepairFlow(EntryRepairFlow):
     """Acknowledge an anomaly, or mute the repair issues of its type."""
 
     def __init__(self, entry: ConfigEntry[Any], anomaly: str) -> None:
         """``anomaly``: the :class:`~.solar.anomaly.AnomalyType` value of the issue."""
-        self.entry = entry
+        super().__init__(entry)
         self.anomaly = anomaly
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> FlowResult:
@@ -34,7 +34,7 @@ class AnomalyRepairFlow(RepairsFlow):
         return self.async_show_menu(
             step_id="init",
             menu_options=["acknowledge", "mute"],
-            description_placeholders={"name": self.entry.title},
+            description_placeholders={**self.issue_placeholders(), "name": self.entry.title},
         )
 
     async def async_step_acknowledge(self, user_input: dict[str, Any] | None = None) -> FlowResult:
