@@ -84,7 +84,16 @@ STEP_KEYS = {
     "sections",
     "submit",
 }
-FLOW_KEYS = {"step", "error", "abort", "progress", "create_entry", "initiate_flow", "entry_type"}
+FLOW_KEYS = {
+    "step",
+    "error",
+    "abort",
+    "progress",
+    "create_entry",
+    "initiate_flow",
+    "entry_type",
+    "flow_title",
+}
 BRAND_SIZES = {"icon.png": (256, 256), "icon@2x.png": (512, 512)}
 LOGO_SHORT_SIDE = {"logo.png": (128, 256), "logo@2x.png": (256, 512)}
 _SNAKE = re.compile(r"^[a-z0-9_]+$")
