@@ -7,7 +7,8 @@ What hassfest (home-assistant/core script/hassfest) and the HACS action
 * manifest.json: ``domain`` and ``name`` first, the other keys sorted (hassfest's
   manifest sort rule), the keys a custom integration must have (``version`` as a valid
   version, ``documentation`` and ``issue_tracker`` URLs, ``codeowners`` handles), known
-  ``iot_class`` and ``integration_type``, pinned requirements;
+  ``iot_class`` and ``integration_type``, pinned requirements, ``usb`` in the
+  (after-)dependencies of an integration with usb matchers (as every core one has);
 * hacs.json: only keys HACS documents (https://hacs.xyz/docs/publish/start#hacsjson;
   ``render_readme`` is no longer among them), ``name`` present, ``homeassistant`` a version
   no newer than the Home Assistant the tests pin and stated in the README;
@@ -121,6 +122,9 @@ def check_manifest(manifest: dict[str, Any]) -> list[str]:
         errors.append("manifest.json: unknown iot_class")
     if manifest.get("integration_type", "hub") not in INTEGRATION_TYPES:
         errors.append("manifest.json: unknown integration_type")
+    deps = [*manifest.get("dependencies", []), *manifest.get("after_dependencies", [])]
+    if manifest.get("usb") and "usb" not in deps:
+        errors.append("manifest.json: usb matchers need usb in (after_)dependencies")
     errors += [
         f"manifest.json: requirement {req} is not pinned"
         for req in manifest.get("requirements", [])

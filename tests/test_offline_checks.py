@@ -42,6 +42,9 @@ def test_manifest_rules(check: ModuleType) -> None:
     broken = manifest | {"version": "x.y", "requirements": ["crcmod"], "iot_class": "magic"}
     assert len(check.check_manifest(broken)) == 3
     assert check.check_manifest(manifest | {"codeowners": ["pv-monitor"]})
+    assert check.check_manifest(manifest | {"after_dependencies": ["recorder"]}) == [
+        "manifest.json: usb matchers need usb in (after_)dependencies"
+    ]
 
 
 def test_hacs_rules(check: ModuleType) -> None:

@@ -32,6 +32,9 @@ import voluptuous as vol
 import yaml
 
 import custom_components.pv_monitor as integration
+from custom_components.pv_monitor.const import EntryKind
+
+from . import test_diagnostics_redaction as redaction
 
 ROOT = Path(integration.__file__).parent
 LANGUAGES = ("en", "nl", "de")
@@ -231,3 +234,9 @@ def test_parallel_updates_in_every_platform() -> None:
     for name in PLATFORMS:
         module = importlib.import_module(f"{integration.__name__}.{name}")
         assert isinstance(getattr(module, "PARALLEL_UPDATES", None), int), module.__name__
+
+
+def test_diagnostics_redaction_tested_per_kind() -> None:
+    """diagnostics: every kind has its no-secret-in-the-download test."""
+    for kind in EntryKind:
+        assert callable(getattr(redaction, f"test_{kind.value}", None)), kind
