@@ -187,3 +187,23 @@ async def test_entry_gone_and_unknown_issue(hass: HomeAssistant) -> None:
     ):
         flow = await async_create_fix_flow(hass, issue_id, {"entry_id": "gone"})
         assert isinstance(flow, ConfirmRepairFlow)
+
+
+async def test_port_flow_address_not_on_this_machine(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """A listen address this machine does not have (TEST-NET-1): another port does not
+    help either; the error says why and nothing is saved."""
+    entry = local_entry(_free_port())
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, data={**entry.data, "host": "192.0.2.1"})
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    issue_id = f"port_unavailable_{entry.entry_id}"
+    manager, result = await _start(hass, issue_id)
+    assert "192.0.2.1" in result["description_placeholders"]["error"]  # the issue's own
+    port = entry.data["port"]
+    result = await manager.async_configure(result["flow_id"], {"port": _free_port()})
+    assert result["errors"] == {"base": "cannot_bind"}
+    assert "assign" in result["description_placeholders"]["error"]
+    assert entry.data["port"] == port
