@@ -142,6 +142,12 @@ def test_any_case_and_version_keys() -> None:
     assert not looks_like_serial("1.7.6.8")
     assert private_values({"a": [{"token": {"x": 1, "y": None}}]}) == {"1"}
     assert redact_serials("short", scrub=["abc"]) == "short"
+    # The cable of ebaauw/homebridge-p1 issue 10: its FTDI serial is in the by-id path.
+    path = "/dev/serial/by-id/usb-FTDI_P1_Converter_Cable_P12B5OMM-if00-port0"
+    assert redact_serials({"path": path}) == {
+        "path": "/dev/serial/by-id/usb-FTDI_P1_Converter_Cable_P12*****-if00-port0"
+    }
+    assert redact_serials("/dev/ttyUSB0") == "/dev/ttyUSB0"
 
 
 @pytest.mark.parametrize("value", [("x",), {"x"}])

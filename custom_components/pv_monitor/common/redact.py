@@ -6,7 +6,8 @@ Two passes, both case-insensitive:
   key, a network address, a location or a serial is replaced by :data:`REDACTED`, whatever
   its type; the strings found there are then also removed wherever they appear inside other
   strings (a meter identifier inside the raw telegram, a host inside an address);
-* **by shape**: a string that looks like a serial (:func:`looks_like_serial`, 8-30 ASCII
+* **by shape**: the USB serial inside a /dev/serial/by-id path is masked; a string that
+  looks like a serial (:func:`looks_like_serial`, 8-30 ASCII
   letters and digits with at least one digit, any letter case) keeps its first three
   characters, which name the model family, and loses the rest, as dict keys too. Values
   under keys that name a firmware or version (:data:`VERSION_KEY_PARTS`) are left alone:
@@ -21,6 +22,9 @@ from typing import Any, Final
 
 REDACTED: Final = "**REDACTED**"
 _SERIAL: Final = re.compile(r"^[A-Za-z0-9]{8,30}$")
+_BY_ID_SERIAL: Final = re.compile(r"^(/dev/serial/by-id/usb-.+_)([A-Za-z0-9]{4,})(-if\d+.*)$")
+"""A udev by-id path (``usb-<vendor>_<product>_<USB serial>-if<nn>-port<n>``): the USB
+serial of the adapter is its third part."""
 
 PRIVATE_KEYS: Final = frozenset(
     {
@@ -147,6 +151,8 @@ def _redact(
     if isinstance(value, str):
         if not version and looks_like_serial(value):
             return redact_serial(value)
+        if match := _BY_ID_SERIAL.match(value):
+            value = match[1] + redact_serial(match[2]) + match[3]
         if pattern is not None:
             return pattern.sub(REDACTED, value)
     return value
