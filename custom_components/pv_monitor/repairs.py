@@ -7,6 +7,7 @@ fix) provides ``async_create_fix_flow(hass, issue_id, data)``. A kind registers 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
@@ -64,3 +65,26 @@ def issue_entry(
 ) -> ConfigEntry[Any] | None:
     """The entry named by an issue's ``data["entry_id"]``; None if it has been removed."""
     return hass.config_entries.async_get_entry(str((data or {}).get("entry_id")))
+
+
+type FixFlowFactory = Callable[
+    [HomeAssistant, str, dict[str, str | int | float | None] | None], Awaitable[RepairsFlow]
+]
+"""A kind's ``async_create_fix_flow(hass, issue_id, data)``."""
+
+
+def entry_fix_flow(flow: Callable[[ConfigEntry[Any]], RepairsFlow]) -> FixFlowFactory:
+    """``async_create_fix_flow`` for issues whose ``data`` names their entry.
+
+    The fix flow is ``flow(entry)``, or a plain confirmation when the entry has been
+    removed while the issue was open.
+    """
+
+    async def async_create_fix_flow(
+        hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
+    ) -> RepairsFlow:
+        if (entry := issue_entry(hass, data)) is None:
+            return ConfirmRepairFlow()
+        return flow(entry)
+
+    return async_create_fix_flow

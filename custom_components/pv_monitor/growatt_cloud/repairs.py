@@ -13,15 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import callback
 from homeassistant.data_entry_flow import FlowResult
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from ..repairs import EntryRepairFlow, issue_entry
+from ..repairs import EntryRepairFlow, entry_fix_flow
 from .const import CONF_DAILY_BUDGET, DEFAULT_DAILY_BUDGET, MIN_DAILY_BUDGET
 from .coordinator import GrowattCloudCoordinator
 from .flow import _BUDGET
@@ -83,10 +82,5 @@ class LockRepairFlow(EntryRepairFlow):
             entry.async_on_unload(async_track_point_in_utc_time(hass, save, until))
 
 
-async def async_create_fix_flow(
-    hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
-) -> RepairsFlow:
-    """The fix flow of ``growatt_cloud_account_locked_<entry id>`` (``data``: entry id)."""
-    if (entry := issue_entry(hass, data)) is None:  # removed while the issue was open
-        return ConfirmRepairFlow()
-    return LockRepairFlow(entry)
+async_create_fix_flow = entry_fix_flow(LockRepairFlow)
+"""The fix flow of the issue (its ``data``: ``{"entry_id": ...}``)."""

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult
 import voluptuous as vol
 
 from ..const import DOMAIN
-from ..repairs import EntryRepairFlow, issue_entry
+from ..repairs import EntryRepairFlow, entry_fix_flow
 from .flow import (
     _PORT_SELECTOR,
     ERROR_PORT_IN_USE,
@@ -72,10 +70,5 @@ class PortRepairFlow(EntryRepairFlow):
         )
 
 
-async def async_create_fix_flow(
-    hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
-) -> RepairsFlow:
-    """The fix flow of ``port_unavailable_<entry id>`` (``data``: ``{"entry_id": ...}``)."""
-    if (entry := issue_entry(hass, data)) is None:  # removed while the issue was open
-        return ConfirmRepairFlow()
-    return PortRepairFlow(entry)
+async_create_fix_flow = entry_fix_flow(PortRepairFlow)
+"""The fix flow of the issue (its ``data``: ``{"entry_id": ...}``)."""
