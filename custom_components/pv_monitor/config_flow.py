@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResu
 from homeassistant.core import callback
 
 from .const import CONF_KIND, DOMAIN, EntryKind
+from .dsmr.discovery import DsmrDiscoveryMixin
 from .dsmr.flow import DsmrFlowMixin, DsmrOptionsFlow
 from .ev_charging.flow import EvChargingFlowMixin, EvChargingOptionsFlow
 from .growatt_cloud.flow import GrowattCloudFlowMixin, GrowattCloudOptionsFlow
@@ -32,6 +33,7 @@ SOURCE_KINDS: Final[tuple[EntryKind, ...]] = (
 
 
 class PvMonitorConfigFlow(
+    DsmrDiscoveryMixin,
     PvSystemFlowMixin,
     EvChargingFlowMixin,
     DsmrFlowMixin,

@@ -1,13 +1,12 @@
-"""Diagnostics download of a PV Monitor entry: secrets of its kind and serials redacted."""
+"""Diagnostics download of a PV Monitor entry: secrets, hosts, locations and serials redacted."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .common.redact import redact_serials
+from .common.redact import private_values, redact_serials
 from .common.runtime import PvMonitorConfigEntry, loaded_kind
 
 PRIVATE_CONFIG_ITEMS: Final = frozenset({"0x0e", "0x10", "0x11", "0x13"})
@@ -18,15 +17,18 @@ PRIVATE_CONFIG_ITEMS: Final = frozenset({"0x0e", "0x10", "0x11", "0x13"})
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: PvMonitorConfigEntry
 ) -> dict[str, Any]:
-    """Entry data and options, and the runtime's own snapshot, secrets and serials redacted.
+    """Entry data and options, and the runtime's own snapshot, everything private redacted.
 
-    The keys to redact are the ones the entry's kind declares (``KindSpec.redact``).
+    Private keys are :data:`.common.redact.PRIVATE_KEYS` (any letter case), the keys the
+    entry's kind declares (``KindSpec.redact``) and the datalogger's address config items;
+    every value found under them (in the entry or the runtime) is also removed from all other
+    text of the download, and serial-looking strings keep only their model prefix.
     """
-    secrets = loaded_kind(entry).redact
-    return {
-        "entry": {
-            "data": redact_serials(async_redact_data(dict(entry.data), secrets)),
-            "options": redact_serials(async_redact_data(dict(entry.options), secrets)),
-        },
-        "runtime": redact_serials(entry.runtime_data.diagnostics(), PRIVATE_CONFIG_ITEMS),
+    private = loaded_kind(entry).redact | PRIVATE_CONFIG_ITEMS
+    download = {
+        "entry": {"data": dict(entry.data), "options": dict(entry.options)},
+        "runtime": entry.runtime_data.diagnostics(),
     }
+    scrub = private_values(download, private)
+    redacted: dict[str, Any] = redact_serials(download, private, scrub)
+    return redacted

@@ -7,13 +7,23 @@ fix) provides ``async_create_fix_flow(hass, issue_id, data)``. A kind registers 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResult
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.importlib import async_import_module
 
-FIX_FLOWS: Final[dict[str, str]] = {}
+from .const import DOMAIN
+
+FIX_FLOWS: Final[dict[str, str]] = {
+    "port_unavailable_": "growatt_local.repairs",
+    "growatt_cloud_account_locked_": "growatt_cloud.repairs",
+    "pv_system_anomaly_": "pv_system.repairs",
+}
 """Issue-id prefix -> module (relative to this package) with ``async_create_fix_flow``."""
 
 
@@ -27,3 +37,54 @@ async def async_create_fix_flow(
             flow: RepairsFlow = await module.async_create_fix_flow(hass, issue_id, data)
             return flow
     return ConfirmRepairFlow()
+
+
+class EntryRepairFlow(RepairsFlow):
+    """A fix flow about one config entry, opening on its :attr:`first_step` form."""
+
+    first_step: str = ""
+    """The step shown first (``async_step_<first_step>``)."""
+
+    def __init__(self, entry: ConfigEntry[Any]) -> None:
+        """``entry``: the entry the issue is about."""
+        self.entry = entry
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+        """Open the first form (``user_input`` here is the flow's init data, not a form)."""
+        result: FlowResult = await getattr(self, f"async_step_{self.first_step}")()
+        return result
+
+    def issue_placeholders(self) -> dict[str, str]:
+        """The issue's own placeholders (its description lives in the fix flow's steps)."""
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, getattr(self, "issue_id", ""))
+        return dict(issue.translation_placeholders or {}) if issue is not None else {}
+
+
+def issue_entry(
+    hass: HomeAssistant, data: dict[str, str | int | float | None] | None
+) -> ConfigEntry[Any] | None:
+    """The entry named by an issue's ``data["entry_id"]``; None if it has been removed."""
+    return hass.config_entries.async_get_entry(str((data or {}).get("entry_id")))
+
+
+type FixFlowFactory = Callable[
+    [HomeAssistant, str, dict[str, str | int | float | None] | None], Awaitable[RepairsFlow]
+]
+"""A kind's ``async_create_fix_flow(hass, issue_id, data)``."""
+
+
+def entry_fix_flow(flow: Callable[[ConfigEntry[Any]], RepairsFlow]) -> FixFlowFactory:
+    """``async_create_fix_flow`` for issues whose ``data`` names their entry.
+
+    The fix flow is ``flow(entry)``, or a plain confirmation when the entry has been
+    removed while the issue was open.
+    """
+
+    async def async_create_fix_flow(
+        hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
+    ) -> RepairsFlow:
+        if (entry := issue_entry(hass, data)) is None:
+            return ConfirmRepairFlow()
+        return flow(entry)
+
+    return async_create_fix_flow

@@ -278,3 +278,142 @@ async def test_daily_report(hass: HomeAssistant, freezer: FrozenDateTimeFactory)
     assert calls[0].data["message"] == (
         "Energy today: 31.4 kWh; performance ratio: 82 %; savings: 7.10 EUR."
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ev_solar_surplus",
+        "production_threshold",
+        "anomaly_notify",
+        "offline_daylight",
+        "daily_report",
+    ],
+)
+def test_every_input_and_section_described(name: str) -> None:
+    """Every section and every input has a description; sections of tuning are collapsed."""
+    raw = yaml_util.load_yaml(BLUEPRINTS / f"{name}.yaml")
+    assert isinstance(raw, dict)
+    collapsed = 0
+    for section_id, section in raw["blueprint"]["input"].items():
+        assert section.get("description"), section_id
+        collapsed += bool(section.get("collapsed"))
+        for input_id, spec in section["input"].items():
+            assert spec.get("description"), f"{section_id}.{input_id}"
+    assert collapsed >= 1, "the advanced settings are collapsed"
+
+
+async def test_ev_solar_surplus_kw_sensor(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A kW grid sensor is read in kW: 1.5 kW export exceeds the 1400 W start threshold."""
+    assert await async_setup_component(
+        hass, "input_boolean", {"input_boolean": {"wallbox": {"initial": False}}}
+    )
+    hass.states.async_set("sensor.grid", "0.2", {"unit_of_measurement": "kW"})
+    await use(
+        hass,
+        "ev_solar_surplus",
+        {
+            "charger": "input_boolean.wallbox",
+            "grid_power": "sensor.grid",
+            "start_export": 1400,
+            "stop_import": 100,
+        },
+    )
+    hass.states.async_set("sensor.grid", "-1.2", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    await later(hass, freezer, 61)
+    assert hass.states.get("input_boolean.wallbox").state == STATE_OFF  # 1200 W < 1400 W
+    hass.states.async_set("sensor.grid", "-1.5", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    await later(hass, freezer, 61)
+    assert hass.states.get("input_boolean.wallbox").state == STATE_ON
+    # 0.05 kW import (50 W) is under the 100 W stop threshold; 0.3 kW is over it.
+    hass.states.async_set("sensor.grid", "0.05", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    await later(hass, freezer, 181)
+    assert hass.states.get("input_boolean.wallbox").state == STATE_ON
+    hass.states.async_set("sensor.grid", "0.3", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    await later(hass, freezer, 181)
+    assert hass.states.get("input_boolean.wallbox").state == STATE_OFF
+
+
+async def test_production_threshold_kw_sensor(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """2.5 kW is above a 2000 W threshold; 1.6 kW below it minus the 300 W hysteresis."""
+    calls: list[ServiceCall] = async_mock_service(hass, "test", "notify")
+    hass.states.async_set("sensor.pv_power", "0.1", {"unit_of_measurement": "kW"})
+    await use(
+        hass,
+        "production_threshold",
+        {
+            "power_sensor": "sensor.pv_power",
+            "threshold": 2000,
+            "hysteresis": 300,
+            "duration": {"minutes": 5},
+            "above_actions": [{"action": "test.notify", "data": {"message": "above"}}],
+            "below_actions": [{"action": "test.notify", "data": {"message": "below"}}],
+        },
+    )
+    hass.states.async_set("sensor.pv_power", "2.5", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    await later(hass, freezer, 301)
+    assert [call.data["message"] for call in calls] == ["above"]
+    hass.states.async_set("sensor.pv_power", "1.8", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    await later(hass, freezer, 301)
+    assert len(calls) == 1
+    hass.states.async_set("sensor.pv_power", "1.6", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    await later(hass, freezer, 301)
+    assert [call.data["message"] for call in calls] == ["above", "below"]
+
+
+async def test_anomaly_notify_one_pv_system(hass: HomeAssistant) -> None:
+    """With a PV system chosen, anomalies of other entries are not reported."""
+    calls: list[ServiceCall] = async_mock_service(hass, "test", "notify")
+    await use(hass, "anomaly_notify", {"pv_system": "roof_entry", "notify_actions": NOTIFY})
+    event = {"name": "Garage", "type": "no_production", "severity": "error", "active": True}
+    hass.bus.async_fire("pv_monitor_anomaly", {**event, "entry_id": "garage_entry"})
+    await hass.async_block_till_done()
+    assert calls == []
+    hass.bus.async_fire("pv_monitor_anomaly", {**event, "name": "Roof", "entry_id": "roof_entry"})
+    await hass.async_block_till_done()
+    assert [call.data["title"] for call in calls] == ["Roof: anomaly"]
+
+
+async def test_offline_daylight_already_offline_at_sunrise(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Offline since the night: told once the sun has been up for "offline for"; a sensor
+    that went offline only just before is left to its own notification."""
+    calls: list[ServiceCall] = async_mock_service(hass, "test", "notify")
+    hass.states.async_set("sun.sun", "below_horizon")
+    attrs = {"device_class": "connectivity"}
+    hass.states.async_set("binary_sensor.logger", STATE_OFF, attrs | {"friendly_name": "Logger"})
+    hass.states.async_set("binary_sensor.lan", "unavailable", attrs | {"friendly_name": "LAN"})
+    hass.states.async_set("binary_sensor.other", STATE_ON, attrs | {"friendly_name": "Other"})
+    await use(
+        hass,
+        "offline_daylight",
+        {
+            "connectivity": ["binary_sensor.logger", "binary_sensor.lan", "binary_sensor.other"],
+            "notify_actions": NOTIFY,
+        },
+    )
+    await later(hass, freezer, 3 * 3600)  # the night: nothing
+    assert calls == []
+    hass.states.async_set("sun.sun", "above_horizon")
+    await hass.async_block_till_done()
+    await later(hass, freezer, 10 * 60)
+    hass.states.async_set("binary_sensor.other", STATE_OFF, attrs | {"friendly_name": "Other"})
+    await hass.async_block_till_done()
+    await later(hass, freezer, 5 * 60 + 1)
+    assert len(calls) == 1
+    assert calls[0].data["title"] == "LAN, Logger are offline"  # expand() sorts by id
+    assert calls[0].data["message"].startswith("LAN, Logger have been offline since")
+    await later(hass, freezer, 10 * 60)
+    assert [call.data["title"] for call in calls][1:] == ["Other is offline"]

@@ -757,7 +757,7 @@ def test_translations_complete() -> None:
         "selector.mode.options.proxy",
         "selector.family.options.auto",
         "issues.port_unavailable.title",
-        "issues.port_unavailable.description",
+        "issues.port_unavailable.fix_flow.step.choose_port.description",
     ):
         assert path in english, path
     config_steps = trees["en"]["config"]["step"]

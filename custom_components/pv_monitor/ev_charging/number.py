@@ -72,8 +72,22 @@ def _setting(
 
 
 SETTING_NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
-    _setting(CONF_START_THRESHOLD, UnitOfPower.WATT, 10_000, minimum=-10_000, step=10),
-    _setting(CONF_STOP_THRESHOLD, UnitOfPower.WATT, 10_000, minimum=-10_000, step=10),
+    _setting(
+        CONF_START_THRESHOLD,
+        UnitOfPower.WATT,
+        10_000,
+        minimum=-10_000,
+        step=10,
+        device_class=NumberDeviceClass.POWER,
+    ),
+    _setting(
+        CONF_STOP_THRESHOLD,
+        UnitOfPower.WATT,
+        10_000,
+        minimum=-10_000,
+        step=10,
+        device_class=NumberDeviceClass.POWER,
+    ),
     _setting(CONF_START_DELAY, UnitOfTime.SECONDS, 3600, device_class=NumberDeviceClass.DURATION),
     _setting(CONF_STOP_DELAY, UnitOfTime.SECONDS, 3600, device_class=NumberDeviceClass.DURATION),
     _setting(
@@ -91,7 +105,13 @@ SETTING_NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
         device_class=NumberDeviceClass.CURRENT,
         needs_current_entity=True,
     ),
-    _setting(CONF_BATTERY_PRIORITY_SOC, PERCENTAGE, 100, needs_battery=True),
+    _setting(
+        CONF_BATTERY_PRIORITY_SOC,
+        PERCENTAGE,
+        100,
+        device_class=NumberDeviceClass.BATTERY,
+        needs_battery=True,
+    ),
 )
 """Thresholds (W), delays (s) and limits (A, %) a user tunes at run time. Ranges: up to
 32 A (the largest single-phase wallbox circuit), delays up to an hour."""

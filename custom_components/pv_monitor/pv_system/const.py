@@ -53,3 +53,5 @@ ACCURACY_DAYS: Final = 7
 EVENT_ANOMALY: Final = "pv_monitor_anomaly"
 ISSUE_ANOMALY_PREFIX: Final = "pv_system_anomaly"
 """Repair issue id: ``<prefix>_<anomaly type>_<entry id>``."""
+CONF_MUTED_ANOMALIES: Final = "muted_anomalies"
+"""Option: anomaly types whose repair issue is not raised (set by the issue's fix flow)."""

@@ -58,6 +58,7 @@ from .const import (
     CONF_KWP,
     CONF_LOSSES,
     CONF_MODULE_TEMPERATURE,
+    CONF_MUTED_ANOMALIES,
     CONF_POA_IRRADIANCE,
     CONF_PRODUCTION_ENERGY,
     CONF_PRODUCTION_POWER,
@@ -460,7 +461,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         self.last_events = [*self.last_events[-9:], {**data, "time": event.time.isoformat()}]
         self.hass.bus.async_fire(EVENT_ANOMALY, data)
         issue_id = f"{ISSUE_ANOMALY_PREFIX}_{event.type.value}_{self.config_entry.entry_id}"
-        if not event.active:
+        if not event.active or event.type.value in self.options.get(CONF_MUTED_ANOMALIES, ()):
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
         ratio = event.ratio
@@ -468,7 +469,8 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
             self.hass,
             DOMAIN,
             issue_id,
-            is_fixable=False,
+            is_fixable=True,
+            data={"entry_id": self.config_entry.entry_id, "anomaly": event.type.value},
             severity=ir.IssueSeverity.ERROR
             if event.type is AnomalyType.NO_PRODUCTION
             else ir.IssueSeverity.WARNING,
