@@ -105,7 +105,7 @@ async def test_cloud_lock_shows_end_and_lowers_budget(
     result = await manager.async_configure(result["flow_id"], {"daily_budget": 100})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "budget_lowered"
-    assert coordinator.budget.daily_budget == 100
+    assert coordinator.account.budget.daily_budget == 100
     assert entry.options["daily_budget"] == 200  # saving now would reload and log in
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
     logins = fake_cloud.logins
@@ -115,7 +115,7 @@ async def test_cloud_lock_shows_end_and_lowers_budget(
     assert entry.options["daily_budget"] == 100
     assert fake_cloud.logins > logins  # polling resumed after the lock (and the reload)
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.budget.daily_budget == 100
+    assert entry.runtime_data.account.budget.daily_budget == 100
 
 
 async def test_cloud_budget_saved_at_once_without_lock(

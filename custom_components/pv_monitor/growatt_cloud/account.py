@@ -145,6 +145,11 @@ class GrowattCloudAccount:
         return max(0, self.history_allowance - self.history_calls.count(now))
 
     @callback
+    def set_daily_budget(self, entry_id: str, daily_budget: int) -> None:
+        """Take entry ``entry_id``'s daily request budget (the account keeps the smallest)."""
+        self.daily_budgets[entry_id] = daily_budget
+        self.budget.daily_budget = self.daily_budget
+
     def record(self, endpoint: str) -> None:
         """Count one request (the client's hook) and schedule a save."""
         now = dt_util.utcnow()
@@ -194,8 +199,7 @@ async def async_get_account(
             await account.async_load()
             accounts[key] = account
     account.users.add(entry_id)
-    account.daily_budgets[entry_id] = daily_budget
-    account.budget.daily_budget = account.daily_budget
+    account.set_daily_budget(entry_id, daily_budget)
     return account
 
 

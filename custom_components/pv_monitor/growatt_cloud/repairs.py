@@ -54,7 +54,9 @@ class LockRepairFlow(EntryRepairFlow):
             )
         new_budget = int(user_input[CONF_DAILY_BUDGET])
         if self.entry.state is ConfigEntryState.LOADED:
-            self.entry.runtime_data.budget.daily_budget = new_budget
+            runtime = self.entry.runtime_data
+            runtime.daily_budget = new_budget
+            runtime.account.set_daily_budget(self.entry.entry_id, new_budget)
         self._save_after_lock(new_budget, until)
         placeholders["budget"] = str(new_budget)
         return self.async_abort(reason="budget_lowered", description_placeholders=placeholders)
