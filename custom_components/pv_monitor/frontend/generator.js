@@ -24,6 +24,8 @@
 // whatever exists and leaves out what does not: a view exists only for what is there.
 
 export const DOMAIN = "pv_monitor";
+/** The repair issue that offers this dashboard is no problem to report on it. */
+const OFFER_ISSUE = "dashboard_offer";
 
 /** English titles; the integration's translations (en, nl, de) override them. */
 export const DEFAULT_STRINGS = Object.freeze({
@@ -209,10 +211,10 @@ function dayTotal(entity, name, followPicker) {
 }
 
 const section = (title, cards) => ({ type: "grid", cards: [heading(title), ...cards] });
-const view = (title, path, icon, sections) => ({
+// No view icons: the tab bar then shows every view's title (HA shows icons only otherwise).
+const view = (title, path, sections) => ({
   title,
   path,
-  icon,
   type: "sections",
   max_columns: 4,
   sections: sections.filter((s) => s.cards.length > 1),
@@ -313,7 +315,9 @@ function alertsSection(ctx) {
   const { roles, s, issues } = ctx;
   const problems = roles.pvSystems.flatMap((pv) => all(pv, "underperformance", "no_production"));
   const cards = problems.map(tile);
-  const open = (issues ?? []).filter((i) => i.domain === DOMAIN && !i.ignored);
+  const open = (issues ?? []).filter(
+    (i) => i.domain === DOMAIN && !i.ignored && i.issue_id !== OFFER_ISSUE,
+  );
   const text = open.length
     ? s.repair_issues.replace("{count}", String(open.length))
     : problems.length ? "" : s.no_alerts;
@@ -322,7 +326,7 @@ function alertsSection(ctx) {
 }
 
 function overviewView(ctx) {
-  return view(ctx.s.overview, "overview", "mdi:solar-power-variant", [
+  return view(ctx.s.overview, "overview", [
     nowSection(ctx),
     forecastSection(ctx),
     totalsSection(ctx),
@@ -359,7 +363,7 @@ function performanceView(ctx) {
   const stringCards = strings.length
     ? [dailyStats(strings, undefined, ["change"], "bar"), { type: "markdown", content: s.strings_note }]
     : [];
-  return view(s.performance, "performance", "mdi:chart-bell-curve-cumulative", [
+  return view(s.performance, "performance", [
     section(s.daily_kpis, kpi),
     section(s.forecast_error, errors),
     section(s.strings, stringCards),
@@ -388,7 +392,7 @@ function inverterView(inv, s) {
     "battery_discharge_power", "battery_voltage");
   const totals = all(inv, "energy_total", "pv_energy_total").slice(0, 1);
   const name = deviceName(inv.device);
-  return view(name, `inverter-${slug(name)}`, "mdi:solar-panel", [
+  return view(name, `inverter-${slug(name)}`, [
     section(s.now, all(inv, "pv_power", "ac_power", "energy_today", "growatt_cloud_current_power").map(tile)),
     section(s.strings, [
       ...(strings.length ? [entitiesCard(strings)] : []),
@@ -416,7 +420,7 @@ function meterView(meter, subMeters, s) {
     .flatMap((sub) => all(sub, "dsmr_gas", "dsmr_water", "dsmr_heat"));
   const counters = all(meter, "dsmr_energy_import_total", "dsmr_energy_export_total");
   const name = deviceName(meter.device);
-  return view(name, `meter-${slug(name)}`, "mdi:meter-electric", [
+  return view(name, `meter-${slug(name)}`, [
     section(s.now, [...now.map(tile), ...(now.length ? [history(now.slice(0, 1))] : [])]),
     section(s.phases, phases.length ? [entitiesCard(phases)] : []),
     section(s.tariffs, tariffs.length ? [entitiesCard(tariffs)] : []),
@@ -434,7 +438,7 @@ function chargerView(ev, s) {
   const settings = all(ev, "ev_start_threshold", "ev_stop_threshold", "ev_start_delay",
     "ev_stop_delay", "ev_min_current", "ev_max_current", "ev_battery_priority_soc");
   const graph = all(ev, "ev_available_surplus", "ev_target_current");
-  return view(name, `ev-${slug(name)}`, "mdi:ev-station", [
+  return view(name, `ev-${slug(name)}`, [
     section(s.charging, all(ev, "ev_surplus_charging", "ev_mode", "ev_controller_state",
       "ev_available_surplus", "ev_target_current", "ev_solar_energy_today").map(tile)),
     section(s.history, graph.length ? [history(graph)] : []),
