@@ -23,10 +23,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import (
-    ClientSessionGenerator,
-    WebSocketGenerator,
-)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.pv_monitor.common import dashboard
 from custom_components.pv_monitor.const import DOMAIN
@@ -38,9 +35,7 @@ TRANSLATIONS = ("en", "nl", "de")
 @pytest.fixture(autouse=True)
 def no_kind_unload() -> Iterator[None]:
     """Entries here are set up by ``mock_setup_entry``: unload them as trivially."""
-    with patch(
-        "custom_components.pv_monitor.async_unload_entry", AsyncMock(return_value=True)
-    ):
+    with patch("custom_components.pv_monitor.async_unload_entry", AsyncMock(return_value=True)):
         yield
 
 

@@ -17,13 +17,13 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
-import voluptuous as vol
 from homeassistant.components.http import StaticPathConfig
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResult
 from homeassistant.helpers import issue_registry as ir
+import voluptuous as vol
 
 from ..const import DOMAIN
 
@@ -52,7 +52,7 @@ async def async_setup_frontend(hass: HomeAssistant) -> None:
     Does nothing without ``http`` (tests, headless set-ups); registers the module only when
     the ``frontend`` integration is loaded (an after-dependency, so it is loaded first).
     """
-    if hass.http is None:
+    if "http" not in hass.config.components:
         return
     await hass.http.async_register_static_paths(
         [StaticPathConfig(STATIC_URL, str(FRONTEND_DIR), cache_headers=False)]

@@ -446,6 +446,25 @@ function chargerView(ev, s) {
   ]);
 }
 
+/** On a device's own view, "Inverter ABC PV1 power" says "PV1 power" (phone width): tiles
+ * and entities rows get the friendly name without the device's name in front. */
+function shortenNames(view, slot, states) {
+  const prefix = `${deviceName(slot.device)} `;
+  const short = (id) => {
+    const name = states[id]?.attributes?.friendly_name;
+    return typeof name === "string" && name.startsWith(prefix) && name.length > prefix.length
+      ? name.slice(prefix.length) : undefined;
+  };
+  for (const card of view.sections.flatMap((s) => s.cards)) {
+    if (card.type === "tile" && short(card.entity)) card.name = short(card.entity);
+    if (card.type === "entities") {
+      card.entities = card.entities.map((row) =>
+        typeof row === "string" && short(row) ? { entity: row, name: short(row) } : row);
+    }
+  }
+  return view;
+}
+
 // --- the dashboard ----------------------------------------------------------------------
 
 /** Energy cards need the Energy dashboard's preferences to name a solar source. */
@@ -476,9 +495,9 @@ export function generateDashboard({
   }
   views.push(overviewView(ctx));
   if (roles.pvSystems.length) views.push(performanceView(ctx));
-  views.push(...roles.inverters.map((inv) => inverterView(inv, s)));
-  views.push(...roles.meters.map((m) => meterView(m, roles.subMeters, s)));
-  views.push(...roles.chargers.map((ev) => chargerView(ev, s)));
+  views.push(...roles.inverters.map((inv) => shortenNames(inverterView(inv, s), inv, states)));
+  views.push(...roles.meters.map((m) => shortenNames(meterView(m, roles.subMeters, s), m, states)));
+  views.push(...roles.chargers.map((ev) => shortenNames(chargerView(ev, s), ev, states)));
   dedupePaths(views);
   return { title: s.title, views: views.filter((v) => v.sections?.length || v.cards) };
 }

@@ -55,6 +55,10 @@ test("one inverter only: overview and the inverter's view, no performance", () =
   assert.ok(idsOf(inv).includes("sensor.INV1_pv2_power"));
   assert.ok(!idsOf(inv).includes("sensor.INV1_reactive_power"), "disabled entity left out");
   assert.deepEqual(headings(inv), ["Now", "Strings", "AC side", "Temperatures", "Status and faults", "Energy"]);
+  // The view is the device's: its name is not repeated in front of every entity.
+  const stringRows = inv.sections[1].cards[1].entities;
+  assert.deepEqual(stringRows[0], { entity: "sensor.INV1_pv1_power", name: "pv1_power" });
+  assert.equal(inv.sections[0].cards[1].name, "pv_power");
 });
 
 test("inverter + meter + PV system + EV: every view, totals, KPIs from statistics", () => {

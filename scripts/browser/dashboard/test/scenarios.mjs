@@ -26,7 +26,9 @@ export function builder() {
         translation_key: key, unique_id: uid ?? `${device}_${key}`, disabled_by: null,
         hidden_by: null, entity_category: null, ...extra,
       });
-      states[entity_id] = { entity_id, state, attributes };
+      const device_name = devices.find((d) => d.id === device)?.name;
+      const friendly_name = `${device_name} ${key ?? objectId}`;
+      states[entity_id] = { entity_id, state, attributes: { friendly_name, ...attributes } };
       return api;
     },
     done: () => ({ entries, devices, entities, states }),
