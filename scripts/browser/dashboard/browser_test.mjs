@@ -1,7 +1,7 @@
 // Browser test of the PV Monitor dashboard against a running Home Assistant
 // (scripts/browser/dashboard/run starts one with scripts/develop --reset).
 //
-//   node browser_test.mjs [--url http://127.0.0.1:8123] [--out DIR] [--energy]
+//   node browser_test.mjs [--url http://127.0.0.1:8123] [--out DIR] [--energy] [--add-entries]
 //
 // Logs in as dev/dev, creates the dashboard through the repair issue's fix flow (the user's
 // consent), then opens every generated view at desktop and phone width (light, and the
@@ -10,7 +10,9 @@
 // no entity shown is `unavailable`, and each of the day's totals (statistic cards) equals the
 // recorder's statistic for the day (recorder/statistic_during_period, change) within 1 %.
 // --energy first sets the Energy dashboard's sources (grid from the meter, solar from the
-// inverters) so the energy cards are generated too. Screenshots go to DIR (default out/).
+// inverters) so the energy cards are generated too; --add-entries adds a PV system and an EV
+// charger through the config flow so that every kind of view exists. Screenshots go to DIR
+// (default out/).
 import { chromium } from "playwright-core";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +25,7 @@ const opt = (name, fallback) => {
 const BASE = opt("--url", "http://127.0.0.1:8123");
 const OUT = opt("--out", new URL("./out", import.meta.url).pathname);
 const ENERGY = args.includes("--energy");
+const ADD_ENTRIES = args.includes("--add-entries");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const VIEWPORTS = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } };
 const TOLERANCE = 0.01;
@@ -182,6 +185,54 @@ async function checkTotals(page, view, label) {
   return rows;
 }
 
+/** Add a config entry through the integration's own config flow (REST, as the UI does):
+ * the menu choice `kind`, then each form step with `values[step_id]`. */
+async function addEntry(tokens, kind, values) {
+  const base = "/api/config/config_entries/flow";
+  let result = await api(tokens, "POST", base, { handler: "pv_monitor", show_advanced_options: false });
+  result = await api(tokens, "POST", `${base}/${result.flow_id}`, { next_step_id: kind });
+  while (result.type === "form") {
+    if (Object.keys(result.errors ?? {}).length) throw new Error(`${kind}: ${JSON.stringify(result.errors)}`);
+    const input = values[result.step_id];
+    if (!input) throw new Error(`${kind}: no values for step ${result.step_id}`);
+    delete values[result.step_id];
+    result = await api(tokens, "POST", `${base}/${result.flow_id}`, input);
+  }
+  if (result.type !== "create_entry") throw new Error(`${kind}: ${JSON.stringify(result)}`);
+  return result.title;
+}
+
+/** A PV system on the busiest replayed inverter and the meter, and an EV charger whose
+ * switch is a new input_boolean: the Performance and EV views then exist too. */
+async function addEntries(tokens, page) {
+  const registry = await callWS(page, { type: "config/entity_registry/list" });
+  const byKey = (key) => registry.filter((e) => e.platform === "pv_monitor" && e.translation_key === key)
+    .map((e) => e.entity_id).sort();
+  const states = await page.evaluate(() => document.querySelector("home-assistant").hass.states);
+  const busiest = (ids) => ids.sort((a, b) => Number(states[b]?.state) - Number(states[a]?.state))[0];
+  const power = busiest(byKey("pv_power"));
+  const energy = power.replace(/_pv_power$/, "_lifetime_energy");
+  const { latitude, longitude, elevation } = await callWS(page, { type: "get_config" });
+  const added = [];
+  added.push(await addEntry(tokens, "pv_system", {
+    pv_system: { name: "Roof", location: { latitude, longitude, radius: 0 }, elevation: elevation ?? 0, ac_limit_kw: 3 },
+    pv_system_sensors: {
+      production_power: power, production_energy: states[energy] ? energy : byKey("energy_total")[0],
+      grid_import: byKey("dsmr_energy_import_total")[0], grid_export: byKey("dsmr_energy_export_total")[0],
+      import_price: 0.3, export_price: 0.08,
+    },
+    pv_system_array: { name: "South", tilt: 35, azimuth: 180, kwp: 3.2, gamma_pdc: -0.37, losses: 14 },
+  }));
+  await callWS(page, { type: "input_boolean/create", name: "Wallbox charger" });
+  added.push(await addEntry(tokens, "ev_charging", {
+    ev_charging: { charger: "input_boolean.wallbox_charger", phases: "1", voltage: 230,
+      grid_power: byKey("dsmr_net_power")[0], grid_sign: "import_positive" },
+    ev_charging_limits: {},
+  }));
+  await page.waitForTimeout(5000); // entities of the new entries
+  return added;
+}
+
 /** The checks must be able to fail: a throw-away dashboard with a card that does not exist
  * and an entity that does not exist has to trip them. */
 async function selfCheck(page) {
@@ -242,6 +293,7 @@ async function main() {
     let { context, page } = await openPage(browser, tokens, VIEWPORTS.desktop);
     report.created = await createDashboard(tokens, (m) => callWS(page, m));
     report.selfCheck = await selfCheck(page);
+    if (ADD_ENTRIES) report.added = await addEntries(tokens, page);
     console.log(`ok   self-check caught: ${report.selfCheck.join(" | ")}`);
     let dash = await generated(page);
     if (ENERGY) {
