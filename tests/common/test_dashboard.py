@@ -15,7 +15,7 @@ import re
 from unittest.mock import AsyncMock, patch
 
 from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL
-from homeassistant.components.repairs import repairs_flow_manager
+from homeassistant.components.repairs import ConfirmRepairFlow, repairs_flow_manager
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -25,6 +25,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
+from custom_components.pv_monitor import repairs
 from custom_components.pv_monitor.common import dashboard
 from custom_components.pv_monitor.const import DOMAIN
 
@@ -197,3 +198,11 @@ def test_translations_cover_generator_strings(language: str) -> None:
     fix = strings["issues"]["dashboard_offer"]["fix_flow"]
     assert set(fix["step"]) == {"confirm"}
     assert set(fix["abort"]) == {"lovelace_unavailable"}
+
+
+async def test_other_issues_keep_plain_confirmation(hass: HomeAssistant) -> None:
+    """The dashboard's prefix does not capture other fixable issues (plain confirmation)."""
+    flow = await repairs.async_create_fix_flow(hass, "port_unavailable_x", None)
+    assert type(flow) is ConfirmRepairFlow
+    own = await repairs.async_create_fix_flow(hass, dashboard.ISSUE_ID, None)
+    assert isinstance(own, dashboard.DashboardFixFlow)

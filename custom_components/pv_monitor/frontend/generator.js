@@ -158,7 +158,8 @@ function all(slot, ...keys) {
 }
 
 function findHouseLoad(entities, states) {
-  const shown = entities.filter((e) => isShown(e, states));
+  const shown = entities.filter((e) => isShown(e, states))
+    .sort((a, b) => a.entity_id.localeCompare(b.entity_id));
   for (const key of HOUSE_LOAD_KEYS) {
     const hit = shown.find((e) => e.translation_key === key);
     if (hit) return hit.entity_id;
@@ -338,8 +339,10 @@ function overviewView(ctx) {
 
 /** A 30-day daily graph from long-term statistics where the sensor has a state class,
  * else its recorded history. */
-function dailyOrHistory(ids, title, statTypes, states) {
+function dailyOrHistory(ids, statTypes, states) {
   if (ids.length === 0) return [];
+  // Titled, so that an empty graph ("No statistics found" on a new system) still says what.
+  const title = ids.length === 1 ? states[ids[0]]?.attributes?.friendly_name : undefined;
   if (ids.every((id) => hasStatistics(id, states))) return [dailyStats(ids, title, statTypes)];
   return [history(ids, title, 24 * 30)];
 }
@@ -352,17 +355,22 @@ function performanceView(ctx) {
     for (const key of KPI_KEYS) {
       const ids = all(pv, key);
       const stat = key.startsWith("performance_ratio") || key.startsWith("temperature") ? "mean" : "max";
-      kpi.push(...dailyOrHistory(ids, undefined, [stat], states));
+      kpi.push(...dailyOrHistory(ids, [stat], states));
     }
     kpi.push(...all(pv, "performance_ratio_7d").map(tile));
-    errors.push(...dailyOrHistory(all(pv, "forecast_accuracy"), undefined, ["mean"], states));
+    errors.push(...dailyOrHistory(all(pv, "forecast_accuracy"), ["mean"], states));
   }
   const strings = roles.inverters.flatMap((inv) =>
     [1, 2, 3, 4].flatMap((n) => all(inv, `pv${n}_energy_total`)),
   );
+  // Without string energy counters (not every family has them) the strings' power today.
+  const stringPowers = roles.inverters.flatMap((inv) =>
+    [1, 2, 3, 4].flatMap((n) => all(inv, `pv${n}_power`)),
+  );
+  const powerGraph = stringPowers.length > 1 ? [history(stringPowers, undefined, 24)] : [];
   const stringCards = strings.length
     ? [dailyStats(strings, undefined, ["change"], "bar"), { type: "markdown", content: s.strings_note }]
-    : [];
+    : powerGraph;
   return view(s.performance, "performance", [
     section(s.daily_kpis, kpi),
     section(s.forecast_error, errors),

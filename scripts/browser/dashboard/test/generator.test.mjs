@@ -115,6 +115,7 @@ test("KPI sensors without a state class: history instead of statistics", () => {
   const kpi = perf.sections[0].cards.slice(1);
   assert.deepEqual(kpi.map((c) => c.type), ["history-graph", "history-graph", "history-graph", "tile"]);
   assert.equal(kpi[0].hours_to_show, 720);
+  assert.equal(kpi[0].title, "PV performance_ratio_today", "an empty graph still says what it is");
   // No house-load sensor and no hybrid inverter: the tile is simply not there.
   assert.ok(!idsOf(dash.views[0]).some((id) => id.includes("house_load") || id.includes("load_power")));
 });
@@ -179,4 +180,16 @@ test("translated titles, foreign devices ignored, nothing to show", () => {
   assert.equal(dash.views.length, 2);
   const empty = generateDashboard({ entries: [{ entry_id: "E1" }], devices: [], entities: [], states: {} });
   assert.deepEqual(empty.views[0].cards, [{ type: "markdown", content: DEFAULT_STRINGS.nothing }]);
+});
+
+test("strings without energy counters: their power today is compared instead", () => {
+  const b = builder().entry("E1", "Growatt").entry("E3", "PV");
+  inverter(b, "E1", "INV1", "Inverter", { strings: 2, stringEnergy: false });
+  pvSystem(b, "E3", "PVS", "PV");
+  const input = b.done();
+  const dash = generateDashboard(input);
+  checkCommon(dash, input.states);
+  const strings = dash.views[1].sections.find((s) => s.cards[0].heading === "Strings").cards;
+  assert.deepEqual(strings.slice(1).map((c) => [c.type, c.entities]),
+    [["history-graph", ["sensor.INV1_pv1_power", "sensor.INV1_pv2_power"]]]);
 });

@@ -39,7 +39,7 @@ export function builder() {
 const MEAS = { state_class: "measurement" };
 const TOTAL = { state_class: "total_increasing", device_class: "energy", unit_of_measurement: "kWh" };
 
-export function inverter(b, entry, dev, name, { strings = 2, battery = false } = {}) {
+export function inverter(b, entry, dev, name, { strings = 2, battery = false, stringEnergy = true } = {}) {
   b.device(dev, entry, name, { model: "MIN 3000TL-X" });
   const s = (key, attrs = MEAS, opts = {}) =>
     b.entity(dev, entry, "sensor", `${dev}_${key}`, key, { attributes: attrs, ...opts });
@@ -48,7 +48,8 @@ export function inverter(b, entry, dev, name, { strings = 2, battery = false } =
   s("fault_code", {}, { entity_category: "diagnostic" });
   s("energy_today", TOTAL); s("energy_total", TOTAL); s("pv_energy_total", TOTAL);
   for (let n = 1; n <= strings; n++) {
-    s(`pv${n}_voltage`); s(`pv${n}_current`); s(`pv${n}_power`); s(`pv${n}_energy_total`, TOTAL);
+    s(`pv${n}_voltage`); s(`pv${n}_current`); s(`pv${n}_power`);
+    if (stringEnergy) s(`pv${n}_energy_total`, TOTAL);
   }
   if (battery) { s("battery_soc"); s("battery_power"); s("load_power"); }
   // A disabled entity never reaches the dashboard.
