@@ -9,11 +9,22 @@ starts the runtime.
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.typing import ConfigType
 
+from .common.dashboard import async_offer_dashboard, async_setup_frontend
 from .common.runtime import PvMonitorConfigEntry, async_load_kind, loaded_kind
 from .const import DOMAIN
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Serve the dashboard strategy to the frontend and offer to create the dashboard."""
+    await async_setup_frontend(hass)
+    async_offer_dashboard(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PvMonitorConfigEntry) -> bool:

@@ -23,6 +23,7 @@ FIX_FLOWS: Final[dict[str, str]] = {
     "port_unavailable_": "growatt_local.repairs",
     "growatt_cloud_account_locked_": "growatt_cloud.repairs",
     "pv_system_anomaly_": "pv_system.repairs",
+    "dashboard_offer": "common.dashboard",
 }
 """Issue-id prefix -> module (relative to this package) with ``async_create_fix_flow``."""
 
