@@ -35,10 +35,13 @@ import voluptuous as vol
 
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .const import (
+    CONF_ALLOW_COMMANDS,
     CONF_ALLOW_REDIRECT,
     CONF_ALLOWED_DATALOGGERS,
     CONF_INVERTER_FAMILIES,
     CONF_MAX_CONNECTIONS,
+    CONF_MAX_DATALOGGERS,
+    CONF_MAX_INVERTERS,
     CONF_MODE,
     CONF_UPSTREAM_HOST,
     CONF_UPSTREAM_PORT,
@@ -48,7 +51,7 @@ from .const import (
     DEFAULT_UPSTREAM_PORT,
     ListenerMode,
 )
-from .protocol.server import DEFAULT_MAX_CONNECTIONS
+from .protocol.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_DATALOGGERS, DEFAULT_MAX_INVERTERS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,6 +71,16 @@ FAMILY_FIELD_PREFIX: Final = "family_"
 _MAX_CONNECTIONS_SELECTOR: Final = NumberSelector(
     NumberSelectorConfig(min=1, max=10000, step=1, mode=NumberSelectorMode.BOX)
 )
+
+_DEVICE_CAP_SELECTOR: Final = vol.All(
+    NumberSelector(NumberSelectorConfig(min=1, max=64, step=1, mode=NumberSelectorMode.BOX)),
+    vol.Coerce(int),
+)
+_CAPS: Final = (
+    (CONF_MAX_DATALOGGERS, DEFAULT_MAX_DATALOGGERS),
+    (CONF_MAX_INVERTERS, DEFAULT_MAX_INVERTERS),
+)
+"""Options capping the devices one entry creates, with their defaults."""
 
 _SERIAL_RE: Final = re.compile(r"[A-Z0-9]{1,30}")
 
@@ -367,6 +380,9 @@ class GrowattLocalOptionsFlow(OptionsFlow):
                         CONF_MAX_CONNECTIONS: int(
                             user_input.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS)
                         ),
+                        CONF_ALLOW_COMMANDS: proxy
+                        and bool(user_input.get(CONF_ALLOW_COMMANDS, False)),
+                        **{key: int(user_input.get(key, default)) for key, default in _CAPS},
                     }
                 )
 
@@ -381,10 +397,11 @@ class GrowattLocalOptionsFlow(OptionsFlow):
                 default=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
             )
         ] = _MAX_CONNECTIONS_SELECTOR
+        for key, default in _CAPS:
+            fields[vol.Required(key, default=options.get(key, default))] = _DEVICE_CAP_SELECTOR
         if proxy:
-            fields[
-                vol.Required(CONF_ALLOW_REDIRECT, default=options.get(CONF_ALLOW_REDIRECT, False))
-            ] = BooleanSelector()
+            for key in (CONF_ALLOW_REDIRECT, CONF_ALLOW_COMMANDS):
+                fields[vol.Required(key, default=options.get(key, False))] = BooleanSelector()
         for serial in serials:
             fields[
                 vol.Required(
