@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import IntEnum
+import re
 from typing import Final
 
 from .framing import Frame, FrameError, Function, Protocol, encode_frame
@@ -91,22 +92,27 @@ SERIAL_SIZE: Final = 10
 """Characters of a datalogger or inverter serial (the rest of a protocol 6 field is NULs)."""
 
 
+_SERIAL_BYTES: Final = re.compile(rb"[A-Z0-9]{1,10}")
+
+
 class SerialError(FrameError):
     """A serial field is empty or holds bytes other than ASCII letters and digits."""
 
 
 def check_serial(field: bytes) -> str:
-    """Validate a serial field: ASCII letters and digits, then only NUL padding.
+    """Validate a serial field: uppercase ASCII letters and digits, then only NUL padding.
 
-    Every real serial in the captures (``tests/fixtures/growatt``) is 10 letters and digits.
-    A field starting with NUL or space, holding a space, control byte or non-ASCII byte, or
-    empty, is refused: stripping such bytes would let a client pose as another serial.
+    Every real serial in the captures (``tests/fixtures/growatt``) is 10 uppercase letters
+    and digits, as printed on Growatt's labels. A field starting with NUL or space, holding
+    a space, a lowercase letter, a control or non-ASCII byte, or empty, is refused:
+    stripping such bytes would let a client pose as another serial, and a serial that is
+    not uppercase would escape the allow-list's and the diagnostics' redaction patterns.
 
     Raises:
         SerialError: the field does not hold a valid serial.
     """
     raw = field[:SERIAL_SIZE].rstrip(b"\x00")
-    if not raw or not raw.isascii() or not raw.isalnum() or any(field[SERIAL_SIZE:]):
+    if not _SERIAL_BYTES.fullmatch(raw) or any(field[SERIAL_SIZE:]):
         raise SerialError(f"invalid serial field {field[:SERIAL_SIZE]!r}")
     return raw.decode("ascii")
 
