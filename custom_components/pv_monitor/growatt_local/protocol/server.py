@@ -85,6 +85,13 @@ PEER_FAILURE_WINDOW: Final = 60.0
 the window is refused until the window passes (unless a datalogger is connected from it)."""
 MAX_TRUSTED_HOSTS: Final = 64
 """Addresses remembered as having served a datalogger (bounded memory)."""
+DECODE_SLICE: Final = 0.005
+"""Seconds of decoding per event-loop turn: a burst of records (a datalogger replaying its
+buffer) is decoded in slices, so Home Assistant's other work waits at most this long."""
+DECODE_QUEUE_HIGH: Final = 2000
+DECODE_QUEUE_LOW: Final = 500
+"""Records waiting for decoding above which connections stop being read (TCP flow control
+holds the sender), and below which reading resumes."""
 SWEEP_INTERVAL: Final = 5.0
 """Seconds between checks of the timeouts above."""
 
@@ -288,6 +295,9 @@ class GrowattListener:
         self._by_serial: dict[str, _DataloggerConnection] = {}
         self._peer_failures: dict[str, deque[float]] = {}
         self._sweep_handle: asyncio.TimerHandle | None = None
+        self._decode_queue: deque[tuple[_DataloggerConnection, Frame]] = deque()
+        self._decode_handle: asyncio.Handle | None = None
+        self._paused: set[_DataloggerConnection] = set()
 
     @property
     def sessions(self) -> list[DataloggerSession]:
@@ -378,6 +388,13 @@ class GrowattListener:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+        # Records already acknowledged are still decoded: nothing received is lost.
+        while self._decode_queue:
+            conn, frame = self._decode_queue.popleft()
+            conn.guarded(conn.record, frame)
+        if self._decode_handle is not None:
+            self._decode_handle.cancel()
+            self._decode_handle = None
         self._connections.clear()
         self._by_serial.clear()
 
@@ -530,9 +547,41 @@ class GrowattListener:
         known.add(inverter)
         return True
 
+    # -- decoding in slices ------------------------------------------------------------------
+    def enqueue_record(self, conn: _DataloggerConnection, frame: Frame) -> None:
+        """Queue a record of ``conn`` for decoding after this turn's acks are out.
+
+        Above :data:`DECODE_QUEUE_HIGH` waiting records, ``conn`` stops being read.
+        """
+        self._decode_queue.append((conn, frame))
+        if self._decode_handle is None:
+            self._decode_handle = asyncio.get_running_loop().call_soon(self._decode_slice)
+        busy = len(self._decode_queue) > DECODE_QUEUE_HIGH
+        if busy and conn not in self._paused and conn.transport is not None and not conn.closed:
+            conn.transport.pause_reading()
+            self._paused.add(conn)
+
+    def _decode_slice(self) -> None:
+        """Decode queued records for up to :data:`DECODE_SLICE`, then yield to the loop."""
+        queue = self._decode_queue
+        deadline = time.perf_counter() + DECODE_SLICE
+        while queue and time.perf_counter() < deadline:
+            conn, frame = queue.popleft()
+            conn.guarded(conn.record, frame)  # also of a connection closed since the ack
+        if queue:
+            self._decode_handle = asyncio.get_running_loop().call_soon(self._decode_slice)
+        else:
+            self._decode_handle = None
+        if len(queue) < DECODE_QUEUE_LOW and self._paused:
+            for conn in self._paused:
+                if conn.transport is not None and not conn.closed:
+                    conn.transport.resume_reading()
+            self._paused.clear()
+
     def _released(self, conn: _DataloggerConnection) -> None:
         """Bookkeeping when ``conn`` closes."""
         self._connections.discard(conn)
+        self._paused.discard(conn)
         serial = conn.session.serial
         if serial is not None and self._by_serial.get(serial) is conn:
             del self._by_serial[serial]
@@ -582,9 +631,9 @@ class _DataloggerConnection(asyncio.Protocol):
             if isinstance(item, FrameError):
                 self._drop(item)
                 continue
-            self._guarded(self._handle, item)
+            self.guarded(self._handle, item)
 
-    def _guarded(self, handle: Callable[[Frame], None], frame: Frame) -> None:
+    def guarded(self, handle: Callable[[Frame], None], frame: Frame) -> None:
         """Run ``handle(frame)``; a fault is counted and logged once, the session goes on."""
         try:
             handle(frame)
@@ -705,7 +754,7 @@ class _DataloggerConnection(asyncio.Protocol):
         if function in RECORD_FUNCTIONS:
             # Decoding waits until every ack of this loop iteration is out: with many
             # dataloggers, acks do not queue behind other records' processing.
-            asyncio.get_running_loop().call_soon(self._guarded, self._record, frame)
+            self.listener.enqueue_record(self, frame)
         elif function == Function.GET_CONFIG:
             parsed = messages.parse_config_item(frame)
             if parsed is not None:
@@ -718,9 +767,8 @@ class _DataloggerConnection(asyncio.Protocol):
         self.write(messages.ack(frame))
         self.stats.acks_sent += 1
 
-    def _record(self, frame: Frame) -> None:
-        if self.closed:
-            return
+    def record(self, frame: Frame) -> None:
+        """Decode an acknowledged record and hand it to the handler (checks first)."""
         try:
             record = parse_record(frame)
             inverter = messages.inverter_serial(frame)
