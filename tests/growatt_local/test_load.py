@@ -6,7 +6,7 @@ shine2mqtt protocol-6 buffered record (ShineWiFi-X, MIC 3000TL-X, ``tests/fixtur
 with its timestamp moved into the past year, five minutes apart, re-encoded with the
 project's encoder, as a datalogger replays its buffer after a long outage.
 
-The figures are printed (``-s``). The suite runs 25,000 records (memory bound scaled);
+The figures are printed (``-s``). The suite runs 10,000 records (memory bound scaled);
 ``PV_MONITOR_LOAD_RECORDS=100000`` runs the issue's figure (about 50 s on 2 shared cores).
 """
 
@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import gc
 import os
 from pathlib import Path
+import sys
 import time
 
 from homeassistant.core import Event, HomeAssistant, callback
@@ -38,12 +39,20 @@ from custom_components.pv_monitor.growatt_local.protocol.records import (
 from .fixtures import capture
 from .test_local import make_entry, setup_entry, until
 
-RECORDS = int(os.environ.get("PV_MONITOR_LOAD_RECORDS", "25000"))
+RECORDS = int(os.environ.get("PV_MONITOR_LOAD_RECORDS", "10000"))
 CHUNK = 50
 """Records written at once, then the sender waits for their acks (a datalogger sends its
 buffer record by record, waiting for each ack; 50 at once is harsher: the listener reads
 and acknowledges them in one callback)."""
 COUNTERS = ("buffered_records", "dropped_frames", "open_connections")
+
+
+def traced() -> bool:
+    """Whether a tracer (coverage) slows every line down: loop lag is then not asserted."""
+    coverage = sys.modules.get("coverage")
+    return sys.gettrace() is not None or (
+        coverage is not None and coverage.Coverage.current() is not None
+    )
 
 
 def rss_bytes() -> int:
@@ -137,7 +146,8 @@ async def test_buffered_record_flood(hass: HomeAssistant, free_port: int) -> Non
         f"counter state writes {counter_writes}"
     )
     assert growth <= 50 * RECORDS / 100_000 + 5
-    assert p99 <= 50
+    if not traced():
+        assert p99 <= 50
     for key, n in counter_writes.items():
         assert n <= elapsed / 10 + 1, key
     # The last value is written once the interval has passed.

@@ -491,7 +491,7 @@ class GrowattListener:
 
     def configured(self, serial: str | None) -> bool:
         """Whether ``serial`` is on the allow-list or was served before."""
-        if serial is None:
+        if serial is None:  # pragma: no cover - only identified connections are asked
             return False
         return serial.upper() in self.config.allowed_dataloggers or serial in self.known_dataloggers
 
@@ -565,9 +565,11 @@ class GrowattListener:
         """Decode queued records for up to :data:`DECODE_SLICE`, then yield to the loop."""
         queue = self._decode_queue
         deadline = time.perf_counter() + DECODE_SLICE
-        while queue and time.perf_counter() < deadline:
+        while queue:  # at least one record per slice
             conn, frame = queue.popleft()
             conn.guarded(conn.record, frame)  # also of a connection closed since the ack
+            if time.perf_counter() >= deadline:
+                break
         if queue:
             self._decode_handle = asyncio.get_running_loop().call_soon(self._decode_slice)
         else:
@@ -779,13 +781,11 @@ class _DataloggerConnection(asyncio.Protocol):
             self.stats.records_bad_inverter += 1
             self._drop(err)
             return
+        # The datalogger serial field was checked against the session's before the ack.
         serial = self.session.serial
         assert serial is not None
-        if record.datalogger_serial != serial or inverter == serial:
-            if inverter == serial:
-                self.stats.records_bad_inverter += 1
-            else:
-                self._foreign(record.datalogger_serial)
+        if inverter == serial:
+            self.stats.records_bad_inverter += 1
             return
         if not self.listener.accept_inverter(serial, inverter, self.peer_host):
             return
