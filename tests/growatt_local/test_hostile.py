@@ -399,6 +399,9 @@ async def test_listener_logs_redact_serials(
     dongle = await play_growattmonitor(hass, free_port)
     await dongle.send(forged_record(SERIAL.encode(), b"EVIL000001"), split=False)
     await dongle.receive(1)
+    lowercase = await FakeDongle.connect(free_port)  # a serial that escapes redaction
+    await lowercase.send(ping(b"jpc492227a"), split=False)
+    assert await lowercase.closed()
     await dongle.send(b"\x00\x01\x00\x05\x00\x10" + bytes(16), split=False)  # a bad frame
     await until(lambda: entry.runtime_data.listener.stats.records_over_cap == 1)
     await hass.async_block_till_done()
@@ -408,9 +411,10 @@ async def test_listener_logs_redact_serials(
         if r.name.startswith("custom_components.pv_monitor") and r.levelno >= logging.INFO
     ]
     assert any("EVI*******" in line for line in lines)
+    assert any("invalid serial field starting b'jpc'" in line for line in lines)
     for line in lines:
         for serial in (SERIAL, INVERTER, "EVIL000001"):
-            assert serial not in line
+            assert serial.lower() not in line.lower()
     await dongle.close()
 
 

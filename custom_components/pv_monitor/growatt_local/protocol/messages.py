@@ -113,7 +113,8 @@ def check_serial(field: bytes) -> str:
     """
     raw = field[:SERIAL_SIZE].rstrip(b"\x00")
     if not _SERIAL_BYTES.fullmatch(raw) or any(field[SERIAL_SIZE:]):
-        raise SerialError(f"invalid serial field {field[:SERIAL_SIZE]!r}")
+        # Only the first three bytes: the message reaches logs and diagnostics.
+        raise SerialError(f"invalid serial field starting {field[:3]!r}")
     return raw.decode("ascii")
 
 
