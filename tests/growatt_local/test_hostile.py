@@ -253,11 +253,15 @@ async def test_hostile_connections_cannot_lock_out_the_datalogger(
                 continue
             half_open.append(writer)
 
+    loop = asyncio.get_running_loop()
     storm = [asyncio.create_task(flood(a)) for a in range(1, 251)]
     await asyncio.sleep(0.05)
     served = False
+    attempts = 0
+    started = loop.time()
     async with asyncio.timeout(30):
         while not served:
+            attempts += 1
             real = await raw_connect(free_port, "127.0.0.1")
             await asyncio.sleep(0.05)  # the datalogger waits before its first frame
             await real.send(PING, split=False)
@@ -266,8 +270,16 @@ async def test_hostile_connections_cannot_lock_out_the_datalogger(
                 served = True
             except ConnectionError:
                 await real.close()
+    waited = loop.time() - started
     await asyncio.gather(*storm)
-    assert len(half_open) + stats.connections_refused >= 4000 - 64
+    print(  # noqa: T201 - the measured figures, shown with -s
+        f"\nserved after {attempts} attempt(s), {waited * 1000:.0f} ms; "
+        f"{len(half_open)} half-open connects, {stats.connections_total} accepted in all, "
+        f"{stats.evicted} evicted, {stats.rejected_limit} refused at the limit, "
+        f"{stats.rejected_address} per address"
+    )
+    assert len(half_open) == 4000
+    assert attempts <= 3
     assert entry.runtime_data.data.dataloggers[SERIAL].connected
     await real.close()
     for writer in half_open:
