@@ -272,7 +272,7 @@ async def test_hostile_connections_cannot_lock_out_the_datalogger(
                 await real.close()
     waited = loop.time() - started
     await asyncio.gather(*storm)
-    print(  # noqa: T201 - the measured figures, shown with -s
+    print(
         f"\nserved after {attempts} attempt(s), {waited * 1000:.0f} ms; "
         f"{len(half_open)} half-open connects, {stats.connections_total} accepted in all, "
         f"{stats.evicted} evicted, {stats.rejected_limit} refused at the limit, "

@@ -194,10 +194,13 @@ async def test_backlog_survives_reconnection_and_restart(
         assert await hass.config_entries.async_unload(entry.entry_id)
         saved = hass_storage[f"pv_monitor.growatt_backlog.{entry.entry_id}"]["data"]
         assert [bytes.fromhex(f) for f in saved["backlogs"][SERIAL]] == [ANNOUNCE, *DATA[:4]]
+        assert saved["hosts"] == ["127.0.0.1"]  # favoured after the restart
 
         assert await hass.config_entries.async_setup(entry.entry_id)
         listener = entry.runtime_data.listener
         assert list(listener.upstreams[SERIAL].backlog) == [ANNOUNCE, *DATA[:4]]
+        assert listener.trusted_hosts == {"127.0.0.1"}
+        assert SERIAL in listener.known_dataloggers  # from the device registry
         await upstream.start(port)
         dongle = await identified(free_port)
         await dongle.send(DATA[4])
@@ -208,7 +211,10 @@ async def test_backlog_survives_reconnection_and_restart(
         await until(lambda: not listener.upstreams[SERIAL].backlog, 200_000)
         await dongle.close()
         assert await hass.config_entries.async_unload(entry.entry_id)
-    assert hass_storage[f"pv_monitor.growatt_backlog.{entry.entry_id}"]["data"] == {"backlogs": {}}
+    assert hass_storage[f"pv_monitor.growatt_backlog.{entry.entry_id}"]["data"] == {
+        "backlogs": {},
+        "hosts": ["127.0.0.1"],
+    }
     await upstream.stop()
 
 

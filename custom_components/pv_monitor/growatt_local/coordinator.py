@@ -419,6 +419,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         self._schedule_stale(logger)
         self.async_update_device(session.serial)
         self.guard.async_update_counters()
+        self.guard.host_seen(session.peer)
 
     def datalogger_disconnected(self, session: DataloggerSession) -> None:
         """Mark the datalogger disconnected, unless another connection of it is open."""

@@ -55,6 +55,7 @@ class ListenerGuard:
         self._counter_timer: CALLBACK_TYPE | None = None
         self._counter_dirty = False
         self._save_pending = False
+        self._saved_hosts: set[str] = set()
 
     @property
     def limit_issue_id(self) -> str:
@@ -67,6 +68,8 @@ class ListenerGuard:
         saved = await self.store.async_load() or {}
         for serial, frames in saved.get("backlogs", {}).items():
             listener.restore_backlog(serial, (bytes.fromhex(f) for f in frames))
+        listener.trust_hosts(saved.get("hosts", []))
+        self._saved_hosts.update(listener.trusted_hosts)
         registry = dr.async_get(self.hass)
         devices = dr.async_entries_for_config_entry(registry, self.entry.entry_id)
         serial_of = {d.id: _serial(d) for d in devices}
@@ -110,14 +113,24 @@ class ListenerGuard:
 
     # -- backlogs ----------------------------------------------------------------------
     def _backlog_data(self) -> dict[str, Any]:
-        backlogs = self.coordinator.listener.backlogs()
+        listener = self.coordinator.listener
+        backlogs = listener.backlogs()
         return {
-            "backlogs": {serial: [f.hex() for f in frames] for serial, frames in backlogs.items()}
+            "backlogs": {serial: [f.hex() for f in frames] for serial, frames in backlogs.items()},
+            "hosts": sorted(listener.trusted_hosts),
         }
 
     @callback
+    def host_seen(self, peer: str) -> None:
+        """A datalogger identified from ``peer`` (``host:port``): save a new address."""
+        host = peer.rpartition(":")[0]
+        if host not in self._saved_hosts:
+            self._saved_hosts.add(host)
+            self.backlog_changed()
+
+    @callback
     def backlog_changed(self) -> None:
-        """Schedule one save of every backlog (the listener calls this per change)."""
+        """Schedule one save of the backlogs and addresses (called per backlog change)."""
         if not self._save_pending:
             self._save_pending = True
             self.store.async_delay_save(self._saved_now, BACKLOG_SAVE_DELAY)

@@ -336,6 +336,13 @@ class GrowattListener:
         """Put back the backlog of ``serial`` saved before a restart (oldest first)."""
         self.upstream_state(serial).backlog.extend(frames)
 
+    def trust_hosts(self, hosts: Iterable[str]) -> None:
+        """Favour addresses that served a datalogger before a restart (bounded)."""
+        for host in hosts:
+            if len(self.trusted_hosts) >= MAX_TRUSTED_HOSTS:
+                break
+            self.trusted_hosts.add(host)
+
     def backlogs(self) -> dict[str, list[bytes]]:
         """Every non-empty backlog, oldest record first (for the glue to save)."""
         return {s: list(state.backlog) for s, state in self.upstreams.items() if state.backlog}
