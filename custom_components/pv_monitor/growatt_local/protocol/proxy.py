@@ -109,6 +109,7 @@ class ProxyLink:
         self.waiting: dict[tuple[int, int], tuple[asyncio.TimerHandle, Frame]] = {}
         """Datalogger frames (records, pings) whose answer we await from the upstream."""
         self.stall: asyncio.TimerHandle | None = None
+        self.stalled = False
         self.task = asyncio.get_running_loop().create_task(
             self._run(), name=f"growatt upstream {conn.session.peer}"
         )
@@ -195,7 +196,7 @@ class ProxyLink:
     def _stalled(self) -> None:
         self.stall = None
         if self.upstream is not None:
-            self.state.failed(self.listener.config.upstream_host, "does not acknowledge")
+            self.stalled = True  # counted as a failure when the connection has closed
             self.upstream.close()
 
     # -- upstream -> datalogger ------------------------------------------------------------
@@ -267,9 +268,12 @@ class ProxyLink:
                 upstream.close()
                 return
             started = loop.time()
+            self.stalled = False
             self._connected(upstream)
             await upstream.wait_closed()
-            if loop.time() - started < SHORT_SESSION:
+            if self.stalled:
+                self.state.failed(host, "does not acknowledge records")
+            elif loop.time() - started < SHORT_SESSION:
                 self.state.failed(host, "closed the connection at once")
 
     def _connected(self, upstream: _UpstreamConnection) -> None:
