@@ -650,6 +650,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             "stats": {
                 name: getattr(self.listener.stats, name) for name in self.listener.stats.__slots__
             },
+            "defences": self.guard.diagnostics(),
             "dataloggers": {
                 serial: {
                     "protocol": logger.protocol,

@@ -92,6 +92,24 @@ class ListenerGuard:
             self._save_pending = False
             await self.store.async_save(self._backlog_data())
 
+    def diagnostics(self) -> dict[str, Any]:
+        """Caps, remembered devices and addresses, and the proxy's state per datalogger."""
+        listener = self.coordinator.listener
+        config = listener.config
+        return {
+            "max_connections": listener.max_connections,
+            "max_dataloggers": config.max_dataloggers,
+            "max_inverters": config.max_inverters,
+            "allow_redirect": config.allow_redirect,
+            "allow_commands": config.allow_commands,
+            "known_dataloggers": len(listener.known_dataloggers),
+            "favoured_addresses": len(listener.trusted_hosts),
+            "upstreams": {
+                serial: {"backlog": len(state.backlog), "failures": state.failures}
+                for serial, state in listener.upstreams.items()
+            },
+        }
+
     # -- counters ----------------------------------------------------------------------
     @callback
     def async_update_counters(self) -> None:
