@@ -242,19 +242,8 @@ async def test_hostile_connections_cannot_lock_out_the_datalogger(
     assert stats.rejected_serial + stats.rejected_rate == 64
 
     half_open: list[asyncio.StreamWriter] = []
-
-    async def flood(address: int) -> None:
-        for _ in range(16):
-            try:
-                _, writer = await asyncio.open_connection(
-                    "127.0.0.1", free_port, local_addr=(f"127.0.1.{address}", 0)
-                )
-            except OSError:
-                continue
-            half_open.append(writer)
-
     loop = asyncio.get_running_loop()
-    storm = [asyncio.create_task(flood(a)) for a in range(1, 251)]
+    storm = [asyncio.create_task(half_open_flood(free_port, a, half_open)) for a in range(1, 251)]
     await asyncio.sleep(0.05)
     served = False
     attempts = 0
@@ -284,6 +273,18 @@ async def test_hostile_connections_cannot_lock_out_the_datalogger(
     await real.close()
     for writer in half_open:
         writer.transport.abort()
+
+
+async def half_open_flood(port: int, address: int, out: list[asyncio.StreamWriter]) -> None:
+    """16 connections from ``127.0.1.<address>`` that never send anything."""
+    for _ in range(16):
+        try:
+            _, writer = await asyncio.open_connection(
+                "127.0.0.1", port, local_addr=(f"127.0.1.{address}", 0)
+            )
+        except OSError:
+            continue
+        out.append(writer)
 
 
 def test_max_connections_stays_below_the_descriptor_limit() -> None:

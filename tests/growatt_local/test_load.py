@@ -107,6 +107,43 @@ class _Datalogger(asyncio.Protocol):
         self.acked += sum(isinstance(f, Frame) for f in self.decoder.feed(data))
         self.progress.set()
 
+    async def send_all(self, frames: list[bytes]) -> asyncio.Transport:
+        """Write ``frames`` :data:`CHUNK` at a time, each chunk once the last is acked."""
+        transport = self.transport
+        assert transport is not None
+        for start in range(0, len(frames), CHUNK):
+            transport.write(b"".join(frames[start : start + CHUNK]))
+            while self.acked < min(start + CHUNK, len(frames)):
+                self.progress.clear()
+                async with asyncio.timeout(10):
+                    await self.progress.wait()
+        return transport
+
+
+class _Lags:
+    """A 10 ms ticker: how late each tick ran (wall clock), and the process CPU time used
+    meanwhile, which is what held the loop whatever else the machine runs."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.running = True
+
+    async def tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.running:
+            due = loop.time() + 0.01
+            cpu = time.process_time()
+            await asyncio.sleep(0.01)
+            self.wall.append(max(0.0, loop.time() - due))
+            self.cpu.append(time.process_time() - cpu)
+
+    @staticmethod
+    def p99_and_max(values: list[float]) -> tuple[float, float]:
+        """99th percentile and maximum, in ms."""
+        ordered = sorted(values)
+        return ordered[int(0.99 * (len(ordered) - 1))] * 1000, ordered[-1] * 1000
+
 
 async def test_buffered_record_flood(hass: HomeAssistant, free_port: int) -> None:
     """Memory, state writes and loop lag while :data:`RECORDS` buffered records arrive."""
@@ -122,51 +159,30 @@ async def test_buffered_record_flood(hass: HomeAssistant, free_port: int) -> Non
 
     hass.bus.async_listen("state_changed", count)
     loop = asyncio.get_running_loop()
-    lags: list[float] = []
-    cpu_lags: list[float] = []
-    running = True
-
-    async def ticker() -> None:
-        """Every 10 ms: how late it ran (wall clock), and the process CPU time used
-        meanwhile, which is what held the loop whatever else the machine runs."""
-        while running:
-            due = loop.time() + 0.01
-            cpu = time.process_time()
-            await asyncio.sleep(0.01)
-            lags.append(max(0.0, loop.time() - due))
-            cpu_lags.append(time.process_time() - cpu)
+    lags = _Lags()
 
     gc.collect()
     rss_before = rss_bytes()
     _, logger = await loop.create_connection(_Datalogger, "127.0.0.1", free_port)
-    tick = asyncio.create_task(ticker())
+    tick = asyncio.create_task(lags.tick())
     started = time.monotonic()
-    transport = logger.transport
-    assert transport is not None
-    for start in range(0, RECORDS, CHUNK):
-        transport.write(b"".join(frames[start : start + CHUNK]))
-        while logger.acked < min(start + CHUNK, RECORDS):
-            logger.progress.clear()
-            async with asyncio.timeout(10):
-                await logger.progress.wait()
+    transport = await logger.send_all(frames)
     stats = entry.runtime_data.listener.stats
     await until(lambda: stats.records_buffered == RECORDS, rounds=1_000_000)
     elapsed = time.monotonic() - started
-    running = False
+    lags.running = False
     await tick
     await hass.async_block_till_done()
     del frames
     gc.collect()
     growth = (rss_bytes() - rss_before) / 2**20
-    lags.sort()
-    cpu_lags.sort()
-    p99 = lags[int(0.99 * (len(lags) - 1))] * 1000
-    cpu_p99 = cpu_lags[int(0.99 * (len(cpu_lags) - 1))] * 1000
+    p99, wall_max = lags.p99_and_max(lags.wall)
+    cpu_p99, cpu_max = lags.p99_and_max(lags.cpu)
     counter_writes = {key: writes.get(f"sensor.growatt_datalogger_{key}", 0) for key in COUNTERS}
     print(
         f"\n{RECORDS} buffered records in {elapsed:.1f} s: RSS +{growth:.1f} MiB, "
-        f"loop lag p99 {p99:.1f} ms wall (max {lags[-1] * 1000:.1f} ms, {len(lags)} ticks), "
-        f"{cpu_p99:.1f} ms CPU (max {cpu_lags[-1] * 1000:.1f} ms), "
+        f"loop lag p99 {p99:.1f} ms wall (max {wall_max:.1f} ms, {len(lags.wall)} ticks), "
+        f"{cpu_p99:.1f} ms CPU (max {cpu_max:.1f} ms), "
         f"counter state writes {counter_writes}"
     )
     assert growth <= 50 * RECORDS / 100_000 + 5

@@ -386,28 +386,7 @@ class GrowattLocalOptionsFlow(OptionsFlow):
                     }
                 )
 
-        fields: dict[vol.Marker, Any] = {
-            vol.Optional(CONF_ALLOWED_DATALOGGERS): TextSelector(
-                TextSelectorConfig(multiple=True, autocomplete="off")
-            ),
-        }
-        fields[
-            vol.Required(
-                CONF_MAX_CONNECTIONS,
-                default=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
-            )
-        ] = _MAX_CONNECTIONS_SELECTOR
-        for key, default in _CAPS:
-            fields[vol.Required(key, default=options.get(key, default))] = _DEVICE_CAP_SELECTOR
-        if proxy:
-            for key in (CONF_ALLOW_REDIRECT, CONF_ALLOW_COMMANDS):
-                fields[vol.Required(key, default=options.get(key, False))] = BooleanSelector()
-        for serial in serials:
-            fields[
-                vol.Required(
-                    f"{FAMILY_FIELD_PREFIX}{serial}", default=families.get(serial, FAMILY_AUTO)
-                )
-            ] = _FAMILY_SELECTOR
+        fields = _options_fields(options, proxy, serials, families)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
@@ -416,3 +395,32 @@ class GrowattLocalOptionsFlow(OptionsFlow):
             errors=errors,
             description_placeholders={"inverters": ", ".join(serials) or "-"},
         )
+
+
+def _options_fields(
+    options: Mapping[str, Any], proxy: bool, serials: list[str], families: Mapping[str, str]
+) -> dict[vol.Marker, Any]:
+    """Fields of the options form: allow-list, limits, proxy policy, family per inverter."""
+    fields: dict[vol.Marker, Any] = {
+        vol.Optional(CONF_ALLOWED_DATALOGGERS): TextSelector(
+            TextSelectorConfig(multiple=True, autocomplete="off")
+        ),
+    }
+    fields[
+        vol.Required(
+            CONF_MAX_CONNECTIONS,
+            default=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
+        )
+    ] = _MAX_CONNECTIONS_SELECTOR
+    for key, default in _CAPS:
+        fields[vol.Required(key, default=options.get(key, default))] = _DEVICE_CAP_SELECTOR
+    if proxy:
+        for key in (CONF_ALLOW_REDIRECT, CONF_ALLOW_COMMANDS):
+            fields[vol.Required(key, default=options.get(key, False))] = BooleanSelector()
+    for serial in serials:
+        fields[
+            vol.Required(
+                f"{FAMILY_FIELD_PREFIX}{serial}", default=families.get(serial, FAMILY_AUTO)
+            )
+        ] = _FAMILY_SELECTOR
+    return fields
