@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 import logging
 import socket
 from unittest.mock import patch
@@ -10,8 +10,12 @@ from unittest.mock import patch
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
+from pytest_homeassistant_custom_component.common import (
+    async_fire_time_changed,
+    mock_restore_cache_with_extra_data,
+)
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -145,6 +149,8 @@ async def test_bad_frames_are_counted_and_logged_once(
         r for r in caplog.records if r.levelno == logging.WARNING and "bad frame" in r.message
     ]
     assert len(warnings) == 1
+    # The counter writes its state at most once per 10 s: the trailing write is due then.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))
     await hass.async_block_till_done()
     assert hass.states.get("sensor.growatt_datalogger_dropped_frames").state == str(
         stats.frames_dropped

@@ -27,10 +27,13 @@ import voluptuous as vol
 from custom_components.pv_monitor.config_flow import SOURCE_KINDS, PvMonitorConfigFlow
 from custom_components.pv_monitor.const import CONF_KIND, DOMAIN
 from custom_components.pv_monitor.growatt_local.const import (
+    CONF_ALLOW_COMMANDS,
     CONF_ALLOW_REDIRECT,
     CONF_ALLOWED_DATALOGGERS,
     CONF_INVERTER_FAMILIES,
     CONF_MAX_CONNECTIONS,
+    CONF_MAX_DATALOGGERS,
+    CONF_MAX_INVERTERS,
     CONF_MODE,
     CONF_UPSTREAM_HOST,
     CONF_UPSTREAM_PORT,
@@ -580,8 +583,14 @@ async def test_options_server_mode(hass: HomeAssistant) -> None:
     assert [str(key) for key in result["data_schema"].schema] == [
         CONF_ALLOWED_DATALOGGERS,
         CONF_MAX_CONNECTIONS,
+        CONF_MAX_DATALOGGERS,
+        CONF_MAX_INVERTERS,
     ]
-    assert defaults(result["data_schema"]) == {CONF_MAX_CONNECTIONS: 64}
+    assert defaults(result["data_schema"]) == {
+        CONF_MAX_CONNECTIONS: 64,
+        CONF_MAX_DATALOGGERS: 8,
+        CONF_MAX_INVERTERS: 8,
+    }
     assert result["description_placeholders"] == {"inverters": "-"}
 
     result = await hass.config_entries.options.async_configure(
@@ -589,14 +598,18 @@ async def test_options_server_mode(hass: HomeAssistant) -> None:
         {
             CONF_ALLOWED_DATALOGGERS: [" abc1234567 ", "ABC1234567", "", "  ", "xgd5bf42mx"],
             CONF_MAX_CONNECTIONS: 200.0,
+            CONF_MAX_DATALOGGERS: 2.0,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     expected = {
         CONF_ALLOWED_DATALOGGERS: ["ABC1234567", "XGD5BF42MX"],
         CONF_ALLOW_REDIRECT: False,
+        CONF_ALLOW_COMMANDS: False,
         CONF_INVERTER_FAMILIES: {},
         CONF_MAX_CONNECTIONS: 200,
+        CONF_MAX_DATALOGGERS: 2,
+        CONF_MAX_INVERTERS: 8,
     }
     assert result["data"] == expected
     assert dict(entry.options) == expected
@@ -641,24 +654,42 @@ async def test_options_proxy_mode_allow_redirect(hass: HomeAssistant) -> None:
     assert [str(key) for key in schema.schema] == [
         CONF_ALLOWED_DATALOGGERS,
         CONF_MAX_CONNECTIONS,
+        CONF_MAX_DATALOGGERS,
+        CONF_MAX_INVERTERS,
         CONF_ALLOW_REDIRECT,
+        CONF_ALLOW_COMMANDS,
     ]
-    assert defaults(schema) == {CONF_ALLOW_REDIRECT: False, CONF_MAX_CONNECTIONS: 64}
+    assert defaults(schema) == {
+        CONF_ALLOW_REDIRECT: False,
+        CONF_ALLOW_COMMANDS: False,
+        CONF_MAX_CONNECTIONS: 64,
+        CONF_MAX_DATALOGGERS: 8,
+        CONF_MAX_INVERTERS: 8,
+    }
 
     # Clearing the allow-list (the frontend omits an emptied optional field).
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_ALLOW_REDIRECT: True}
+        result["flow_id"], {CONF_ALLOW_REDIRECT: True, CONF_ALLOW_COMMANDS: True}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert dict(entry.options) == {
         CONF_ALLOWED_DATALOGGERS: [],
         CONF_ALLOW_REDIRECT: True,
+        CONF_ALLOW_COMMANDS: True,
         CONF_INVERTER_FAMILIES: {},
         CONF_MAX_CONNECTIONS: 64,
+        CONF_MAX_DATALOGGERS: 8,
+        CONF_MAX_INVERTERS: 8,
     }
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert defaults(result["data_schema"]) == {CONF_ALLOW_REDIRECT: True, CONF_MAX_CONNECTIONS: 64}
+    assert defaults(result["data_schema"]) == {
+        CONF_ALLOW_REDIRECT: True,
+        CONF_ALLOW_COMMANDS: True,
+        CONF_MAX_CONNECTIONS: 64,
+        CONF_MAX_DATALOGGERS: 8,
+        CONF_MAX_INVERTERS: 8,
+    }
 
 
 async def test_options_inverter_families(hass: HomeAssistant) -> None:
@@ -677,6 +708,8 @@ async def test_options_inverter_families(hass: HomeAssistant) -> None:
         "family_INV2": "auto",
         "family_INV3": "sph",
         CONF_MAX_CONNECTIONS: 64,
+        CONF_MAX_DATALOGGERS: 8,
+        CONF_MAX_INVERTERS: 8,
     }
     selector = schema.schema[field(schema, "family_INV2")]
     assert selector.config["translation_key"] == "family"
@@ -692,7 +725,10 @@ async def test_options_inverter_families(hass: HomeAssistant) -> None:
         CONF_ALLOWED_DATALOGGERS: [],
         CONF_ALLOW_REDIRECT: False,
         CONF_INVERTER_FAMILIES: {"INV2": "tl_x", "INV3": "sph"},
+        CONF_ALLOW_COMMANDS: False,
         CONF_MAX_CONNECTIONS: 64,
+        CONF_MAX_DATALOGGERS: 8,
+        CONF_MAX_INVERTERS: 8,
     }
 
 

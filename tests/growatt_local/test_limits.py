@@ -9,7 +9,7 @@ from unittest.mock import patch
 import pytest
 
 from custom_components.pv_monitor.growatt_local.protocol import messages, server
-from custom_components.pv_monitor.growatt_local.protocol.framing import decode_frame
+from custom_components.pv_monitor.growatt_local.protocol.framing import decode_frame, encode_frame
 from custom_components.pv_monitor.growatt_local.protocol.records import Record
 from custom_components.pv_monitor.growatt_local.protocol.server import (
     DataloggerSession,
@@ -75,6 +75,7 @@ async def test_error_budget_closes_the_connection(listener: GrowattListener) -> 
     assert listener.stats.frames_dropped == server.ERROR_BUDGET + 1
 
 
+@patch.object(server, "UNIDENTIFIED_GRACE", 0.0)
 async def test_cap_evicts_silent_connections_first(listener: GrowattListener) -> None:
     """At the cap a silent connection makes room; with none silent, the new one is refused."""
     port = listener.bound_port
@@ -87,10 +88,11 @@ async def test_cap_evicts_silent_connections_first(listener: GrowattListener) ->
     assert listener.stats.evicted == 1
     assert await silent[0].closed()
     others = []
-    for _ in range(2):
+    for n in range(2):  # other dataloggers (one connection per serial)
         other = await FakeDongle.connect(port)
-        await other.send(PING)
-        await other.expect_raw(PING)
+        ping = encode_frame(1, 5, 1, 0x16, f"JPC49222{n}X".encode())
+        await other.send(ping)
+        await other.expect_raw(ping)
         others.append(other)
     assert listener.stats.evicted == 3
     refused = await FakeDongle.connect(port)

@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.pv_monitor.const import DOMAIN
-from custom_components.pv_monitor.growatt_local.protocol import messages, server
+from custom_components.pv_monitor.growatt_local.protocol import messages, proxy
 from custom_components.pv_monitor.growatt_local.protocol.framing import decode_frame
 
 from .dongle import FakeDongle, FakeGrowattServer
@@ -56,18 +56,22 @@ async def test_proxy_relays_blocks_and_survives_upstream_outage(
     await upstream.start()
     entry = proxy_entry(free_port, upstream.port)
     entry.add_to_hass(hass)
-    with patch.object(server, "UPSTREAM_BACKOFF", (0.01,)):
+    with patch.object(proxy, "UPSTREAM_BACKOFF", (0.01,)):
         assert await hass.config_entries.async_setup(entry.entry_id)
         listener = entry.runtime_data.listener
         dongle = await FakeDongle.connect(free_port)
+        # The upstream is opened only once the datalogger named itself (first ping,
+        # echoed locally meanwhile).
+        ping = raw("shine2mqtt_v6_0116_ping_1")
+        await dongle.send(ping)
+        await dongle.expect_raw(ping)
         await until(lambda: any(s.upstream_connected for s in listener.sessions))
 
-        # Ping and announce go up; the answers come back from upstream unchanged; the
+        # The announce goes up; the answers come back from upstream unchanged; the
         # upstream's command that would re-point the datalogger is not relayed.
-        ping = raw("shine2mqtt_v6_0116_ping_1")
         announce = raw("shine2mqtt_v6_0103_announce_1")
-        await dongle.send(ping, announce)
-        await dongle.expect_raw(ping, messages.ack(decode_frame(announce)), query)
+        await dongle.send(announce)
+        await dongle.expect_raw(messages.ack(decode_frame(announce)), query)
         assert listener.stats.commands_blocked == 1
         assert listener.stats.acks_sent == 0  # every ack so far was the upstream's
 
@@ -93,6 +97,7 @@ async def test_proxy_relays_blocks_and_survives_upstream_outage(
         # the replayed records are swallowed: the dongle has them already).
         await dongle.expect_raw(query)
         assert listener.stats.commands_blocked == 2
+        await until(lambda: not listener.upstreams[SERIAL].backlog, rounds=200_000)
         await dongle.send(data[3])
         await dongle.expect_raw(messages.ack(decode_frame(data[3])))
         await until(lambda: sum(f.raw in data for f in upstream.received) == 4, rounds=200_000)
@@ -102,7 +107,7 @@ async def test_proxy_relays_blocks_and_survives_upstream_outage(
 
         # The upstream stops acknowledging: the proxy acks after its timeout.
         upstream.ack = False
-        with patch.object(server, "UPSTREAM_ACK_TIMEOUT", 0.01):
+        with patch.object(proxy, "UPSTREAM_ACK_TIMEOUT", 0.01):
             await dongle.send(data[4])
             await dongle.expect_raw(messages.ack(decode_frame(data[4])))
         assert listener.stats.acks_sent == 3
@@ -124,6 +129,9 @@ async def test_proxy_redirect_allowed(hass: HomeAssistant, free_port: int) -> No
     assert await hass.config_entries.async_setup(entry.entry_id)
     listener = entry.runtime_data.listener
     dongle = await FakeDongle.connect(free_port)
+    ping = raw("shine2mqtt_v6_0116_ping_1")
+    await dongle.send(ping)
+    await dongle.expect_raw(ping)
     await until(lambda: any(s.upstream_connected for s in listener.sessions))
     announce = raw("shine2mqtt_v6_0103_announce_1")
     await dongle.send(announce)
@@ -138,12 +146,14 @@ async def test_proxy_upstream_unreachable_from_start(hass: HomeAssistant, free_p
     """No upstream at all: the datalogger is served locally and HA gets its records."""
     entry = proxy_entry(free_port, 9)  # discard port on loopback: connection refused
     entry.add_to_hass(hass)
-    with patch.object(server, "UPSTREAM_BACKOFF", (0.01,)):
+    with patch.object(proxy, "UPSTREAM_BACKOFF", (0.01,)):
         assert await hass.config_entries.async_setup(entry.entry_id)
         listener = entry.runtime_data.listener
         dongle = await FakeDongle.connect(free_port)
-        await until(lambda: listener.stats.upstream_failures >= 2, rounds=200_000)
         ping = raw("shine2mqtt_v6_0116_ping_2")
+        await dongle.send(ping)
+        await dongle.expect_raw(ping)
+        await until(lambda: listener.stats.upstream_failures >= 2, rounds=200_000)
         data = raw("shine2mqtt_v6_0104_data_1")
         await dongle.send(ping, data)
         await dongle.expect_raw(ping, messages.ack(decode_frame(data)))
@@ -161,12 +171,16 @@ async def test_proxy_upstream_flapping_loses_nothing(hass: HomeAssistant, free_p
     entry.add_to_hass(hass)
     data = [raw(f"shine2mqtt_v6_0104_data_{n}") for n in range(1, 6)]
     records = 0
-    with patch.object(server, "UPSTREAM_BACKOFF", (0.01,)):
+    with patch.object(proxy, "UPSTREAM_BACKOFF", (0.01,)):
         assert await hass.config_entries.async_setup(entry.entry_id)
         listener = entry.runtime_data.listener
         dongle = await FakeDongle.connect(free_port)
+        ping = raw("shine2mqtt_v6_0116_ping_1")
+        await dongle.send(ping)
+        await dongle.expect_raw(ping)
         for flap in range(5):
             await until(lambda: any(s.upstream_connected for s in listener.sessions), 200_000)
+            await until(lambda: not listener.upstreams[SERIAL].backlog, 200_000)
             for frame in data[:2]:  # upstream up: its acks come through
                 await dongle.send(frame)
                 await dongle.expect_raw(messages.ack(decode_frame(frame)))

@@ -23,5 +23,6 @@ KIND: Final = KindSpec[GrowattLocalCoordinator](
         Platform.BINARY_SENSOR: async_setup_binary_sensors,
         Platform.SENSOR: async_setup_sensors,
     },
+    remove_device=lambda _hass, entry, device: entry.runtime_data.guard.remove_device(device),
 )
 """The Growatt local kind, as :mod:`..common.runtime` runs it."""

@@ -24,6 +24,13 @@ CONF_ALLOW_REDIRECT: Final = "allow_redirect"
 """Option (proxy mode): let upstream commands re-point the datalogger (0x18 items 0x11-0x13)."""
 CONF_MAX_CONNECTIONS: Final = "max_connections"
 """Option: datalogger connections the listener keeps open at once."""
+CONF_ALLOW_COMMANDS: Final = "allow_commands"
+"""Option (proxy mode): relay cloud commands beyond normal operation (register commands
+0x05/0x06/0x10, reboot and other 0x18 items)."""
+CONF_MAX_DATALOGGERS: Final = "max_dataloggers"
+"""Option: datalogger serials the entry serves (the allowed list's always pass)."""
+CONF_MAX_INVERTERS: Final = "max_inverters"
+"""Option: inverters per datalogger."""
 CONF_INVERTER_FAMILIES: Final = "inverter_families"
 """Option: ``{inverter serial: family}`` overrides of the automatic family detection."""
 

@@ -8,7 +8,6 @@ of one inverter never rewrites the states of the others).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -27,10 +26,13 @@ from homeassistant.util import dt as dt_util
 from ..common.runtime import service_device_info
 from ..const import DOMAIN
 from .const import (
+    CONF_ALLOW_COMMANDS,
     CONF_ALLOW_REDIRECT,
     CONF_ALLOWED_DATALOGGERS,
     CONF_INVERTER_FAMILIES,
     CONF_MAX_CONNECTIONS,
+    CONF_MAX_DATALOGGERS,
+    CONF_MAX_INVERTERS,
     CONF_MODE,
     CONF_UPSTREAM_HOST,
     CONF_UPSTREAM_PORT,
@@ -38,6 +40,7 @@ from .const import (
     STALE_INTERVALS,
     ListenerMode,
 )
+from .guard import ListenerGuard
 from .protocol.backfill import plausible_record_time
 from .protocol.messages import ConfigItem
 from .protocol.records import Record
@@ -50,6 +53,8 @@ from .protocol.registers import (
 )
 from .protocol.server import (
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_DATALOGGERS,
+    DEFAULT_MAX_INVERTERS,
     DataloggerSession,
     GrowattListener,
     ListenerConfig,
@@ -57,10 +62,6 @@ from .protocol.server import (
 )
 
 _LOGGER = logging.getLogger(__name__)
-
-BUFFERED_KEEP = 20_000
-"""Buffered records kept in memory per inverter for the statistics backfill (about 70 days
-of 5-minute records); the oldest go first."""
 
 BACKFILL_DELAY = 30.0
 """Seconds after the last buffered record before the backfill runs (dataloggers send their
@@ -136,7 +137,6 @@ class InverterState:
     record_time: datetime | None = None
     """Datalogger clock of the last live record."""
     device_info: dict[str, str] = field(default_factory=dict)
-    buffered: deque[Record] = field(default_factory=lambda: deque(maxlen=BUFFERED_KEEP))
     buffered_total: int = 0
     ignored_decreases: int = 0
     """Counter values that went backwards and were ignored (false resets)."""
@@ -266,7 +266,10 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 upstream_port=entry.data[CONF_UPSTREAM_PORT],
                 allowed_dataloggers=normalise_serials(options.get(CONF_ALLOWED_DATALOGGERS, [])),
                 allow_redirect=options.get(CONF_ALLOW_REDIRECT, False),
+                allow_commands=options.get(CONF_ALLOW_COMMANDS, False),
                 max_connections=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
+                max_dataloggers=options.get(CONF_MAX_DATALOGGERS, DEFAULT_MAX_DATALOGGERS),
+                max_inverters=options.get(CONF_MAX_INVERTERS, DEFAULT_MAX_INVERTERS),
                 now=lambda: dt_util.now().replace(tzinfo=None),
             ),
             self,
@@ -282,6 +285,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         self._device_listeners: dict[str | None, list[CALLBACK_TYPE]] = {}
         self._stale_timers: dict[str, CALLBACK_TYPE] = {}
         self._logged_drop = False
+        self.guard = ListenerGuard(hass, entry, self)
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -321,6 +325,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 translation_placeholders=placeholders,
             ) from err
         ir.async_delete_issue(self.hass, DOMAIN, self.port_issue_id)
+        await self.guard.async_load()
 
     async def async_start(self) -> None:
         """Accept datalogger connections, now that the entities listen."""
@@ -332,6 +337,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             cancel()
         self._stale_timers.clear()
         await self.listener.stop()
+        await self.guard.async_stop()
         if self._backfill_timer is not None:
             self._backfill_timer()
             self._backfill_timer = None
@@ -413,7 +419,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         logger.last_seen = dt_util.utcnow()
         self._schedule_stale(logger)
         self.async_update_device(session.serial)
-        self.async_update_device(None)
+        self.guard.async_update_counters()
+        self.guard.host_seen(session.peer)
 
     def datalogger_disconnected(self, session: DataloggerSession) -> None:
         """Mark the datalogger disconnected, unless another connection of it is open."""
@@ -423,7 +430,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         logger = self._datalogger(session.serial)
         logger.connected = False
         self._async_update_datalogger_and_inverters(logger)
-        self.async_update_device(None)
+        self.guard.async_update_counters()
 
     def config_received(self, session: DataloggerSession, item: int, value: str) -> None:
         """Store a config item; data interval and firmware update the device."""
@@ -447,12 +454,20 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             _LOGGER.warning(
                 "Dropped a bad frame from %s (%s); further drops are counted in the "
                 "'Dropped frames' sensor and logged at debug level",
-                session.serial or session.peer,
+                session.redacted,
                 error,
             )
         else:
             _LOGGER.debug("Dropped a bad frame from %s: %s", session.peer, error)
-        self.async_update_device(None)
+        self.guard.async_update_counters()
+
+    def limit_reached(self, kind: str, peer: str, serial: str) -> None:
+        """A datalogger or inverter beyond its cap was refused: one repair issue."""
+        self.guard.limit_reached(kind, peer, serial)
+
+    def backlog_changed(self, serial: str) -> None:
+        """Save the proxy backlogs (delayed, one write for a burst)."""
+        self.guard.backlog_changed()
 
     def record_received(self, session: DataloggerSession, record: Record) -> None:
         """Turn an announce, live or buffered record into state."""
@@ -469,10 +484,9 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 self._async_new_devices()
             return
         if record.buffered:
-            inverter.buffered.append(record)
             inverter.buffered_total += 1
             self._queue_history(inverter, record)
-            self.async_update_device(None)
+            self.guard.async_update_counters()
             if new_device:
                 self._async_new_devices()
             return
@@ -637,6 +651,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             "stats": {
                 name: getattr(self.listener.stats, name) for name in self.listener.stats.__slots__
             },
+            "defences": self.guard.diagnostics(),
             "dataloggers": {
                 serial: {
                     "protocol": logger.protocol,

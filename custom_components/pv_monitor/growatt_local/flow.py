@@ -35,10 +35,13 @@ import voluptuous as vol
 
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .const import (
+    CONF_ALLOW_COMMANDS,
     CONF_ALLOW_REDIRECT,
     CONF_ALLOWED_DATALOGGERS,
     CONF_INVERTER_FAMILIES,
     CONF_MAX_CONNECTIONS,
+    CONF_MAX_DATALOGGERS,
+    CONF_MAX_INVERTERS,
     CONF_MODE,
     CONF_UPSTREAM_HOST,
     CONF_UPSTREAM_PORT,
@@ -48,7 +51,7 @@ from .const import (
     DEFAULT_UPSTREAM_PORT,
     ListenerMode,
 )
-from .protocol.server import DEFAULT_MAX_CONNECTIONS
+from .protocol.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_DATALOGGERS, DEFAULT_MAX_INVERTERS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,6 +71,16 @@ FAMILY_FIELD_PREFIX: Final = "family_"
 _MAX_CONNECTIONS_SELECTOR: Final = NumberSelector(
     NumberSelectorConfig(min=1, max=10000, step=1, mode=NumberSelectorMode.BOX)
 )
+
+_DEVICE_CAP_SELECTOR: Final = vol.All(
+    NumberSelector(NumberSelectorConfig(min=1, max=64, step=1, mode=NumberSelectorMode.BOX)),
+    vol.Coerce(int),
+)
+_CAPS: Final = (
+    (CONF_MAX_DATALOGGERS, DEFAULT_MAX_DATALOGGERS),
+    (CONF_MAX_INVERTERS, DEFAULT_MAX_INVERTERS),
+)
+"""Options capping the devices one entry creates, with their defaults."""
 
 _SERIAL_RE: Final = re.compile(r"[A-Z0-9]{1,30}")
 
@@ -367,30 +380,13 @@ class GrowattLocalOptionsFlow(OptionsFlow):
                         CONF_MAX_CONNECTIONS: int(
                             user_input.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS)
                         ),
+                        CONF_ALLOW_COMMANDS: proxy
+                        and bool(user_input.get(CONF_ALLOW_COMMANDS, False)),
+                        **{key: int(user_input.get(key, default)) for key, default in _CAPS},
                     }
                 )
 
-        fields: dict[vol.Marker, Any] = {
-            vol.Optional(CONF_ALLOWED_DATALOGGERS): TextSelector(
-                TextSelectorConfig(multiple=True, autocomplete="off")
-            ),
-        }
-        fields[
-            vol.Required(
-                CONF_MAX_CONNECTIONS,
-                default=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
-            )
-        ] = _MAX_CONNECTIONS_SELECTOR
-        if proxy:
-            fields[
-                vol.Required(CONF_ALLOW_REDIRECT, default=options.get(CONF_ALLOW_REDIRECT, False))
-            ] = BooleanSelector()
-        for serial in serials:
-            fields[
-                vol.Required(
-                    f"{FAMILY_FIELD_PREFIX}{serial}", default=families.get(serial, FAMILY_AUTO)
-                )
-            ] = _FAMILY_SELECTOR
+        fields = _options_fields(options, proxy, serials, families)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
@@ -399,3 +395,32 @@ class GrowattLocalOptionsFlow(OptionsFlow):
             errors=errors,
             description_placeholders={"inverters": ", ".join(serials) or "-"},
         )
+
+
+def _options_fields(
+    options: Mapping[str, Any], proxy: bool, serials: list[str], families: Mapping[str, str]
+) -> dict[vol.Marker, Any]:
+    """Fields of the options form: allow-list, limits, proxy policy, family per inverter."""
+    fields: dict[vol.Marker, Any] = {
+        vol.Optional(CONF_ALLOWED_DATALOGGERS): TextSelector(
+            TextSelectorConfig(multiple=True, autocomplete="off")
+        ),
+    }
+    fields[
+        vol.Required(
+            CONF_MAX_CONNECTIONS,
+            default=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
+        )
+    ] = _MAX_CONNECTIONS_SELECTOR
+    for key, default in _CAPS:
+        fields[vol.Required(key, default=options.get(key, default))] = _DEVICE_CAP_SELECTOR
+    if proxy:
+        for key in (CONF_ALLOW_REDIRECT, CONF_ALLOW_COMMANDS):
+            fields[vol.Required(key, default=options.get(key, False))] = BooleanSelector()
+    for serial in serials:
+        fields[
+            vol.Required(
+                f"{FAMILY_FIELD_PREFIX}{serial}", default=families.get(serial, FAMILY_AUTO)
+            )
+        ] = _FAMILY_SELECTOR
+    return fields

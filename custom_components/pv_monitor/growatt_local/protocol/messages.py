@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import IntEnum
+import re
 from typing import Final
 
-from .framing import Frame, Function, Protocol, encode_frame
+from .framing import Frame, FrameError, Function, Protocol, encode_frame
 
 ACK_PAYLOAD: Final = b"\x00"
 """Plaintext payload of a server acknowledgement (0x47 on the wire for protocols 5/6)."""
@@ -33,21 +34,156 @@ class ConfigItem(IntEnum):
     DATA_INTERVAL = 0x04
     """Minutes between data records, ASCII digits."""
     DATALOGGER_SERIAL = 0x08
+    FTP_CREDENTIALS = 0x0B
+    """Firmware download server credentials."""
+    DNS = 0x0C
     LOCAL_IP = 0x0E
+    LOCAL_PORT = 0x0F
     MAC_ADDRESS = 0x10
     SERVER_IP = 0x11
     SERVER_PORT = 0x12
     SERVER_NAME = 0x13
     DEVICE_TYPE = 0x14
     FIRMWARE_VERSION = 0x15
+    NETMASK = 0x19
+    GATEWAY = 0x1A
+    TIME_ZONE = 0x1E
     CLOCK = 0x1F
     """Datalogger clock, ASCII ``YYYY-MM-DD HH:MM:SS`` (local time)."""
+    REBOOT = 0x20
+    RESET = 0x21
+    WIFI_SSID = 0x38
+    WIFI_KEY = 0x39
 
 
 REDIRECT_ITEMS: Final = frozenset(
-    {ConfigItem.SERVER_IP, ConfigItem.SERVER_PORT, ConfigItem.SERVER_NAME}
+    {
+        ConfigItem.FTP_CREDENTIALS,
+        ConfigItem.DNS,
+        ConfigItem.LOCAL_IP,
+        ConfigItem.LOCAL_PORT,
+        ConfigItem.SERVER_IP,
+        ConfigItem.SERVER_PORT,
+        ConfigItem.SERVER_NAME,
+        ConfigItem.NETMASK,
+        ConfigItem.GATEWAY,
+        ConfigItem.WIFI_SSID,
+        ConfigItem.WIFI_KEY,
+    }
 )
-"""Items that re-point the datalogger to another server; a proxy blocks them by default."""
+"""Items that re-point the datalogger (its server, network or firmware source); a proxy
+relays them from the cloud only with the "allow redirect" option."""
+
+ALWAYS_RELAYED_ITEMS: Final = frozenset({ConfigItem.CLOCK})
+"""The only 0x18 item a proxy relays from the cloud by default: the clock set that the
+Growatt server sends after every announce. grott's proxy (``blockcmd``, johanmeijer/grott
+``grottproxy.py``) lets exactly this item through and blocks every other configure
+command."""
+
+WRITE_REGISTERS: Final = 0x10
+"""Function of the inverter command writing a range of holding registers."""
+
+REGISTER_COMMANDS: Final = frozenset(
+    {int(Function.READ_REGISTERS), int(Function.WRITE_REGISTER), WRITE_REGISTERS}
+)
+"""Inverter register commands (0x05 read, 0x06 write one, 0x10 write a range)."""
+
+SERIAL_SIZE: Final = 10
+"""Characters of a datalogger or inverter serial (the rest of a protocol 6 field is NULs)."""
+
+
+_SERIAL_BYTES: Final = re.compile(rb"[A-Z0-9]{1,10}")
+
+
+class SerialError(FrameError):
+    """A serial field is empty or holds bytes other than ASCII letters and digits."""
+
+
+def check_serial(field: bytes) -> str:
+    """Validate a serial field: uppercase ASCII letters and digits, then only NUL padding.
+
+    Every real serial in the captures (``tests/fixtures/growatt``) is 10 uppercase letters
+    and digits, as printed on Growatt's labels. A field starting with NUL or space, holding
+    a space, a lowercase letter, a control or non-ASCII byte, or empty, is refused:
+    stripping such bytes would let a client pose as another serial, and a serial that is
+    not uppercase would escape the allow-list's and the diagnostics' redaction patterns.
+
+    Raises:
+        SerialError: the field does not hold a valid serial.
+    """
+    raw = field[:SERIAL_SIZE].rstrip(b"\x00")
+    if not _SERIAL_BYTES.fullmatch(raw) or any(field[SERIAL_SIZE:]):
+        # Only the first three bytes: the message reaches logs and diagnostics.
+        raise SerialError(f"invalid serial field starting {field[:3]!r}")
+    return raw.decode("ascii")
+
+
+SERIAL_OPTIONAL: Final = frozenset({int(Function.SET_CONFIG), *REGISTER_COMMANDS})
+"""Datalogger answers that may be a bare result byte without a serial (captured 0x18
+answers ``shine2mqtt_v6_0118_ack_*``)."""
+
+
+def datalogger_serial(frame: Frame) -> str | None:
+    """The datalogger serial a datalogger's frame starts with, None if it carries none.
+
+    Raises:
+        SerialError: the frame should carry a serial and its field is not valid.
+    """
+    payload = frame.payload
+    if frame.function in SERIAL_OPTIONAL and len(payload) < SERIAL_SIZE:
+        return None
+    width = SERIAL_SIZE if len(payload) <= SERIAL_SIZE else frame.serial_width
+    return check_serial(payload[:width])
+
+
+def inverter_serial(frame: Frame) -> str:
+    """The inverter serial of a record frame (second serial field), validated.
+
+    Raises:
+        SerialError: the field is not a valid serial.
+    """
+    width = frame.serial_width
+    return check_serial(frame.payload[width : 2 * width])
+
+
+def frame_key(raw: bytes) -> tuple[int, int]:
+    """``(function, seq)`` of a wire frame: what its acknowledgement carries."""
+    return raw[7], int.from_bytes(raw[0:2], "big")
+
+
+def is_ack(frame: Frame) -> bool:
+    """Whether ``frame`` is a server acknowledgement (a record function, one-byte payload)."""
+    return len(frame.payload) == 1 and frame.function in ACKED_FUNCTIONS
+
+
+class Verdict(IntEnum):
+    """What a proxy does with a frame from the Growatt cloud."""
+
+    RELAY = 0
+    BLOCK_REDIRECT = 1
+    BLOCK_COMMAND = 2
+
+
+def cloud_verdict(frame: Frame, allow_redirect: bool, allow_commands: bool) -> Verdict:
+    """The command policy of a proxy for one frame from the Growatt cloud.
+
+    Relayed always: pings, config queries (0x19) and the clock set (0x18 item 0x1f), what the
+    Growatt server needs for normal operation (acks are handled before this). Re-pointing
+    items (:data:`REDIRECT_ITEMS`) pass only with ``allow_redirect``; every other 0x18 item
+    (data interval, time zone, reboot 0x20, reset 0x21, ...), the register commands 0x05,
+    0x06 and 0x10 and any other function pass only with ``allow_commands``.
+    """
+    function = frame.function
+    if function in (Function.PING, Function.GET_CONFIG):
+        return Verdict.RELAY
+    if function == Function.SET_CONFIG:
+        item = parse_set_config_item(frame)
+        if item in ALWAYS_RELAYED_ITEMS:
+            return Verdict.RELAY
+        if item in REDIRECT_ITEMS:
+            return Verdict.RELAY if allow_redirect else Verdict.BLOCK_REDIRECT
+    return Verdict.RELAY if allow_commands else Verdict.BLOCK_COMMAND
+
 
 QUERY_FIRST_ITEM: Final = ConfigItem.DATA_INTERVAL
 QUERY_LAST_ITEM: Final = ConfigItem.FIRMWARE_VERSION

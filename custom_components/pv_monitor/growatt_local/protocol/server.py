@@ -7,11 +7,24 @@ Server mode answers like the Growatt server: acknowledges every record (0x03, 0x
 0x50), echoes pings (0x16), sets the datalogger clock (0x18 item 0x1f) after each announce
 and queries its configuration items (0x19) once per connection.
 
-Proxy mode relays every frame both ways unchanged (the raw bytes), while decoding a copy.
-Upstream commands that would re-point the datalogger (0x18 items 0x11-0x13) are dropped
-unless allowed. While the upstream is unreachable, or does not acknowledge a record within
-:data:`UPSTREAM_ACK_TIMEOUT`, the listener acknowledges locally so the datalogger never
-buffers; a late upstream acknowledgement for a record already acknowledged is swallowed.
+Proxy mode relays the datalogger's frames unchanged (the raw bytes) while decoding a copy;
+see :mod:`.proxy` for the upstream side and the command policy.
+
+Everything on the LAN may talk to the listener (threat model in README "Security"):
+
+- *Identity*: a connection's datalogger serial is fixed by its first frame that carries one
+  and must be letters and digits (:func:`.messages.check_serial`) and pass the allow-list
+  before anything is acknowledged or decoded; a frame naming another serial, or a record
+  naming another datalogger, is dropped and counted. A second connection claiming a
+  datalogger that is connected and talking is refused, unless it comes from the same
+  address (the datalogger reconnecting) or the first went silent.
+- *Caps*: at most ``max_dataloggers`` datalogger serials (the allow-list's not counted) and
+  ``max_inverters`` inverters per datalogger; beyond them the handler hears
+  :meth:`ListenerHandler.limit_reached` once per serial.
+- *Slots*: at most :data:`MAX_PER_ADDRESS` connections per address and ``max_connections``
+  in all (capped by the process's file-descriptor limit, :func:`effective_max_connections`);
+  at the limit the least recently active unidentified connection makes room, then an idle
+  identified one; an address that served a configured datalogger is preferred.
 """
 
 from __future__ import annotations
@@ -22,11 +35,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 import logging
+import resource
 import time
 from typing import Final, Protocol
 
+from ...common.log import LogOnce
+from ...common.redact import redact_serial
 from . import messages
 from .framing import Frame, FrameDecoder, FrameError, Function
+from .proxy import ProxyLink, UpstreamState
 from .records import Record, RecordError, parse_record
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,22 +51,30 @@ _LOGGER = logging.getLogger(__name__)
 RECORD_FUNCTIONS: Final = frozenset({Function.ANNOUNCE, Function.DATA, Function.BUFFERED_DATA})
 """Functions whose payload is a register record we decode."""
 
-UPSTREAM_ACK_TIMEOUT: Final = 5.0
-"""Seconds a proxied record may wait for the upstream ack before we ack it locally."""
-
-UPSTREAM_BACKLOG: Final = 2000
-"""Records kept (acked locally) while the upstream is away, relayed when it is back, so the
-Growatt cloud misses nothing of a short outage. About 20 h of 5-minute records per
-inverter; the oldest are dropped first beyond that."""
-
 DEFAULT_MAX_CONNECTIONS: Final = 64
 """Open connections allowed at once (option); a home has one or a few dataloggers."""
+DEFAULT_MAX_DATALOGGERS: Final = 8
+"""Datalogger serials one entry serves (option); serials on the allow-list always pass."""
+DEFAULT_MAX_INVERTERS: Final = 8
+"""Inverters per datalogger (option); a ShineWiFi carries one, a ShineLAN/ShineLink a few
+on its RS-485 bus."""
+MAX_PER_ADDRESS: Final = 8
+"""Connections one peer address may hold at once (a datalogger needs one)."""
+FD_SHARE: Final = 0.5
+"""Share of the process's file-descriptor soft limit the listener may use; the rest stays
+for Home Assistant (database, integrations, HTTP)."""
 FIRST_FRAME_TIMEOUT: Final = 60.0
 """Seconds a new connection may take to send its first valid frame (a datalogger pings or
 announces at once)."""
+UNIDENTIFIED_GRACE: Final = 1.0
+"""Seconds a new connection is safe from eviction by another unknown address (a datalogger
+sends its first frame within milliseconds of connecting)."""
 IDLE_TIMEOUT: Final = 900.0
 """Seconds without a valid frame after which a connection is closed: three 5-minute data
 intervals. Also ends half-open connections of dataloggers that lost power at night."""
+DEFAULT_DATA_INTERVAL: Final = 300.0
+"""Seconds between data records unless the datalogger reported item 0x04 (ShineWiFi: 5 min).
+A connection silent this long is idle: it may be evicted or replaced by its serial."""
 ERROR_BUDGET: Final = 32
 """Bad frames one connection may send before it is closed."""
 MAX_WRITE_BUFFER: Final = 256 * 1024
@@ -58,12 +83,30 @@ PEER_FAILURE_LIMIT: Final = 20
 PEER_FAILURE_WINDOW: Final = 60.0
 """A peer address whose connections closed without a valid frame this many times within
 the window is refused until the window passes (unless a datalogger is connected from it)."""
+MAX_TRUSTED_HOSTS: Final = 64
+"""Addresses remembered as having served a datalogger (bounded memory)."""
+DECODE_SLICE: Final = 0.005
+"""Seconds of decoding per event-loop turn: a burst of records (a datalogger replaying its
+buffer) is decoded in slices, so Home Assistant's other work waits at most this long."""
+DECODE_QUEUE_HIGH: Final = 2000
+DECODE_QUEUE_LOW: Final = 500
+"""Records waiting for decoding above which connections stop being read (TCP flow control
+holds the sender), and below which reading resumes."""
 SWEEP_INTERVAL: Final = 5.0
 """Seconds between checks of the timeouts above."""
 
-UPSTREAM_CONNECT_TIMEOUT: Final = 10.0
-UPSTREAM_BACKOFF: Final = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
-"""Seconds between upstream reconnection attempts (the last repeats)."""
+
+def effective_max_connections(requested: int, proxy: bool) -> int:
+    """``requested`` capped to :data:`FD_SHARE` of the file-descriptor soft limit.
+
+    Each datalogger connection holds one descriptor, two in proxy mode (its upstream).
+    Read with :func:`resource.getrlimit` (``RLIMIT_NOFILE``); at least 1.
+    """
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return requested
+    usable = int(soft * FD_SHARE) // (2 if proxy else 1)
+    return max(1, min(requested, usable))
 
 
 @dataclass(slots=True)
@@ -76,7 +119,7 @@ class ListenerStats:
     """Connections closed because the datalogger is not in the allowed list."""
     frames_received: int = 0
     frames_dropped: int = 0
-    """Bad frames (length, CRC, protocol) and undecodable records."""
+    """Bad frames (length, CRC, protocol, serial) and undecodable records."""
     records_live: int = 0
     records_buffered: int = 0
     records_announce: int = 0
@@ -84,12 +127,29 @@ class ListenerStats:
     """Acknowledgements sent by us (server mode, or proxy with the upstream away)."""
     upstream_connects: int = 0
     upstream_failures: int = 0
+    """Upstream connections that failed, or closed within the short-session time."""
     rejected_limit: int = 0
     """Connections refused because ``max_connections`` were open (and none could be evicted)."""
     evicted: int = 0
-    """Connections without a valid frame closed to make room for a new one at the limit."""
+    """Connections closed to make room for a new one at the limit."""
     rejected_rate: int = 0
     """Connections refused from a peer with too many failed connections."""
+    rejected_address: int = 0
+    """Connections refused because their address held :data:`MAX_PER_ADDRESS` already."""
+    rejected_serial: int = 0
+    """Connections closed for a first frame whose serial field is invalid (NUL, space...)."""
+    rejected_duplicate: int = 0
+    """Connections refused for claiming the serial of a connected, talking datalogger."""
+    rejected_cap: int = 0
+    """Connections refused because ``max_dataloggers`` serials are known already."""
+    replaced: int = 0
+    """Connections of a datalogger closed because it reconnected (same address or silent)."""
+    frames_foreign: int = 0
+    """Frames and records naming a datalogger other than the connection's (dropped)."""
+    records_over_cap: int = 0
+    """Records of an inverter beyond ``max_inverters`` of its datalogger (dropped)."""
+    records_bad_inverter: int = 0
+    """Records whose inverter serial is invalid or equals the datalogger's (dropped)."""
     closed_idle: int = 0
     """Connections closed for sending nothing valid within the first-frame or idle timeout."""
     closed_errors: int = 0
@@ -99,7 +159,9 @@ class ListenerStats:
     handler_errors: int = 0
     """Frames whose handling raised (a bug): counted, logged once, the session goes on."""
     commands_blocked: int = 0
-    """Upstream 0x18 writes of server address items that were not relayed."""
+    """Frames from the Growatt cloud the command policy did not relay."""
+    backlog_dropped: int = 0
+    """Records dropped from a full upstream backlog (the oldest first)."""
     last_error: str | None = None
 
     @property
@@ -110,6 +172,10 @@ class ListenerStats:
             + self.rejected_limit
             + self.evicted
             + self.rejected_rate
+            + self.rejected_address
+            + self.rejected_serial
+            + self.rejected_duplicate
+            + self.rejected_cap
             + self.closed_idle
             + self.closed_errors
             + self.closed_overflow
@@ -130,6 +196,20 @@ class DataloggerSession:
     """Configuration items the datalogger reported (0x19 answers), by item number."""
     upstream_connected: bool = False
 
+    @property
+    def data_interval(self) -> float:
+        """Seconds between data records: item 0x04 (minutes) if reported and sane."""
+        try:
+            minutes = float(self.config.get(messages.ConfigItem.DATA_INTERVAL, ""))
+        except ValueError:
+            return DEFAULT_DATA_INTERVAL
+        return minutes * 60 if 0 < minutes <= 60 else DEFAULT_DATA_INTERVAL
+
+    @property
+    def redacted(self) -> str:
+        """The serial as logs show it (model prefix only), or the peer address."""
+        return redact_serial(self.serial) if self.serial else self.peer
+
 
 class ListenerHandler(Protocol):
     """Receiver of the listener's events; every method runs in the event loop."""
@@ -149,13 +229,24 @@ class ListenerHandler(Protocol):
     def frame_dropped(self, session: DataloggerSession, error: Exception) -> None:
         """A bad frame or undecodable record was dropped (already counted in the stats)."""
 
+    def limit_reached(self, kind: str, peer: str, serial: str) -> None:
+        """A datalogger or inverter (``kind``) was refused at its cap (once per serial).
+
+        ``kind`` is "dataloggers" or "inverters"; ``peer`` the address it came from.
+        """
+
+    def backlog_changed(self, serial: str) -> None:
+        """The proxy backlog of datalogger ``serial`` changed (the glue persists it)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ListenerConfig:
     """Settings of a :class:`GrowattListener`.
 
-    ``allowed_dataloggers`` empty means any datalogger is served. ``now`` gives local
-    wall-clock time for the datalogger clock (0x18 item 0x1f).
+    ``allowed_dataloggers`` empty means any datalogger is served (up to
+    ``max_dataloggers``). ``now`` gives local wall-clock time for the datalogger clock
+    (0x18 item 0x1f). ``allow_redirect`` and ``allow_commands`` widen the proxy's command
+    policy (:func:`.messages.cloud_verdict`).
     """
 
     host: str
@@ -165,8 +256,11 @@ class ListenerConfig:
     upstream_port: int = 5279
     allowed_dataloggers: frozenset[str] = frozenset()
     allow_redirect: bool = False
+    allow_commands: bool = False
     now: Callable[[], datetime] = datetime.now
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_dataloggers: int = DEFAULT_MAX_DATALOGGERS
+    max_inverters: int = DEFAULT_MAX_INVERTERS
 
 
 class GrowattListener:
@@ -177,10 +271,33 @@ class GrowattListener:
         self.config = config
         self.handler = handler
         self.stats = ListenerStats()
+        self.max_connections = effective_max_connections(config.max_connections, config.proxy)
+        if self.max_connections < config.max_connections:
+            _LOGGER.warning(
+                "Maximum connections %d lowered to %d: the process may open only so many files",
+                config.max_connections,
+                self.max_connections,
+            )
+        self.upstreams: dict[str, UpstreamState] = {}
+        """Proxy state per datalogger serial: backlog and backoff, kept across connections."""
+        self.known_dataloggers: set[str] = set()
+        """Datalogger serials served (this run or, from the glue, before a restart)."""
+        self.known_inverters: dict[str, set[str]] = {}
+        """Inverter serials per datalogger serial (same sources)."""
+        self.trusted_hosts: set[str] = set()
+        """Addresses from which a configured datalogger connected."""
+        self.duplicate_log = LogOnce(_LOGGER)
+        self.foreign_log = LogOnce(_LOGGER)
+        self.blocked_log = LogOnce(_LOGGER)
+        self._limit_reported: set[str] = set()
         self._server: asyncio.Server | None = None
         self._connections: set[_DataloggerConnection] = set()
+        self._by_serial: dict[str, _DataloggerConnection] = {}
         self._peer_failures: dict[str, deque[float]] = {}
         self._sweep_handle: asyncio.TimerHandle | None = None
+        self._decode_queue: deque[tuple[_DataloggerConnection, Frame]] = deque()
+        self._decode_handle: asyncio.Handle | None = None
+        self._paused: set[_DataloggerConnection] = set()
 
     @property
     def sessions(self) -> list[DataloggerSession]:
@@ -194,6 +311,43 @@ class GrowattListener:
             return None
         return int(self._server.sockets[0].getsockname()[1])
 
+    # -- memory the glue seeds and persists -------------------------------------------------
+    def remember(self, datalogger: str, inverters: Iterable[str] = ()) -> None:
+        """Count a datalogger (and its inverters) known before a restart against the caps."""
+        self.known_dataloggers.add(datalogger)
+        self.known_inverters.setdefault(datalogger, set()).update(inverters)
+
+    def forget(self, serial: str) -> None:
+        """Forget a datalogger or inverter the user deleted (frees its place in the caps)."""
+        self.known_dataloggers.discard(serial)
+        self.known_inverters.pop(serial, None)
+        for inverters in self.known_inverters.values():
+            inverters.discard(serial)
+        self._limit_reported.discard(serial)
+
+    def upstream_state(self, serial: str) -> UpstreamState:
+        """The proxy state of datalogger ``serial`` (created empty)."""
+        state = self.upstreams.get(serial)
+        if state is None:
+            state = self.upstreams[serial] = UpstreamState(serial, self.stats)
+        return state
+
+    def restore_backlog(self, serial: str, frames: Iterable[bytes]) -> None:
+        """Put back the backlog of ``serial`` saved before a restart (oldest first)."""
+        self.upstream_state(serial).backlog.extend(frames)
+
+    def trust_hosts(self, hosts: Iterable[str]) -> None:
+        """Favour addresses that served a datalogger before a restart (bounded)."""
+        for host in hosts:
+            if len(self.trusted_hosts) >= MAX_TRUSTED_HOSTS:
+                break
+            self.trusted_hosts.add(host)
+
+    def backlogs(self) -> dict[str, list[bytes]]:
+        """Every non-empty backlog, oldest record first (for the glue to save)."""
+        return {s: list(state.backlog) for s, state in self.upstreams.items() if state.backlog}
+
+    # -- lifecycle --------------------------------------------------------------------------
     async def bind(self) -> None:
         """Bind the socket without accepting yet (see :meth:`start_serving`).
 
@@ -210,7 +364,7 @@ class GrowattListener:
             # Every datalogger reconnects at once after a restart or a network outage:
             # a queue as long as the connection limit keeps their SYNs from being dropped
             # (asyncio's default is 100; the kernel caps it at net.core.somaxconn).
-            backlog=max(100, self.config.max_connections),
+            backlog=max(100, self.max_connections),
             start_serving=False,
         )
 
@@ -219,46 +373,6 @@ class GrowattListener:
         assert self._server is not None, "bind() first"
         await self._server.start_serving()
         self._sweep_handle = asyncio.get_running_loop().call_later(SWEEP_INTERVAL, self._sweep)
-
-    def _sweep(self) -> None:
-        """Close connections past their first-frame or idle timeout; forget old failures."""
-        now = time.monotonic()
-        for conn in list(self._connections):
-            session = conn.session
-            if session.last_frame_at is None:
-                expired = now - session.connected_at > FIRST_FRAME_TIMEOUT
-            else:
-                expired = now - session.last_frame_at > IDLE_TIMEOUT
-            if expired:
-                self.stats.closed_idle += 1
-                conn.close()
-        for peer, failures in list(self._peer_failures.items()):
-            while failures and now - failures[0] > PEER_FAILURE_WINDOW:
-                failures.popleft()
-            if not failures:
-                del self._peer_failures[peer]
-        self._sweep_handle = asyncio.get_running_loop().call_later(SWEEP_INTERVAL, self._sweep)
-
-    def _admit(self, peer_host: str) -> bool:
-        """Decide whether a new connection may stay (limits); count and say why not."""
-        failures = self._peer_failures.get(peer_host)
-        trusted = any(c.identified and c.peer_host == peer_host for c in self._connections)
-        if failures is not None and len(failures) >= PEER_FAILURE_LIMIT and not trusted:
-            self.stats.rejected_rate += 1
-            return False
-        if len(self._connections) >= self.config.max_connections:
-            # Make room by closing the oldest connection that has not sent a valid frame.
-            idle = [c for c in self._connections if c.session.last_frame_at is None]
-            if not idle:
-                self.stats.rejected_limit += 1
-                return False
-            self.stats.evicted += 1
-            min(idle, key=lambda c: c.session.connected_at).close()
-        return True
-
-    def _failed(self, peer_host: str) -> None:
-        """A connection from ``peer_host`` ended without a single valid frame."""
-        self._peer_failures.setdefault(peer_host, deque()).append(time.monotonic())
 
     async def start(self) -> None:
         """Bind and accept connections at once.
@@ -281,29 +395,219 @@ class GrowattListener:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+        # Records already acknowledged are still decoded: nothing received is lost.
+        while self._decode_queue:
+            conn, frame = self._decode_queue.popleft()
+            conn.guarded(conn.record, frame)
+        if self._decode_handle is not None:
+            self._decode_handle.cancel()
+            self._decode_handle = None
         self._connections.clear()
+        self._by_serial.clear()
 
+    def _sweep(self) -> None:
+        """Close connections past their first-frame or idle timeout; forget old failures."""
+        now = time.monotonic()
+        for conn in list(self._connections):
+            session = conn.session
+            if session.last_frame_at is None:
+                expired = now - session.connected_at > FIRST_FRAME_TIMEOUT
+            else:
+                expired = now - session.last_frame_at > IDLE_TIMEOUT
+            if expired:
+                self.stats.closed_idle += 1
+                conn.close()
+        for peer, failures in list(self._peer_failures.items()):
+            while failures and now - failures[0] > PEER_FAILURE_WINDOW:
+                failures.popleft()
+            if not failures:
+                del self._peer_failures[peer]
+        self._sweep_handle = asyncio.get_running_loop().call_later(SWEEP_INTERVAL, self._sweep)
+
+    # -- admission ---------------------------------------------------------------------------
+    def _admit(self, peer_host: str) -> bool:
+        """Decide whether a new connection may stay (limits); count and say why not."""
+        failures = self._peer_failures.get(peer_host)
+        favoured = peer_host in self.trusted_hosts
+        trusted = favoured or any(
+            c.identified and c.peer_host == peer_host for c in self._connections
+        )
+        if failures is not None and len(failures) >= PEER_FAILURE_LIMIT and not trusted:
+            self.stats.rejected_rate += 1
+            return False
+        same_host = [c for c in self._connections if c.peer_host == peer_host]
+        if len(same_host) >= MAX_PER_ADDRESS:
+            victim = self._victim(same_host, favoured)
+            if victim is None:
+                self.stats.rejected_address += 1
+                return False
+            self._evict(victim)
+        if len(self._connections) >= self.max_connections:
+            victim = self._victim(list(self._connections), favoured)
+            if victim is None:
+                self.stats.rejected_limit += 1
+                return False
+            self._evict(victim)
+        return True
+
+    def _evict(self, victim: _DataloggerConnection) -> None:
+        self.stats.evicted += 1
+        victim.close()
+
+    def _victim(
+        self, candidates: list[_DataloggerConnection], favoured: bool
+    ) -> _DataloggerConnection | None:
+        """The connection to close for a new one, or None when none may be closed.
+
+        First the least recently active unidentified connection past its grace time (a
+        newcomer from an address that served a configured datalogger, ``favoured``, may
+        also close younger ones from other addresses); then identified connections idle for
+        longer than their data interval, dataloggers not configured first.
+        """
+        now = time.monotonic()
+        unidentified = [
+            c
+            for c in candidates
+            if not c.identified
+            and (
+                now - c.session.connected_at > UNIDENTIFIED_GRACE
+                or (favoured and c.peer_host not in self.trusted_hosts)
+            )
+        ]
+        if unidentified:
+            return min(unidentified, key=lambda c: c.last_activity)
+        idle = [
+            c
+            for c in candidates
+            if c.identified
+            and c.session.last_frame_at is not None
+            and now - c.session.last_frame_at > c.session.data_interval
+        ]
+        if not idle:
+            return None
+        return min(idle, key=lambda c: (self.configured(c.session.serial), c.last_activity))
+
+    def _failed(self, peer_host: str) -> None:
+        """A connection from ``peer_host`` ended without a single valid frame."""
+        self._peer_failures.setdefault(peer_host, deque()).append(time.monotonic())
+
+    # -- identity ----------------------------------------------------------------------------
     def _allowed(self, serial: str) -> bool:
         allowed = self.config.allowed_dataloggers
         return not allowed or serial.upper() in allowed
 
+    def configured(self, serial: str | None) -> bool:
+        """Whether ``serial`` is on the allow-list or was served before."""
+        if serial is None:  # pragma: no cover - only identified connections are asked
+            return False
+        return serial.upper() in self.config.allowed_dataloggers or serial in self.known_dataloggers
 
-def _payload_serial(frame: Frame) -> str | None:
-    """Datalogger serial at the start of a ping, record or config frame, if present."""
-    raw = frame.payload[:10].rstrip(b"\x00")
-    if len(raw) < 4 or not all(0x21 <= b < 0x7F for b in raw):
-        return None
-    return raw.decode("ascii")
+    def _claim(self, conn: _DataloggerConnection, serial: str) -> bool:
+        """Let ``conn`` become datalogger ``serial``: allow-list, cap, duplicate rules."""
+        if not self._allowed(serial):
+            self.stats.connections_rejected += 1
+            _LOGGER.debug("Rejected datalogger %s from %s", redact_serial(serial), conn.peer_host)
+            return False
+        if (
+            not self.configured(serial)
+            and len(self.known_dataloggers) >= self.config.max_dataloggers
+        ):
+            self.stats.rejected_cap += 1
+            self._limit("dataloggers", conn.peer_host, serial)
+            return False
+        other = self._by_serial.get(serial)
+        if other is not None and not other.closed:
+            if other.peer_host != conn.peer_host and not other.silent():
+                self.stats.rejected_duplicate += 1
+                self.duplicate_log.problem(
+                    "A second connection from %s claimed datalogger %s, which is connected "
+                    "from %s and talking; refused (counted in diagnostics)",
+                    conn.peer_host,
+                    redact_serial(serial),
+                    other.peer_host,
+                )
+                return False
+            self.stats.replaced += 1
+            other.close()
+        self._by_serial[serial] = conn
+        self.known_dataloggers.add(serial)
+        if len(self.trusted_hosts) < MAX_TRUSTED_HOSTS:
+            self.trusted_hosts.add(conn.peer_host)
+        return True
+
+    def _limit(self, kind: str, peer: str, serial: str) -> None:
+        """Tell the handler once per serial that it was refused at its cap."""
+        if serial in self._limit_reported:
+            return
+        self._limit_reported.add(serial)
+        self.handler.limit_reached(kind, peer, serial)
+
+    def accept_inverter(self, datalogger: str, inverter: str, peer: str) -> bool:
+        """Whether a record of ``inverter`` may be decoded (cap ``max_inverters``)."""
+        known = self.known_inverters.setdefault(datalogger, set())
+        if inverter in known:
+            return True
+        if len(known) >= self.config.max_inverters:
+            self.stats.records_over_cap += 1
+            self._limit("inverters", peer, inverter)
+            return False
+        known.add(inverter)
+        return True
+
+    # -- decoding in slices ------------------------------------------------------------------
+    def enqueue_record(self, conn: _DataloggerConnection, frame: Frame) -> None:
+        """Queue a record of ``conn`` for decoding after this turn's acks are out.
+
+        Above :data:`DECODE_QUEUE_HIGH` waiting records, ``conn`` stops being read.
+        """
+        self._decode_queue.append((conn, frame))
+        if self._decode_handle is None:
+            self._decode_handle = asyncio.get_running_loop().call_soon(self._decode_slice)
+        busy = len(self._decode_queue) > DECODE_QUEUE_HIGH
+        if busy and conn not in self._paused and conn.transport is not None and not conn.closed:
+            conn.transport.pause_reading()
+            self._paused.add(conn)
+
+    def _decode_slice(self) -> None:
+        """Decode queued records for up to :data:`DECODE_SLICE`, then yield to the loop."""
+        queue = self._decode_queue
+        deadline = time.perf_counter() + DECODE_SLICE
+        while queue:  # at least one record per slice
+            conn, frame = queue.popleft()
+            conn.guarded(conn.record, frame)  # also of a connection closed since the ack
+            if time.perf_counter() >= deadline:
+                break
+        if queue:
+            self._decode_handle = asyncio.get_running_loop().call_soon(self._decode_slice)
+        else:
+            self._decode_handle = None
+        if len(queue) < DECODE_QUEUE_LOW and self._paused:
+            for conn in self._paused:
+                if conn.transport is not None and not conn.closed:
+                    conn.transport.resume_reading()
+            self._paused.clear()
+
+    def _released(self, conn: _DataloggerConnection) -> None:
+        """Bookkeeping when ``conn`` closes."""
+        self._connections.discard(conn)
+        self._paused.discard(conn)
+        serial = conn.session.serial
+        if serial is not None and self._by_serial.get(serial) is conn:
+            del self._by_serial[serial]
+        if conn.session.last_frame_at is None:
+            self._failed(conn.peer_host)
 
 
 class _DataloggerConnection(asyncio.Protocol):
-    """One datalogger TCP connection (and, in proxy mode, its upstream connection)."""
+    """One datalogger TCP connection (and, in proxy mode, its link to the upstream)."""
 
     def __init__(self, listener: GrowattListener) -> None:
         self.listener = listener
         self.stats = listener.stats
         self.decoder = FrameDecoder()
-        self.session = DataloggerSession(peer="?", connected_at=time.monotonic())
+        now = time.monotonic()
+        self.session = DataloggerSession(peer="?", connected_at=now)
+        self.last_activity = now
         self.peer_host = "?"
         self.bad_frames = 0
         self.transport: asyncio.Transport | None = None
@@ -311,12 +615,7 @@ class _DataloggerConnection(asyncio.Protocol):
         self.closed = False
         self.server_seq = 0
         self.config_queried = False
-        # proxy state
-        self.upstream: _UpstreamConnection | None = None
-        self.upstream_task: asyncio.Task[None] | None = None
-        self.pending: dict[tuple[int, int], tuple[asyncio.TimerHandle, Frame]] = {}
-        self.backlog: deque[bytes] = deque(maxlen=UPSTREAM_BACKLOG)
-        self.last_announce: bytes | None = None
+        self.link: ProxyLink | None = None
 
     # -- asyncio.Protocol ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -332,21 +631,18 @@ class _DataloggerConnection(asyncio.Protocol):
             return
         self.listener._connections.add(self)
         self.stats.connections_open += 1
-        if self.listener.config.proxy:
-            self.upstream_task = asyncio.get_running_loop().create_task(
-                self._upstream_loop(), name=f"growatt upstream {self.session.peer}"
-            )
 
     def data_received(self, data: bytes) -> None:
+        self.last_activity = time.monotonic()
         for item in self.decoder.feed(data):
             if self.closed:
                 return
             if isinstance(item, FrameError):
                 self._drop(item)
                 continue
-            self._guarded(self._handle, item)
+            self.guarded(self._handle, item)
 
-    def _guarded(self, handle: Callable[[Frame], None], frame: Frame) -> None:
+    def guarded(self, handle: Callable[[Frame], None], frame: Frame) -> None:
         """Run ``handle(frame)``; a fault is counted and logged once, the session goes on."""
         try:
             handle(frame)
@@ -355,8 +651,7 @@ class _DataloggerConnection(asyncio.Protocol):
             self.stats.last_error = f"{type(err).__name__}: {err}"
             if self.stats.handler_errors == 1:
                 _LOGGER.exception(
-                    "Error handling a frame from %s; the session goes on",
-                    self.session.serial or self.session.peer,
+                    "Error handling a frame from %s; the session goes on", self.session.redacted
                 )
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -367,28 +662,27 @@ class _DataloggerConnection(asyncio.Protocol):
         """Whether :meth:`close` ran (re-read after every await)."""
         return self.closed
 
+    def silent(self) -> bool:
+        """Whether no valid frame came for longer than the datalogger's data interval."""
+        last = self.session.last_frame_at or self.session.connected_at
+        return time.monotonic() - last > self.session.data_interval
+
     def close(self) -> None:
         """Close the connection and its upstream; report the disconnect once."""
         if self.closed:
             return
         self.closed = True
-        self.listener._connections.discard(self)
+        self.listener._released(self)
         self.stats.connections_open -= 1
-        if self.session.last_frame_at is None:
-            self.listener._failed(self.peer_host)
-        for handle, _ in self.pending.values():
-            handle.cancel()
-        self.pending.clear()
-        if self.upstream_task is not None:
-            self.upstream_task.cancel()
-        if self.upstream is not None:
-            self.upstream.close()
+        if self.link is not None:
+            self.link.close()
         if self.transport is not None:
             self.transport.close()
         if self.identified:
             self.listener.handler.datalogger_disconnected(self.session)
 
-    def _write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> None:
+        """Send ``data`` to the datalogger; close a peer that does not read."""
         if self.transport is None or self.closed:
             return
         self.transport.write(data)
@@ -410,15 +704,27 @@ class _DataloggerConnection(asyncio.Protocol):
             self.close()
 
     def _identify(self, frame: Frame) -> bool:
-        """Learn the datalogger serial; return False when the connection was rejected."""
+        """Check the frame's datalogger serial; return False when it must not be handled.
+
+        The first valid serial fixes the connection's identity (allow-list, cap and
+        duplicate rules); an invalid one on an unidentified connection closes it.
+        """
+        try:
+            serial = messages.datalogger_serial(frame)
+        except messages.SerialError as err:
+            self._drop(err)
+            if not self.identified:
+                self.stats.rejected_serial += 1
+                self.close()
+            return False
         if self.identified:
+            if serial is not None and serial != self.session.serial:
+                self._foreign(serial)
+                return False
             return True
-        serial = _payload_serial(frame)
         if serial is None:
-            return True
-        if not self.listener._allowed(serial):
-            self.stats.connections_rejected += 1
-            _LOGGER.debug("Rejected datalogger %s from %s", serial, self.session.peer)
+            return False  # a bare answer byte before any identity: nothing to do with it
+        if not self.listener._claim(self, serial):
             self.close()
             return False
         self.session.serial = serial
@@ -426,56 +732,69 @@ class _DataloggerConnection(asyncio.Protocol):
         self.session.unit = frame.unit
         self.identified = True
         self.listener.handler.datalogger_connected(self.session)
+        if self.listener.config.proxy:
+            self.link = ProxyLink(self, self.listener.upstream_state(serial))
         return True
+
+    def _foreign(self, serial: str) -> None:
+        """A frame or record naming another datalogger than the connection's: drop it."""
+        self.stats.frames_foreign += 1
+        self.listener.foreign_log.problem(
+            "Datalogger %s sent frames naming datalogger %s; dropped (counted in diagnostics)",
+            self.session.redacted,
+            redact_serial(serial),
+        )
 
     # -- datalogger -> us -----------------------------------------------------------------
     def _handle(self, frame: Frame) -> None:
         self.stats.frames_received += 1
-        self.session.last_frame_at = time.monotonic()
         if not self._identify(frame):
             return
-        proxy = self.listener.config.proxy
-        upstream_up = self.upstream is not None and self.upstream.connected
-        if proxy and upstream_up:
-            assert self.upstream is not None
-            self.upstream.write(frame.raw)
+        self.session.last_frame_at = time.monotonic()
         function = frame.function
-        if function == Function.PING:
-            if not (proxy and upstream_up):
-                self._write(messages.ping_echo(frame))
-            return
-        if function in messages.ACKED_FUNCTIONS:
-            if proxy and upstream_up:
-                self._await_upstream_ack(frame)
-            else:
-                self._ack(frame)
-                if proxy:
-                    self.backlog.append(frame.raw)
+        if self.link is not None:
+            self.link.from_datalogger(frame)
+        elif function == Function.PING:
+            self.write(messages.ping_echo(frame))
+        elif function in messages.ACKED_FUNCTIONS:
+            self.ack(frame)
             if function == Function.ANNOUNCE:
-                self.last_announce = frame.raw
-            if function in RECORD_FUNCTIONS:
-                # Decoding waits until every ack of this loop iteration is out: with many
-                # dataloggers, acks do not queue behind other records' processing.
-                asyncio.get_running_loop().call_soon(self._guarded, self._record, frame)
-            if function == Function.ANNOUNCE and not proxy:
                 self._after_announce(frame)
-            return
-        if function == Function.GET_CONFIG:
+        if function in RECORD_FUNCTIONS:
+            # Decoding waits until every ack of this loop iteration is out: with many
+            # dataloggers, acks do not queue behind other records' processing.
+            self.listener.enqueue_record(self, frame)
+        elif function == Function.GET_CONFIG:
             parsed = messages.parse_config_item(frame)
             if parsed is not None:
                 item, value = parsed
                 self.session.config[item] = value
                 self.listener.handler.config_received(self.session, item, value)
 
-    def _ack(self, frame: Frame) -> None:
-        self._write(messages.ack(frame))
+    def ack(self, frame: Frame) -> None:
+        """Acknowledge a record ourselves (counted)."""
+        self.write(messages.ack(frame))
         self.stats.acks_sent += 1
 
-    def _record(self, frame: Frame) -> None:
+    def record(self, frame: Frame) -> None:
+        """Decode an acknowledged record and hand it to the handler (checks first)."""
         try:
             record = parse_record(frame)
+            inverter = messages.inverter_serial(frame)
         except RecordError as err:
             self._drop(err)
+            return
+        except messages.SerialError as err:
+            self.stats.records_bad_inverter += 1
+            self._drop(err)
+            return
+        # The datalogger serial field was checked against the session's before the ack.
+        serial = self.session.serial
+        assert serial is not None
+        if inverter == serial:
+            self.stats.records_bad_inverter += 1
+            return
+        if not self.listener.accept_inverter(serial, inverter, self.peer_host):
             return
         if record.buffered:
             self.stats.records_buffered += 1
@@ -491,143 +810,10 @@ class _DataloggerConnection(asyncio.Protocol):
         if serial is None:
             return
         now = self.listener.config.now()
-        self._write(messages.set_clock(self._next_seq(), frame.protocol, frame.unit, serial, now))
+        self.write(messages.set_clock(self._next_seq(), frame.protocol, frame.unit, serial, now))
         if not self.config_queried:
             self.config_queried = True
-            self._write(messages.get_config(self._next_seq(), frame.protocol, frame.unit, serial))
-
-    # -- proxy ---------------------------------------------------------------------------
-    def _await_upstream_ack(self, frame: Frame) -> None:
-        key = (frame.function, frame.seq)
-        old = self.pending.pop(key, None)
-        if old is not None:  # resent before the upstream answered: ack the first locally
-            old[0].cancel()
-            self._ack(old[1])
-        handle = asyncio.get_running_loop().call_later(UPSTREAM_ACK_TIMEOUT, self._ack_locally, key)
-        self.pending[key] = (handle, frame)
-
-    def _ack_locally(self, key: tuple[int, int]) -> None:
-        entry = self.pending.pop(key, None)
-        if entry is not None:
-            self._ack(entry[1])
-
-    def _flush_pending(self) -> None:
-        """Upstream lost: acknowledge every record it had not acknowledged yet."""
-        for handle, frame in self.pending.values():
-            handle.cancel()
-            self._ack(frame)
-        self.pending.clear()
-
-    def upstream_frame(self, frame: Frame) -> None:
-        """A frame from the upstream server: relay, swallow or block it."""
-        function = frame.function
-        if len(frame.payload) == 1 and function in messages.ACKED_FUNCTIONS:
-            entry = self.pending.pop((function, frame.seq), None)
-            if entry is None:
-                return  # already acked locally, or an ack for a replayed backlog record
-            entry[0].cancel()
-            self._write(frame.raw)
-            return
-        if function == Function.SET_CONFIG and not self.listener.config.allow_redirect:
-            item = messages.parse_set_config_item(frame)
-            if item in messages.REDIRECT_ITEMS:
-                self.stats.commands_blocked += 1
-                _LOGGER.info(
-                    "Blocked upstream command re-pointing datalogger %s (item %#x)",
-                    self.session.serial,
-                    item,
-                )
-                return
-        self._write(frame.raw)
-
-    def upstream_lost(self) -> None:
-        """Called by the upstream connection when it closes."""
-        self.session.upstream_connected = False
-        self._flush_pending()
-
-    async def _upstream_loop(self) -> None:
-        """Keep an upstream connection open while the datalogger is connected."""
-        config = self.listener.config
-        loop = asyncio.get_running_loop()
-        attempt = 0
-        while not self.closed:
-            if self.upstream is None or not self.upstream.connected:
-                try:
-                    _, upstream = await asyncio.wait_for(
-                        loop.create_connection(
-                            lambda: _UpstreamConnection(self),
-                            config.upstream_host,
-                            config.upstream_port,
-                        ),
-                        UPSTREAM_CONNECT_TIMEOUT,
-                    )
-                except (OSError, TimeoutError) as err:
-                    self.stats.upstream_failures += 1
-                    if attempt == 0:
-                        _LOGGER.warning(
-                            "Growatt upstream %s:%s unreachable (%s); acknowledging "
-                            "datalogger %s locally until it is back",
-                            config.upstream_host,
-                            config.upstream_port,
-                            err,
-                            self.session.serial or self.session.peer,
-                        )
-                    delay = UPSTREAM_BACKOFF[min(attempt, len(UPSTREAM_BACKOFF) - 1)]
-                    attempt += 1
-                    await asyncio.sleep(delay)
-                    continue
-                if self.is_closed():  # closed while we were connecting
-                    upstream.close()
-                    return
-                if attempt:
-                    _LOGGER.info("Growatt upstream %s reachable again", config.upstream_host)
-                attempt = 0
-                self.upstream = upstream
-                self.stats.upstream_connects += 1
-                self.session.upstream_connected = True
-                if self.last_announce is not None and self.last_announce not in self.backlog:
-                    upstream.write(self.last_announce)
-                while self.backlog:
-                    upstream.write(self.backlog.popleft())
-            await self.upstream.wait_closed()
-
-
-class _UpstreamConnection(asyncio.Protocol):
-    """Connection from the proxy to the Growatt server for one datalogger."""
-
-    def __init__(self, downstream: _DataloggerConnection) -> None:
-        self.downstream = downstream
-        self.decoder = FrameDecoder()
-        self.transport: asyncio.Transport | None = None
-        self.connected = False
-        self._closed = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.connected = True
-
-    def data_received(self, data: bytes) -> None:
-        for item in self.decoder.feed(data):
-            if isinstance(item, Frame):
-                self.downstream.upstream_frame(item)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.connected = False
-        if not self._closed.done():
-            self._closed.set_result(None)
-        self.downstream.upstream_lost()
-
-    def write(self, data: bytes) -> None:
-        if self.transport is not None and self.connected:
-            self.transport.write(data)
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-    async def wait_closed(self) -> None:
-        await self._closed
+            self.write(messages.get_config(self._next_seq(), frame.protocol, frame.unit, serial))
 
 
 def normalise_serials(serials: Iterable[str]) -> frozenset[str]:
