@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 import logging
 import socket
@@ -19,18 +20,22 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
 from custom_components.pv_monitor.const import DOMAIN
-from custom_components.pv_monitor.growatt_local.coordinator import (
-    InverterState,
-    drop_absent_groups,
-    merge_values,
-)
+from custom_components.pv_monitor.growatt_local.coordinator import InverterState, merge_values
+from custom_components.pv_monitor.growatt_local.entity import GrowattEntity
 from custom_components.pv_monitor.growatt_local.protocol import messages
 from custom_components.pv_monitor.growatt_local.protocol.framing import decode_frame, encode_frame
-from custom_components.pv_monitor.growatt_local.protocol.records import parse_record
+from custom_components.pv_monitor.growatt_local.protocol.reading import (
+    classify_tl_range,
+    drop_absent_groups,
+    looks_like_spf,
+)
+from custom_components.pv_monitor.growatt_local.protocol.records import (
+    encode_record_payload,
+    parse_record,
+)
 from custom_components.pv_monitor.growatt_local.protocol.registers import (
     InverterFamily,
     detect_family,
-    looks_like_spf,
 )
 
 from .dongle import FakeDongle
@@ -69,8 +74,8 @@ def test_daily_counters_reset_once_a_day() -> None:
 def test_absent_strings_and_phases_are_left_out() -> None:
     """PV3/PV4 and L2/L3 appear only once they have ever shown a voltage."""
     values = {"pv1_voltage": 300.0, "pv3_voltage": 0.0, "pv3_power": 0.0, "ac_l2_voltage": 0.0}
-    assert drop_absent_groups(values, {}) == {"pv1_voltage": 300.0}
-    assert drop_absent_groups(values, {"pv3_voltage": 280.0}) == {
+    assert drop_absent_groups(dict(values), {}) == {"pv1_voltage": 300.0}
+    assert drop_absent_groups(dict(values), {"pv3_voltage": 280.0}) == {
         "pv1_voltage": 300.0,
         "pv3_voltage": 0.0,
         "pv3_power": 0.0,
@@ -230,6 +235,11 @@ def test_spf_told_apart_from_tl_by_values() -> None:
             continue
         checked += 1
         assert looks_like_spf(registers) is (cap.name in spf), cap.name
+        expected = InverterFamily.SPF if cap.name in spf else InverterFamily.TL
+        if cap.name != "grott_test_v6_0104_spf_night_invalid1":  # undecidable: all garbage
+            assert classify_tl_range(registers) is expected, cap.name
+        else:
+            assert classify_tl_range(registers) is None
     assert checked >= 9
 
 
@@ -270,4 +280,43 @@ async def test_handler_error_does_not_end_session(
         await dongle.expect_raw(raw("gm_data1_v5_0104_ack_from_server_29"))
     assert coordinator.listener.stats.handler_errors == 1
     assert "the session goes on" in caplog.text
+    await dongle.close()
+
+
+async def test_repeated_record_wakes_no_entity(hass: HomeAssistant, free_port: int) -> None:
+    """A record whose values did not change calls no entity callback; a change wakes only
+    the entities of the values that changed."""
+    entry = make_entry(free_port)
+    await setup_entry(hass, entry)
+    calls: list[str] = []
+    original = GrowattEntity._handle_coordinator_update
+
+    def counting(self: GrowattEntity) -> None:
+        calls.append(self.unique_id or "")
+        original(self)
+
+    record = raw("shine2mqtt_v6_0104_data_1")
+    frame = decode_frame(record)
+    with patch.object(GrowattEntity, "_handle_coordinator_update", counting):
+        dongle = await FakeDongle.connect(free_port)
+        await dongle.send(record)
+        await dongle.expect_raw(messages.ack(frame))
+        await hass.async_block_till_done()
+        calls.clear()
+        for _ in range(3):
+            await dongle.send(record)
+            await dongle.expect_raw(messages.ack(frame))
+            await hass.async_block_till_done()
+        assert entry.runtime_data.listener.stats.records_live == 4
+        assert calls == []
+        # Only the AC power changes: exactly its entity is woken.
+        parsed = parse_record(frame)
+        registers = {**parsed.registers, 3024: parsed.registers[3024] + 10}
+        payload = encode_record_payload(dataclasses.replace(parsed, registers=registers))
+        changed = encode_frame(frame.seq, 6, 1, 0x04, payload)
+        await dongle.send(changed)
+        await dongle.expect_raw(messages.ack(decode_frame(changed)))
+        await hass.async_block_till_done()
+    serial = parsed.inverter_serial
+    assert calls == [f"{serial}_ac_power"]
     await dongle.close()

@@ -8,8 +8,7 @@ of one inverter never rewrites the states of the others).
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 import logging
@@ -40,14 +39,9 @@ from .const import (
 )
 from .protocol.backfill import plausible_record_time
 from .protocol.messages import ConfigItem
+from .protocol.reading import InverterReading, decode_family_values, decode_record
 from .protocol.records import Record
-from .protocol.registers import (
-    InverterFamily,
-    decode_device_info,
-    decode_values,
-    detect_family,
-    looks_like_spf,
-)
+from .protocol.registers import InverterFamily, decode_device_info, family_of_ranges
 from .protocol.server import (
     DEFAULT_MAX_CONNECTIONS,
     DataloggerSession,
@@ -57,10 +51,6 @@ from .protocol.server import (
 )
 
 _LOGGER = logging.getLogger(__name__)
-
-BUFFERED_KEEP = 20_000
-"""Buffered records kept in memory per inverter for the statistics backfill (about 70 days
-of 5-minute records); the oldest go first."""
 
 BACKFILL_DELAY = 30.0
 """Seconds after the last buffered record before the backfill runs (dataloggers send their
@@ -85,7 +75,7 @@ HISTORY_KEYS = frozenset(
 )
 """Lifetime energy counters (kWh) whose statistics buffered records fill in."""
 
-FAMILY_MODELS: dict[InverterFamily, str] = {
+FAMILY_MODELS: dict[InverterFamily | None, str] = {
     InverterFamily.TL: "TL (protocol II)",
     InverterFamily.TL_X: "TL-X / MIN / MIC / MOD",
     InverterFamily.SPH: "SPH / SPA hybrid",
@@ -109,6 +99,8 @@ class DataloggerState:
     """Seconds between data records (config item 0x04, minutes on the wire)."""
     config: dict[int, str] = field(default_factory=dict)
     inverters: set[str] = field(default_factory=set)
+    records_unclassified: int = 0
+    """Data records whose inverter family could not be told (no entities created)."""
 
     @property
     def online(self) -> bool:
@@ -130,13 +122,15 @@ class InverterState:
 
     serial: str
     datalogger_serial: str
-    family: InverterFamily
+    family: InverterFamily | None
+    """Register map of its records; None until a data record or the option decides it."""
     values: dict[str, float | int | str] = field(default_factory=dict)
+    known_keys: set[str] = field(default_factory=set)
+    """Value keys that have had a value (their entities exist or are being added)."""
     updated_at: datetime | None = None
     record_time: datetime | None = None
     """Datalogger clock of the last live record."""
     device_info: dict[str, str] = field(default_factory=dict)
-    buffered: deque[Record] = field(default_factory=lambda: deque(maxlen=BUFFERED_KEEP))
     buffered_total: int = 0
     ignored_decreases: int = 0
     """Counter values that went backwards and were ignored (false resets)."""
@@ -158,18 +152,23 @@ class GrowattLocalData:
     inverters: dict[str, InverterState] = field(default_factory=dict)
 
 
-def merge_values(state: InverterState, new: dict[str, float | int | str], today: date) -> None:
+def merge_values(state: InverterState, new: dict[str, float | int | str], today: date) -> set[str]:
     """Merge decoded values into ``state``, never letting a counter go falsely backwards.
 
     Lifetime counters (keys ending ``_total`` and ``operating_hours``) never decrease: a
     lower value (a night-time zero, a garbled record) keeps the previous one. Daily counters
     (``_today``) may go back once per local day, which is the inverter's own midnight (or
     morning start-up) reset; any other decrease is ignored. Each ignored value is counted.
+
+    Returns the keys whose published value changed (new keys included).
     """
     old = state.values
+    changed: set[str] = set()
     reset_seen = False
     for key, value in new.items():
         previous = old.get(key)
+        if previous == value and key in old:
+            continue
         if (
             isinstance(value, (int, float))
             and isinstance(previous, (int, float))
@@ -184,53 +183,10 @@ def merge_values(state: InverterState, new: dict[str, float | int | str], today:
                     continue
                 reset_seen = True
         old[key] = value
+        changed.add(key)
     if reset_seen:
         state.reset_day = today
-
-
-def _family(registers: Mapping[int, int], current: InverterFamily | None) -> InverterFamily:
-    """Family of a record's inverter: by register ranges, SPF told apart from TL by values.
-
-    SPF is sticky: once an inverter's records read as SPF, an undecidable record (a night
-    record, an announce) does not turn it back into TL.
-    """
-    family = detect_family(registers)
-    if family is not InverterFamily.TL:
-        return family
-    if current is InverterFamily.SPF or looks_like_spf(registers):
-        return InverterFamily.SPF
-    return family
-
-
-OPTIONAL_GROUPS: tuple[tuple[str, str], ...] = (
-    ("pv3_", "pv3_voltage"),
-    ("pv4_", "pv4_voltage"),
-    ("ac_l2_", "ac_l2_voltage"),
-    ("ac_l3_", "ac_l3_voltage"),
-    ("ac_rs_", "ac_l2_voltage"),
-    ("ac_st_", "ac_l2_voltage"),
-    ("ac_tr_", "ac_l3_voltage"),
-)
-"""Value groups that a register map always carries but many inverters do not have (third
-and fourth PV string, second and third phase): ``(key prefix, key that proves it)``."""
-
-
-def drop_absent_groups(
-    values: dict[str, float | int | str], known: dict[str, float | int | str]
-) -> dict[str, float | int | str]:
-    """Leave out the values of strings and phases the inverter does not have.
-
-    A group is absent while its proving voltage reads 0 and it has never been seen; once
-    seen it stays (a string at night still reads 0 V).
-    """
-    absent = [
-        prefix
-        for prefix, proof in OPTIONAL_GROUPS
-        if proof in values and not values[proof] and proof not in known
-    ]
-    if not absent:
-        return values
-    return {k: v for k, v in values.items() if not k.startswith(tuple(absent))}
+    return changed
 
 
 class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
@@ -257,6 +213,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             serial: InverterFamily(family)
             for serial, family in options.get(CONF_INVERTER_FAMILIES, {}).items()
         }
+        self.families: dict[str, InverterFamily] = {}
+        """Families detected from records, by inverter serial (decided once)."""
         self.listener = GrowattListener(
             ListenerConfig(
                 host=entry.data[CONF_HOST],
@@ -280,6 +238,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         self._backfill_timer: CALLBACK_TYPE | None = None
         self._new_device_callbacks: list[Callable[[], None]] = []
         self._device_listeners: dict[str | None, list[CALLBACK_TYPE]] = {}
+        self._value_listeners: dict[tuple[str | None, str], list[CALLBACK_TYPE]] = {}
         self._stale_timers: dict[str, CALLBACK_TYPE] = {}
         self._logged_drop = False
 
@@ -349,6 +308,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         inverter = self.data.inverters.get(serial)
         if inverter is not None:
             inverter.values.setdefault(key, value)
+            inverter.known_keys.add(key)
 
     def restored_value(self, serial: str, key: str) -> float | None:
         """The restored value of a counter that no record has updated yet."""
@@ -381,19 +341,34 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
     ) -> Callable[[], None]:
         """Listen for updates of the device ``context`` (a serial; None: listener-wide).
 
-        Also indexes the listener by its context, so that :meth:`async_update_device`
-        touches only that device's entities, not every entity of every inverter.
+        ``context`` may also be ``(serial, value key)``: the entity of one value, woken by
+        :meth:`async_update_values` only when that value changed. Listeners are indexed by
+        device and value, so a record touches only the entities it changed.
         """
         remove = super().async_add_listener(update_callback, context)
-        by_device = self._device_listeners.setdefault(context, [])
+        device, key = context if isinstance(context, tuple) else (context, None)
+        by_device = self._device_listeners.setdefault(device, [])
         by_device.append(update_callback)
+        by_key = self._value_listeners.setdefault((device, key), []) if key else None
+        if by_key is not None:
+            by_key.append(update_callback)
 
         @callback
         def remove_listener() -> None:
             remove()
             by_device.remove(update_callback)
+            if by_key is not None:
+                by_key.remove(update_callback)
 
         return remove_listener
+
+    @callback
+    def async_update_values(self, serial: str, keys: set[str]) -> None:
+        """Wake the entities of the values ``keys`` of device ``serial``."""
+        listeners = self._value_listeners
+        for key in keys:
+            for update_callback in list(listeners.get((serial, key), ())):
+                update_callback()
 
     @callback
     def async_update_device(self, serial: str | None) -> None:
@@ -459,37 +434,73 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         now = dt_util.utcnow()
         logger.last_seen = now
         serial = record.inverter_serial or record.datalogger_serial
-        new_device = serial not in self.data.inverters
-        inverter = self._inverter(serial, record)
         if record.holding:
-            inverter.device_info.update(decode_device_info(record.registers))
-            self._update_inverter_device(inverter)
-            if new_device:
-                self._async_new_devices()
+            self._announce_received(serial, record)
+        elif record.buffered:
+            self._buffered_received(serial, record)
+        else:
+            self._live_received(logger, serial, record, now)
+
+    def _announce_received(self, serial: str, record: Record) -> None:
+        """Describe the inverter's device from the holding registers of an announce."""
+        new_device = serial not in self.data.inverters
+        inverter = self._inverter(serial, record.datalogger_serial, self._family_hint(serial))
+        inverter.device_info.update(decode_device_info(record.registers))
+        self._update_inverter_device(inverter)
+        if new_device:
+            self._async_new_devices()
+
+    def _buffered_received(self, serial: str, record: Record) -> None:
+        """Count a buffered record and keep its lifetime counters for the backfill."""
+        new_device = serial not in self.data.inverters
+        inverter = self._inverter(serial, record.datalogger_serial, self._family_hint(serial))
+        inverter.buffered_total += 1
+        self._queue_history(inverter, record)
+        self.async_update_device(None)
+        if new_device:
+            self._async_new_devices()
+
+    def _live_received(
+        self, logger: DataloggerState, serial: str, record: Record, now: datetime
+    ) -> None:
+        """Merge a live record's reading; wake only the entities whose value changed."""
+        inverter = self.data.inverters.get(serial)
+        family = self._family_hint(serial) or (inverter.family if inverter else None)
+        reading = decode_record(record, family, inverter.values if inverter else ())
+        if reading.family is None:
+            logger.records_unclassified += 1
             return
-        if record.buffered:
-            inverter.buffered.append(record)
-            inverter.buffered_total += 1
-            self._queue_history(inverter, record)
-            self.async_update_device(None)
-            if new_device:
-                self._async_new_devices()
-            return
-        if serial not in self.family_overrides:
-            inverter.family = _family(record.registers, inverter.family)
-        values = drop_absent_groups(
-            decode_values(record.registers, inverter.family), inverter.values
-        )
-        known_keys = set(inverter.values)
-        merge_values(inverter, values, dt_util.now().date())
+        new_device = inverter is None
+        inverter = self._inverter(serial, record.datalogger_serial, reading.family)
+        self._set_family(inverter, reading)
+        was_online = self.inverter_online(serial)
+        logger_was_online = logger.online
+        changed = merge_values(inverter, reading.values, dt_util.now().date())
         inverter.updated_at = now
         inverter.record_time = record.timestamp
         logger.last_data = now
         self._schedule_stale(logger)
-        if new_device or not known_keys.issuperset(values):
+        if new_device or not inverter.known_keys.issuperset(changed):
+            inverter.known_keys.update(changed)
             self._async_new_devices()
-        self.async_update_device(serial)
-        self.async_update_device(logger.serial)
+        if was_online:
+            self.async_update_values(serial, changed)
+        else:
+            self.async_update_device(serial)
+        if not logger_was_online:
+            self.async_update_device(logger.serial)
+
+    def _family_hint(self, serial: str) -> InverterFamily | None:
+        """The family the user chose for ``serial``, or the one decided before."""
+        return self.family_overrides.get(serial) or self.families.get(serial)
+
+    def _set_family(self, inverter: InverterState, reading: InverterReading) -> None:
+        """Remember the family a reading was decoded with (decided once per inverter)."""
+        if reading.family is not None and inverter.family is not reading.family:
+            inverter.family = reading.family
+            self._update_inverter_device(inverter)
+        if reading.detected and reading.family is not None:
+            self.families[inverter.serial] = reading.family
 
     # -- statistics backfill --------------------------------------------------------------
     def _queue_history(self, inverter: InverterState, record: Record) -> None:
@@ -503,7 +514,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             inverter.history_rejected += 1
             return
         assert record.timestamp is not None
-        values = decode_values(record.registers, inverter.family)
+        family = inverter.family or family_of_ranges(record.groups)
+        values = decode_family_values(record.registers, family)
         counters = {
             key: float(value)
             for key, value in values.items()
@@ -557,23 +569,20 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             self._async_new_devices()
         return logger
 
-    def _inverter(self, serial: str, record: Record) -> InverterState:
+    def _inverter(
+        self, serial: str, datalogger_serial: str, family: InverterFamily | None
+    ) -> InverterState:
         inverter = self.data.inverters.get(serial)
         if inverter is None:
-            family = self.family_overrides.get(serial) or (
-                # Holding registers say nothing about SPF vs TL: ranges only.
-                detect_family(record.registers)
-                if record.holding
-                else _family(record.registers, None)
-            )
             inverter = InverterState(
                 serial=serial,
-                datalogger_serial=record.datalogger_serial,
+                datalogger_serial=datalogger_serial,
                 family=family,
                 values=dict(self._restored.get(serial, {})),
             )
+            inverter.known_keys.update(inverter.values)
             self.data.inverters[serial] = inverter
-            self._datalogger(record.datalogger_serial).inverters.add(serial)
+            self._datalogger(datalogger_serial).inverters.add(serial)
             self._update_inverter_device(inverter)
         return inverter
 
@@ -595,7 +604,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             identifiers={(DOMAIN, inverter.serial)},
             manufacturer="Growatt",
             name=f"Inverter {inverter.serial}",
-            model=info.get("model") or FAMILY_MODELS[inverter.family],
+            model=info.get("model") or FAMILY_MODELS.get(inverter.family, "Growatt inverter"),
             serial_number=inverter.serial,
             sw_version=info.get("firmware"),
             via_device=(DOMAIN, inverter.datalogger_serial),
@@ -651,7 +660,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             "inverters": {
                 serial: {
                     "datalogger": inverter.datalogger_serial,
-                    "family": inverter.family.value,
+                    "family": inverter.family.value if inverter.family else None,
                     "values": dict(inverter.values),
                     "device_info": dict(inverter.device_info),
                     "updated_at": inverter.updated_at.isoformat() if inverter.updated_at else None,

@@ -259,7 +259,7 @@ class InverterSensor(GrowattEntity, RestoreSensor):
         description: GrowattSensorEntityDescription,
     ) -> None:
         """Create the sensor of ``description.key`` for inverter ``serial``."""
-        super().__init__(coordinator, serial, description.key)
+        super().__init__(coordinator, serial, description.key, per_value=True)
         self.serial = serial
         self.entity_description = description
 
