@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from custom_components.pv_monitor.common.counter import Verdict
 from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.growatt_local.coordinator import InverterState, merge_values
 from custom_components.pv_monitor.growatt_local.entity import GrowattEntity
@@ -49,26 +50,30 @@ def raw(name: str) -> bytes:
 
 def test_lifetime_counters_never_drop() -> None:
     """A night-time zero or a garbled lower value keeps the lifetime counter."""
-    state = InverterState("INV", "LOG", InverterFamily.TL, values={"energy_total": 4032.5})
-    merge_values(state, {"energy_total": 0.0, "pv_power": 0.0}, date(2026, 6, 1))
+    state = InverterState("INV", "LOG", InverterFamily.TL)
+    day = date(2026, 6, 1)
+    merge_values(state, {"energy_total": 4032.5}, 0, day)
+    changed, verdicts = merge_values(state, {"energy_total": 0.0, "pv_power": 0.0}, 300, day)
     assert state.values == {"energy_total": 4032.5, "pv_power": 0.0}
-    merge_values(state, {"energy_total": 4033.0}, date(2026, 6, 1))
+    assert (changed, verdicts) == ({"pv_power"}, [("energy_total", Verdict.HELD)])
+    merge_values(state, {"energy_total": 4033.0}, 600, day)
     assert state.values["energy_total"] == 4033.0
-    assert state.ignored_decreases == 1
+    assert state.counters.guards["energy_total"].dropped == 1
 
 
 def test_daily_counters_reset_once_a_day() -> None:
     """Energy today may go back once per local day (the inverter's reset), not twice."""
-    state = InverterState("INV", "LOG", InverterFamily.TL, values={"energy_today": 12.5})
-    merge_values(state, {"energy_today": 0.1}, date(2026, 6, 2))  # morning reset
+    state = InverterState("INV", "LOG", InverterFamily.TL)
+    merge_values(state, {"energy_today": 12.5}, 0, date(2026, 6, 1))
+    _, verdicts = merge_values(state, {"energy_today": 0.1}, 36_000, date(2026, 6, 2))
+    assert verdicts == [("energy_today", Verdict.DAY_STARTED)]
     assert state.values["energy_today"] == 0.1
-    merge_values(state, {"energy_today": 3.0}, date(2026, 6, 2))
-    merge_values(state, {"energy_today": 0.0}, date(2026, 6, 2))  # glitch, same day
-    assert state.values["energy_today"] == 3.0
-    assert state.ignored_decreases == 1
-    merge_values(state, {"energy_today": 0.0}, date(2026, 6, 3))
+    merge_values(state, {"energy_today": 3.0}, 46_000, date(2026, 6, 2))
+    _, verdicts = merge_values(state, {"energy_today": 0.0}, 46_300, date(2026, 6, 2))
+    assert state.values["energy_today"] == 3.0  # a glitch the same day: not a new day
+    assert Verdict.DAY_STARTED not in {verdict for _, verdict in verdicts}
+    merge_values(state, {"energy_today": 0.0}, 130_000, date(2026, 6, 3))
     assert state.values["energy_today"] == 0.0
-    assert state.reset_day == date(2026, 6, 3)
 
 
 def test_absent_strings_and_phases_are_left_out() -> None:
@@ -178,7 +183,9 @@ async def test_restored_counter_survives_lower_value(hass: HomeAssistant, free_p
     assert hass.states.get("sensor.inverter_1vzg8211b7_lifetime_energy").state == "4100.0"
     dongle = await play_growattmonitor(hass, free_port)  # records say 4032.5
     assert hass.states.get("sensor.inverter_1vzg8211b7_lifetime_energy").state == "4100.0"
-    assert entry.runtime_data.data.inverters["1VZG8211B7"].ignored_decreases >= 1
+    assert (
+        entry.runtime_data.data.inverters["1VZG8211B7"].counters.guards["energy_total"].dropped >= 1
+    )
     await dongle.close()
 
 

@@ -23,6 +23,8 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from ..common.counter import CounterLimits, Verdict
+from ..common.redact import redact_serial
 from ..common.runtime import service_device_info
 from ..const import DOMAIN
 from .const import (
@@ -37,6 +39,7 @@ from .const import (
     STALE_INTERVALS,
     ListenerMode,
 )
+from .counters import COUNTER_KEYS, InverterCounters, nominal_power_w
 from .protocol.backfill import plausible_record_time
 from .protocol.messages import ConfigItem
 from .protocol.reading import InverterReading, decode_family_values, decode_record
@@ -132,16 +135,21 @@ class InverterState:
     """Datalogger clock of the last live record."""
     device_info: dict[str, str] = field(default_factory=dict)
     buffered_total: int = 0
-    ignored_decreases: int = 0
-    """Counter values that went backwards and were ignored (false resets)."""
-    reset_day: date | None = None
-    """Local day on which the daily counters last reset."""
+    counters: InverterCounters = field(init=False)
+    """The guards of its energy counters (see :mod:`.counters`)."""
     pending_history: list[tuple[datetime, dict[str, float]]] = field(default_factory=list)
     """Lifetime counters of buffered records not yet imported: (aware time, {key: kWh})."""
     history_rows: int = 0
     """Hourly statistics rows imported from buffered records."""
     history_rejected: int = 0
     """Buffered records whose datalogger clock was unset or implausible (never imported)."""
+    history_implausible: int = 0
+    """Buffered hours whose counter lay outside what the live readings and the power limit
+    allow (never imported)."""
+
+    def __post_init__(self) -> None:
+        """Start the counter guards of this inverter."""
+        self.counters = InverterCounters(self.serial, self.family)
 
 
 @dataclass(slots=True)
@@ -152,41 +160,44 @@ class GrowattLocalData:
     inverters: dict[str, InverterState] = field(default_factory=dict)
 
 
-def merge_values(state: InverterState, new: dict[str, float | int | str], today: date) -> set[str]:
-    """Merge decoded values into ``state``, never letting a counter go falsely backwards.
+_MISSING = object()
 
-    Lifetime counters (keys ending ``_total`` and ``operating_hours``) never decrease: a
-    lower value (a night-time zero, a garbled record) keeps the previous one. Daily counters
-    (``_today``) may go back once per local day, which is the inverter's own midnight (or
-    morning start-up) reset; any other decrease is ignored. Each ignored value is counted.
 
-    Returns the keys whose published value changed (new keys included).
+def merge_values(
+    state: InverterState, new: dict[str, float | int | str], at: float, day: date
+) -> tuple[set[str], list[tuple[str, Verdict]]]:
+    """Merge decoded values into ``state``; energy counters only through their guards.
+
+    Args:
+        state: the inverter's state (values and counter guards).
+        new: a reading's values.
+        at: the reading's time, seconds (UTC epoch).
+        day: the local day of the reading (daily counters restart once a day).
+
+    Returns:
+        The keys whose published value changed, and ``(key, verdict)`` of every counter
+        reading the guard did not simply accept (held, rejected, reset, day started).
     """
     old = state.values
+    counters = state.counters
+    counters.observe_power(new)
     changed: set[str] = set()
-    reset_seen = False
+    verdicts: list[tuple[str, Verdict]] = []
     for key, value in new.items():
-        previous = old.get(key)
-        if previous == value and key in old:
+        if old.get(key, _MISSING) == value:
             continue
-        if (
-            isinstance(value, (int, float))
-            and isinstance(previous, (int, float))
-            and value < previous
-        ):
-            if key.endswith("_total") or key == "operating_hours":
-                state.ignored_decreases += 1
+        shown: float | int | str = value
+        if key in COUNTER_KEYS and isinstance(value, (int, float)):
+            verdict = counters.offer(key, float(value), at, day)
+            if verdict is not Verdict.ACCEPTED:
+                verdicts.append((key, verdict))
+            published = counters.value(key)
+            if published is None or old.get(key) == published:
                 continue
-            if key.endswith("_today"):
-                if state.reset_day == today:
-                    state.ignored_decreases += 1
-                    continue
-                reset_seen = True
-        old[key] = value
+            shown = published
+        old[key] = shown
         changed.add(key)
-    if reset_seen:
-        state.reset_day = today
-    return changed
+    return changed, verdicts
 
 
 class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
@@ -235,6 +246,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             **service_device_info(entry, "Growatt datalogger listener"),
         )
         self._restored: dict[str, dict[str, float]] = {}
+        self._restored_at: dict[str, dict[str, datetime]] = {}
         self._backfill_timer: CALLBACK_TYPE | None = None
         self._new_device_callbacks: list[Callable[[], None]] = []
         self._device_listeners: dict[str | None, list[CALLBACK_TYPE]] = {}
@@ -302,13 +314,25 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         return sorted(self.data.inverters)
 
     @callback
-    def restore_value(self, serial: str, key: str, value: float) -> None:
-        """Seed a counter restored from before a restart, so the reset guard knows it."""
+    def restore_value(self, serial: str, key: str, value: float, at: datetime) -> None:
+        """Seed a counter restored from before a restart: it is the guard's baseline.
+
+        ``at`` is when the restored state was last updated, so the energy produced while
+        Home Assistant was down is a plausible increase.
+        """
         self._restored.setdefault(serial, {})[key] = value
         inverter = self.data.inverters.get(serial)
-        if inverter is not None:
-            inverter.values.setdefault(key, value)
-            inverter.known_keys.add(key)
+        if inverter is not None and key not in inverter.counters.guards:
+            self._restore_counter(inverter, key, value, at)
+        else:
+            self._restored_at.setdefault(serial, {})[key] = at
+
+    def _restore_counter(
+        self, inverter: InverterState, key: str, value: float, at: datetime
+    ) -> None:
+        inverter.counters.restore(key, value, at.timestamp(), dt_util.as_local(at).date())
+        inverter.values.setdefault(key, value)
+        inverter.known_keys.add(key)
 
     def restored_value(self, serial: str, key: str) -> float | None:
         """The restored value of a counter that no record has updated yet."""
@@ -446,6 +470,9 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         new_device = serial not in self.data.inverters
         inverter = self._inverter(serial, record.datalogger_serial, self._family_hint(serial))
         inverter.device_info.update(decode_device_info(record.registers))
+        nominal = nominal_power_w(record.registers)
+        if nominal is not None:
+            inverter.counters.nominal_w = nominal
         self._update_inverter_device(inverter)
         if new_device:
             self._async_new_devices()
@@ -475,7 +502,12 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         self._set_family(inverter, reading)
         was_online = self.inverter_online(serial)
         logger_was_online = logger.online
-        changed = merge_values(inverter, reading.values, dt_util.now().date())
+        changed, verdicts = merge_values(
+            inverter, reading.values, now.timestamp(), dt_util.as_local(now).date()
+        )
+        for key, verdict in verdicts:
+            if verdict is Verdict.RESET:
+                self._counter_reset(inverter, key)
         inverter.updated_at = now
         inverter.record_time = record.timestamp
         logger.last_data = now
@@ -490,6 +522,35 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         if not logger_was_online:
             self.async_update_device(logger.serial)
 
+    def _counter_reset(self, inverter: InverterState, key: str) -> None:
+        """A confirmed counter reset (inverter replaced): one repair issue saying what."""
+        guard = inverter.counters.guards[key]
+        old, new = guard.last_reset or (0.0, guard.value or 0.0)
+        _LOGGER.warning(
+            "Inverter %s: %s restarted from %s at %s (confirmed by %d readings); the sensor "
+            "continues from the new value",
+            redact_serial(inverter.serial),
+            key,
+            old,
+            new,
+            guard.limits.confirmations,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"counter_reset_{self.config_entry.entry_id}_{inverter.serial}_{key}",
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="counter_reset",
+            translation_placeholders={
+                "inverter": inverter.serial,
+                "counter": key,
+                "old": f"{old:g}",
+                "new": f"{new:g}",
+            },
+        )
+
     def _family_hint(self, serial: str) -> InverterFamily | None:
         """The family the user chose for ``serial``, or the one decided before."""
         return self.family_overrides.get(serial) or self.families.get(serial)
@@ -497,7 +558,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
     def _set_family(self, inverter: InverterState, reading: InverterReading) -> None:
         """Remember the family a reading was decoded with (decided once per inverter)."""
         if reading.family is not None and inverter.family is not reading.family:
-            inverter.family = reading.family
+            inverter.family = inverter.counters.family = reading.family
             self._update_inverter_device(inverter)
         if reading.detected and reading.family is not None:
             self.families[inverter.serial] = reading.family
@@ -556,8 +617,10 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 if entity_id is None:
                     continue  # no sensor for it yet: nothing to attach history to
                 samples = [(moment, c[key]) for moment, c in pending if key in c]
-                plan = await async_backfill_counter(self.hass, entity_id, samples)
+                limits = CounterLimits(max_power_kw=inverter.counters.max_power_kw())
+                plan = await async_backfill_counter(self.hass, entity_id, samples, limits)
                 inverter.history_rows += len(plan.rows)
+                inverter.history_implausible += plan.inconsistent
 
     # -- internals ------------------------------------------------------------------------------
     def _datalogger(self, serial: str) -> DataloggerState:
@@ -575,12 +638,10 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         inverter = self.data.inverters.get(serial)
         if inverter is None:
             inverter = InverterState(
-                serial=serial,
-                datalogger_serial=datalogger_serial,
-                family=family,
-                values=dict(self._restored.get(serial, {})),
+                serial=serial, datalogger_serial=datalogger_serial, family=family
             )
-            inverter.known_keys.update(inverter.values)
+            for key, at in self._restored_at.pop(serial, {}).items():
+                self._restore_counter(inverter, key, self._restored[serial][key], at)
             self.data.inverters[serial] = inverter
             self._datalogger(datalogger_serial).inverters.add(serial)
             self._update_inverter_device(inverter)
@@ -671,7 +732,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                     "history_rows_imported": inverter.history_rows,
                     "history_rejected_clock": inverter.history_rejected,
                     "history_pending": len(inverter.pending_history),
-                    "ignored_decreases": inverter.ignored_decreases,
+                    "history_implausible": inverter.history_implausible,
+                    **inverter.counters.diagnostics(),
                 }
                 for serial, inverter in self.data.inverters.items()
             },

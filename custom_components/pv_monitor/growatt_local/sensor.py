@@ -35,6 +35,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
 from .entity import GrowattEntity
@@ -264,14 +265,16 @@ class InverterSensor(GrowattEntity, RestoreSensor):
         self.entity_description = description
 
     async def async_added_to_hass(self) -> None:
-        """Restore a counter's last value and hand it to the coordinator's reset guard."""
+        """Restore a counter's last value: the baseline of the coordinator's counter guard."""
         await super().async_added_to_hass()
         if not self.entity_description.counter:
             return
         last = await self.async_get_last_sensor_data()
+        state = await self.async_get_last_state()
         if last is not None and isinstance(last.native_value, (int, float)):
+            at = state.last_updated if state is not None else dt_util.utcnow()
             self.coordinator.restore_value(
-                self.serial, self.entity_description.key, float(last.native_value)
+                self.serial, self.entity_description.key, float(last.native_value), at
             )
 
     @property

@@ -1,6 +1,6 @@
 """Backfill of buffered Growatt records into the recorder's long-term statistics.
 
-The plan (which hours, which state and sum) is :mod:`.growatt.backfill`'s; this module
+The plan (which hours, which state and sum) is :mod:`.protocol.backfill`'s; this module
 reads the sensor's existing hourly rows and imports the planned ones with the recorder's
 statistics import API (``source`` "recorder", the sensor's own statistic id, so the Energy
 dashboard shows the hours where they happened).
@@ -26,6 +26,7 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter
 
+from ..common.counter import CounterLimits
 from .protocol.backfill import BackfillPlan, StatisticsRow, hourly_totals, plan_backfill
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ async def async_backfill_counter(
     hass: HomeAssistant,
     statistic_id: str,
     samples: list[tuple[datetime, float]],
+    limits: CounterLimits,
 ) -> BackfillPlan:
     """Import the hours of a lifetime energy sensor (kWh) that ``samples`` cover.
 
@@ -45,6 +47,8 @@ async def async_backfill_counter(
         hass: the Home Assistant instance (its recorder must be loaded).
         statistic_id: the sensor's entity id (its long-term statistics id).
         samples: ``(aware time, counter value in kWh)`` from buffered records.
+        limits: the counter's power limit (the live guard's): a buffered hour further from
+            the live rows around it than this allows is never written.
 
     Returns:
         The plan that was imported (its rows, and the hours left out and why).
@@ -71,7 +75,7 @@ async def async_backfill_counter(
         )
         for row in result.get(statistic_id, [])
     ]
-    plan = plan_backfill(totals, existing, dt_util.utcnow())
+    plan = plan_backfill(totals, existing, dt_util.utcnow(), limits)
     if plan.rows:
         metadata = StatisticMetaData(
             mean_type=StatisticMeanType.NONE,

@@ -173,10 +173,8 @@ class _Plan:
     offset: int
     """Payload byte offset of the first unpacked field."""
     unpacker: struct.Struct
-    limited: itemgetter[tuple[int, ...]]
-    """The fields that have a limit (not codes, status or probes)."""
     raw_limits: tuple[float, ...]
-    """Largest plausible raw value of each :attr:`limited` field."""
+    """Largest plausible raw value of each field (``inf``: codes, status, probes)."""
     signed: itemgetter[tuple[int, ...]] | None
     """The signed fields, which must also stay above their negated limit."""
     signed_floors: tuple[float, ...]
@@ -310,8 +308,7 @@ def _assemble(unpacker: struct.Struct, fields: list[_Field], family: InverterFam
     return _Plan(
         offset=fields[0][0],
         unpacker=unpacker,
-        limited=_getter([i for i, limit in enumerate(limits) if limit != _INF]),
-        raw_limits=tuple(limit for limit in limits if limit != _INF),
+        raw_limits=tuple(limits),
         signed=_getter([i for i, _ in signed]) if signed else None,
         signed_floors=tuple(floor for _, floor in signed),
         values=tuple(values),
@@ -351,7 +348,7 @@ def _run(
     Groups whose proving voltage reads 0 and whose key ``known`` lacks are left out.
     """
     raws: tuple[int, ...] = plan.unpacker.unpack_from(payload, plan.offset)
-    if any(map(gt, plan.limited(raws), plan.raw_limits)) or (
+    if any(map(gt, raws, plan.raw_limits)) or (
         plan.signed is not None and any(map(lt, plan.signed(raws), plan.signed_floors))
     ):
         return None
@@ -377,7 +374,7 @@ def _fast_values(
 ) -> dict[str, Value] | None:
     """The family's values by its decode plan; None when the general path must decide."""
     layout = registers.layout
-    plan = _plan(family, False, layout)
+    plan = _plans.get((family, False, layout)) or _plan(family, False, layout)
     if plan is None:
         return None
     out: dict[str, Value] = {}
@@ -431,5 +428,10 @@ def decode_record(
         family = detect_record_family(record)
         if family is None:
             return InverterReading(None, {}, detected=True)
-    values = decode_family_values(record.registers, family, known)
+    registers = record.registers
+    values = (
+        _fast_values(family, registers, known) if isinstance(registers, PayloadRegisters) else None
+    )
+    if values is None:
+        values = drop_absent_groups(decode_values(registers, family), known)
     return InverterReading(family, values, detected=family_override is None)
