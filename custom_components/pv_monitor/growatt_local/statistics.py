@@ -35,6 +35,30 @@ LOOKBACK = timedelta(days=31)
 """How far before the first buffered hour the anchor row is looked for."""
 
 
+async def _async_hourly_rows(
+    hass: HomeAssistant, statistic_id: str, start: datetime
+) -> list[StatisticsRow]:
+    """The recorder's hourly ``state``/``sum`` rows of ``statistic_id`` from ``start`` on."""
+    result = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        start,
+        None,
+        {statistic_id},
+        "hour",
+        None,
+        {"state", "sum"},
+    )
+    return [
+        StatisticsRow(
+            start=dt_util.utc_from_timestamp(row["start"]),
+            state=float(row["state"] or 0.0),
+            sum=float(row["sum"] or 0.0),
+        )
+        for row in result.get(statistic_id, [])
+    ]
+
+
 async def async_backfill_counter(
     hass: HomeAssistant,
     statistic_id: str,
@@ -56,25 +80,7 @@ async def async_backfill_counter(
     totals = hourly_totals(samples)
     if not totals:
         return BackfillPlan(rows=())
-    start = min(totals) - LOOKBACK
-    result = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        start,
-        None,
-        {statistic_id},
-        "hour",
-        None,
-        {"state", "sum"},
-    )
-    existing = [
-        StatisticsRow(
-            start=dt_util.utc_from_timestamp(row["start"]),
-            state=float(row["state"] or 0.0),
-            sum=float(row["sum"] or 0.0),
-        )
-        for row in result.get(statistic_id, [])
-    ]
+    existing = await _async_hourly_rows(hass, statistic_id, min(totals) - LOOKBACK)
     plan = plan_backfill(totals, existing, dt_util.utcnow(), limits)
     if plan.rows:
         metadata = StatisticMetaData(
