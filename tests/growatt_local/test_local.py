@@ -7,6 +7,7 @@ from collections.abc import Callable
 import dataclasses
 from datetime import datetime, timedelta
 import json
+import logging
 from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
@@ -14,6 +15,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
@@ -188,10 +190,23 @@ async def test_server_session_states(
 
 
 async def test_connectivity_goes_stale_and_recovers(
-    hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    free_port: int,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Three missed data intervals turn the datalogger off and live values unavailable;
-    energy counters keep their value; a new record brings everything back."""
+    energy counters keep their value; a new record brings everything back. Going offline
+    and coming back are logged once each, at INFO, with the serial redacted."""
+    caplog.set_level(logging.INFO, logger="custom_components.pv_monitor.growatt_local")
+
+    def presence_lines() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == logging.INFO and r.getMessage().startswith("Datalogger ")
+        ]
+
     entry = make_entry(free_port)
     await setup_entry(hass, entry)
     dongle = await play_growattmonitor(hass, free_port)
@@ -209,16 +224,25 @@ async def test_connectivity_goes_stale_and_recovers(
     assert hass.states.get(connectivity).state == STATE_OFF
     assert hass.states.get(power).state == STATE_UNAVAILABLE
     assert hass.states.get(energy).state == total
+    freezer.tick(timedelta(minutes=3))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert presence_lines() == [
+        "Datalogger JPC******* is offline (disconnected, or no data record for 180 s)"
+    ]
 
     await dongle.send(raw("gm_data1_v5_0104_data_from_logger_26"))
     await dongle.expect_raw(raw("gm_data1_v5_0104_ack_from_server_29"))
     await hass.async_block_till_done()
     assert hass.states.get(connectivity).state == STATE_ON
     assert hass.states.get(power).state != STATE_UNAVAILABLE
+    assert presence_lines()[1:] == ["Datalogger JPC******* is back online (1 occurrences)"]
 
-    # The dongle goes away: disconnected at once.
+    # The datalogger goes away: disconnected at once.
     await dongle.close()
     await until(lambda: hass.states.get(connectivity).state == STATE_OFF)
+    assert len(presence_lines()) == 3
+    assert "JPC492227A" not in caplog.text
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -1,6 +1,6 @@
 """Push coordinator of a local Growatt listener entry.
 
-The pure :class:`~.growatt.server.GrowattListener` reports dataloggers, records and config
+The pure :class:`~.protocol.server.GrowattListener` reports dataloggers, records and config
 items here; this module turns them into per-datalogger and per-inverter state, registers
 devices as they appear, and wakes only the entities of the device that changed (a record
 of one inverter never rewrites the states of the others).
@@ -24,6 +24,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from ..common.counter import CounterLimits, Verdict
+from ..common.log import LogOnce
 from ..common.redact import redact_serial
 from ..common.runtime import service_device_info
 from ..const import DOMAIN
@@ -104,6 +105,10 @@ class DataloggerState:
     inverters: set[str] = field(default_factory=set)
     records_unclassified: int = 0
     """Data records whose inverter family could not be told (no entities created)."""
+    presence: LogOnce = field(
+        default_factory=lambda: LogOnce(_LOGGER, level=logging.INFO), repr=False
+    )
+    """Logs going offline and coming back once each."""
 
     @property
     def online(self) -> bool:
@@ -410,6 +415,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         logger.peer = session.peer
         logger.last_seen = dt_util.utcnow()
         self._schedule_stale(logger)
+        self._log_presence(logger)
         self.async_update_device(session.serial)
         self.async_update_device(None)
 
@@ -420,6 +426,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             return
         logger = self._datalogger(session.serial)
         logger.connected = False
+        self._log_presence(logger)
         self._async_update_datalogger_and_inverters(logger)
         self.async_update_device(None)
 
@@ -520,6 +527,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         else:
             self.async_update_device(serial)
         if not logger_was_online:
+            self._log_presence(logger)
             self.async_update_device(logger.serial)
 
     def _counter_reset(self, inverter: InverterState, key: str) -> None:
@@ -679,11 +687,25 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         @callback
         def _stale(_now: datetime) -> None:
             self._stale_timers.pop(logger.serial, None)
+            self._log_presence(logger)
             self._async_update_datalogger_and_inverters(logger)
 
         self._stale_timers[logger.serial] = async_call_later(
             self.hass, logger.stale_after + timedelta(seconds=1), _stale
         )
+
+    @staticmethod
+    def _log_presence(logger: DataloggerState) -> None:
+        """Log a datalogger going offline, and coming back, once each (INFO, redacted)."""
+        serial = redact_serial(logger.serial)
+        if logger.online:
+            logger.presence.recovered("Datalogger %s is back online", serial)
+        else:
+            logger.presence.problem(
+                "Datalogger %s is offline (disconnected, or no data record for %d s)",
+                serial,
+                logger.stale_after.total_seconds(),
+            )
 
     def _async_update_datalogger_and_inverters(self, logger: DataloggerState) -> None:
         self.async_update_device(logger.serial)
