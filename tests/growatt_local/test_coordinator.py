@@ -6,11 +6,12 @@ import dataclasses
 from datetime import date
 import logging
 import socket
+from typing import Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, State
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -327,3 +328,82 @@ async def test_repeated_record_wakes_no_entity(hass: HomeAssistant, free_port: i
     serial = parsed.inverter_serial
     assert calls == [f"{serial}_ac_power"]
     await dongle.close()
+
+
+TL_ONLY = ("reactive_energy_total", "reactive_power", "pv_energy_total")
+"""Sensors only the TL map has (on an SPF they would show its battery and AC-charge totals)."""
+
+
+@pytest.mark.parametrize(
+    "orders",
+    [
+        (
+            ("grott_test_v6_0104_spf_night_invalid1", "grott_test_v6_0104_spf_valid"),
+            ("grott_test_v6_0104_spf_night_invalid1", "grott_test_v6_0104_spf_night_invalid2"),
+            ("grott_test_v6_0104_spf_night_invalid2", "grott_test_v6_0104_spf_valid"),
+            ("grott_test_v6_0104_spf_valid",),
+        ),
+        (
+            ("grott_test_v6_0104_spf_valid", "grott_test_v6_0104_spf_night_invalid1"),
+            ("grott_test_v6_0104_spf_night_invalid2",),
+            ("grott_test_v6_0104_spf_night_invalid1",),
+            ("grott_test_v6_0104_spf_night_invalid2", "grott_test_v6_0104_spf_valid"),
+        ),
+    ],
+)
+async def test_spf_keeps_its_family_over_restarts(
+    hass: HomeAssistant,
+    free_port: int,
+    hass_storage: dict[str, Any],
+    orders: tuple[tuple[str, ...], ...],
+) -> None:
+    """Detected once, remembered per inverter serial in the entry's store: over three
+    restarts, with night (undecidable) records first or last, the SPF stays SPF and never
+    gets a TL-only sensor; an undecidable first record creates no entities."""
+    entry = make_entry(free_port)
+    entry.add_to_hass(hass)
+    registry = er.async_get(hass)
+    for run, names in enumerate(orders):
+        if run:
+            assert await hass.config_entries.async_reload(entry.entry_id)
+        else:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        dongle = await FakeDongle.connect(free_port)
+        frames = [raw(name) for name in names]
+        await dongle.send(*frames)
+        await dongle.expect_raw(*(messages.ack(decode_frame(f)) for f in frames))
+        await hass.async_block_till_done()
+        inverters = entry.runtime_data.data.inverters
+        if run == 0 and names[0].endswith("invalid1"):
+            # The first record said nothing about the family: counted, no entities from it.
+            loggers = entry.runtime_data.data.dataloggers.values()
+            assert sum(logger.records_unclassified for logger in loggers) == 1
+        assert inverters["GYH2BLL080"].family is InverterFamily.SPF, (run, names)
+        unique_ids = {
+            e.unique_id for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        }
+        assert "GYH2BLL080_battery_soc" in unique_ids
+        assert not {f"GYH2BLL080_{key}" for key in TL_ONLY} & unique_ids
+        await dongle.close()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    stored = hass_storage[f"{DOMAIN}.growatt_local.{entry.entry_id}"]["data"]
+    assert stored == {"families": {"GYH2BLL080": "spf"}}
+
+
+async def test_family_change_removes_the_entities_the_new_family_lacks(
+    hass: HomeAssistant, free_port: int
+) -> None:
+    """Choosing another family in the options removes the old family's extra sensors."""
+    entry = make_entry(free_port)
+    await setup_entry(hass, entry)
+    dongle = await play_growattmonitor(hass, free_port)  # a TL inverter
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("sensor", DOMAIN, "1VZG8211B7_reactive_power")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "inverter_families": {"1VZG8211B7": "spf"}}
+    )
+    await hass.async_block_till_done()
+    assert await dongle.closed()
+    assert registry.async_get_entity_id("sensor", DOMAIN, "1VZG8211B7_reactive_power") is None
+    assert registry.async_get_entity_id("sensor", DOMAIN, "1VZG8211B7_pv1_voltage")

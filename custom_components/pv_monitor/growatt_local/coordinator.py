@@ -20,6 +20,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -45,7 +46,7 @@ from .protocol.backfill import plausible_record_time
 from .protocol.messages import ConfigItem
 from .protocol.reading import InverterReading, decode_family_values, decode_record
 from .protocol.records import Record
-from .protocol.registers import InverterFamily, decode_device_info, family_of_ranges
+from .protocol.registers import FAMILY_KEYS, InverterFamily, decode_device_info, family_of_ranges
 from .protocol.server import (
     DEFAULT_MAX_CONNECTIONS,
     DataloggerSession,
@@ -85,6 +86,9 @@ FAMILY_MODELS: dict[InverterFamily | None, str] = {
     InverterFamily.SPH: "SPH / SPA hybrid",
     InverterFamily.SPF: "SPF off-grid",
 }
+
+STORAGE_VERSION = 1
+"""Version of the entry's store: ``{"families": {inverter serial: family}}``."""
 
 type GrowattLocalConfigEntry = ConfigEntry[GrowattLocalCoordinator]
 
@@ -230,7 +234,12 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             for serial, family in options.get(CONF_INVERTER_FAMILIES, {}).items()
         }
         self.families: dict[str, InverterFamily] = {}
-        """Families detected from records, by inverter serial (decided once)."""
+        """Families detected from records, by inverter serial: decided once, remembered
+        across restarts in the entry's store (the option overrides)."""
+        self._families_dirty = False
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.growatt_local.{entry.entry_id}"
+        )
         self.listener = GrowattListener(
             ListenerConfig(
                 host=entry.data[CONF_HOST],
@@ -273,6 +282,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 this machine); a repair issue tells the user what to do meanwhile.
         """
         entry = self.config_entry
+        await self._async_load_families()
         try:
             await self.listener.bind()
         except OSError as err:
@@ -297,6 +307,29 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             ) from err
         ir.async_delete_issue(self.hass, DOMAIN, self.port_issue_id)
 
+    async def _async_load_families(self) -> None:
+        """Recall the families decided before; drop entities their family does not have."""
+        stored = await self._store.async_load() or {}
+        for serial, family in stored.get("families", {}).items():
+            if family in InverterFamily.__members__.values():
+                self.families[serial] = InverterFamily(family)
+        for serial in {*self.families, *self.family_overrides}:
+            family = self._family_hint(serial)
+            if family is not None:
+                self._remove_foreign_entities(serial, family)
+
+    def _remove_foreign_entities(self, serial: str, family: InverterFamily) -> None:
+        """Remove the sensors of inverter ``serial`` that ``family``'s map cannot give."""
+        registry = er.async_get(self.hass)
+        keys = FAMILY_KEYS[family]
+        for reg_entry in er.async_entries_for_config_entry(registry, self.config_entry.entry_id):
+            owner, _, key = reg_entry.unique_id.partition("_")
+            if reg_entry.domain == "sensor" and owner == serial and key not in keys:
+                registry.async_remove(reg_entry.entity_id)
+
+    def _families_data(self) -> dict[str, Any]:
+        return {"families": {serial: family.value for serial, family in self.families.items()}}
+
     async def async_start(self) -> None:
         """Accept datalogger connections, now that the entities listen."""
         await self.listener.start_serving()
@@ -307,6 +340,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             cancel()
         self._stale_timers.clear()
         await self.listener.stop()
+        if self._families_dirty:
+            await self._store.async_save(self._families_data())
         if self._backfill_timer is not None:
             self._backfill_timer()
             self._backfill_timer = None
@@ -570,6 +605,9 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             self._update_inverter_device(inverter)
         if reading.detected and reading.family is not None:
             self.families[inverter.serial] = reading.family
+            self._families_dirty = True
+            self._store.async_delay_save(self._families_data, 1.0)
+            self._remove_foreign_entities(inverter.serial, reading.family)
 
     # -- statistics backfill --------------------------------------------------------------
     def _queue_history(self, inverter: InverterState, record: Record) -> None:
