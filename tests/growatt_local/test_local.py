@@ -177,6 +177,8 @@ async def test_server_session_states(
     assert logger is not None
     assert inverter is not None
     assert inverter.via_device_id == logger.id
+    # Model from the announce: nominal power (holding 6-7) and device type code (43).
+    assert (inverter.model, inverter.model_id) == ("TL (protocol II), 3,000 VA", "210")
     assert logger.sw_version == "1.7.6.8"
     coordinator = entry.runtime_data
     assert coordinator.data.dataloggers["JPC492227A"].data_interval == 60

@@ -93,6 +93,14 @@ STORAGE_VERSION = 1
 type GrowattLocalConfigEntry = ConfigEntry[GrowattLocalCoordinator]
 
 
+def _inverter_model(inverter: InverterState) -> str:
+    """Family and nominal power (announce holding 6-7, "Pmax"), e.g. ``TL (protocol II),
+    3,000 VA``; the device type code (holding 43, "DTC") is the device's model id."""
+    model = FAMILY_MODELS.get(inverter.family, "Growatt inverter")
+    nominal = inverter.counters.nominal_w
+    return f"{model}, {nominal:,.0f} VA" if nominal else model
+
+
 @dataclass(slots=True)
 class DataloggerState:
     """A datalogger seen by the listener (kept after it disconnects)."""
@@ -711,7 +719,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             identifiers={(DOMAIN, inverter.serial)},
             manufacturer="Growatt",
             name=f"Inverter {inverter.serial}",
-            model=info.get("model") or FAMILY_MODELS.get(inverter.family, "Growatt inverter"),
+            model=_inverter_model(inverter),
+            model_id=info.get("dtc"),
             serial_number=inverter.serial,
             sw_version=info.get("firmware"),
             via_device=(DOMAIN, inverter.datalogger_serial),
