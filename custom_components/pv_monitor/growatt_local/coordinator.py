@@ -94,8 +94,11 @@ type GrowattLocalConfigEntry = ConfigEntry[GrowattLocalCoordinator]
 
 
 def _inverter_model(inverter: InverterState) -> str:
-    """Family and nominal power (announce holding 6-7, "Pmax"), e.g. ``TL (protocol II),
-    3,000 VA``; the device type code (holding 43, "DTC") is the device's model id."""
+    """Device model: family and nominal power, e.g. ``TL (protocol II), 3,000 VA``.
+
+    The nominal power comes from the announce (holding 6-7, "Pmax"); the device type code
+    (holding 43, "DTC") is the device's model id.
+    """
     model = FAMILY_MODELS.get(inverter.family, "Growatt inverter")
     nominal = inverter.counters.nominal_w
     return f"{model}, {nominal:,.0f} VA" if nominal else model
