@@ -257,3 +257,5 @@ def test_every_sensor_has_translations() -> None:
             assert sensors[key]["name"], (lang, key)
         states = sensors["status"]["state"]
         assert set(INVERTER_SENSORS["status"].options or []) <= set(states), lang
+        faults = sensors["fault"]["state"]
+        assert set(INVERTER_SENSORS["fault"].options or []) == set(faults), lang

@@ -39,7 +39,7 @@ from homeassistant.util import dt as dt_util
 
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
 from .entity import GrowattEntity
-from .protocol.registers import STATUS_NAMES, VALUE_UNITS
+from .protocol.registers import STATUS_NAMES, TL_FAULT_NAMES, VALUE_UNITS
 
 PARALLEL_UPDATES = 0
 
@@ -131,6 +131,14 @@ def build_description(key: str, unit: str | None) -> GrowattSensorEntityDescript
             translation_key=key,
             device_class=SensorDeviceClass.ENUM,
             options=[*options, "unknown"] if "unknown" not in options else options,
+        )
+    if key == "fault":
+        return GrowattSensorEntityDescription(
+            key=key,
+            translation_key=key,
+            device_class=SensorDeviceClass.ENUM,
+            entity_category=EntityCategory.DIAGNOSTIC,
+            options=sorted({*TL_FAULT_NAMES.values(), "unknown"}),
         )
     if unit is None or unit not in _UNIT_CLASSES:
         return GrowattSensorEntityDescription(

@@ -30,6 +30,7 @@ from .registers import (
     STATUS_REGISTER,
     TL_XH_BATTERY_MAP,
     InverterFamily,
+    add_fault_text,
     RegisterSpec,
     decode_values,
     family_of_ranges,
@@ -389,6 +390,7 @@ def _fast_values(
         battery = _plan(family, True, layout)
         if battery is not None and _run(battery, registers.payload, out, known) is None:
             return None
+    add_fault_text(family, out)
     return out
 
 

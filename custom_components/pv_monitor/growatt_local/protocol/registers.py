@@ -509,9 +509,34 @@ _STATUS_BLOCK: Final[dict[InverterFamily, int]] = {
 
 _STATUS_KEYS: Final[dict[str, str | None]] = {"status": None, "status_code": None}
 
+TL_FAULT_NAMES: Final[dict[int, str]] = {
+    0: "none",
+    **dict.fromkeys(range(1, 24), "generic_error"),  # shown as "Error 100" - "Error 122"
+    24: "auto_test_failed",
+    25: "no_ac_connection",
+    26: "pv_isolation_low",
+    27: "residual_current_high",
+    28: "output_dc_current_high",
+    29: "pv_voltage_high",
+    30: "ac_voltage_out_of_range",
+    31: "ac_frequency_out_of_range",
+    32: "module_hot",
+}
+"""Fault code (TL input register 40) -> ``fault`` state: the fault table of the V3.04 /
+V3.14 document (1-23 "Error: 99+x", 24 "Auto Test Failed" ... 32 "Module Hot"), the same
+table that public decoders of these inverters carry. Other families' fault registers use
+other numberings (TL-X: three-digit codes; SPF: a bit field) and get no ``fault`` text."""
+
+
+def add_fault_text(family: InverterFamily, values: dict[str, float | int | str]) -> None:
+    """Add ``fault`` (a :data:`TL_FAULT_NAMES` state, else ``unknown``) beside a TL fault code."""
+    code = values.get("fault_code")
+    if family is InverterFamily.TL and isinstance(code, int):
+        values["fault"] = TL_FAULT_NAMES.get(code, "unknown")
+
 
 def _units() -> dict[str, str | None]:
-    units: dict[str, str | None] = dict(_STATUS_KEYS)
+    units: dict[str, str | None] = {**_STATUS_KEYS, "fault": None}
     for spec in (*TL_MAP, *TL_X_MAP, *TL_XH_BATTERY_MAP, *SPH_MAP, *SPF_MAP):
         previous = units.setdefault(spec.key, spec.unit)
         if previous != spec.unit:  # pragma: no cover - guarded by a test
@@ -528,6 +553,7 @@ FAMILY_KEYS: Final[dict[InverterFamily, frozenset[str]]] = {
             *_STATUS_KEYS,
             *(spec.key for spec in specs),
             *((spec.key for spec in TL_XH_BATTERY_MAP) if family is InverterFamily.TL_X else ()),
+            *(("fault",) if family is InverterFamily.TL else ()),
         }
     )
     for family, specs in FAMILY_MAPS.items()
@@ -639,6 +665,7 @@ def decode_values(
     if family is InverterFamily.TL_X and (registers.get(3118) or registers.get(3169)):
         for _, compiled in _COMPILED_TL_XH_BATTERY:
             _decode_block(out, registers, compiled)
+    add_fault_text(family, out)
     return out
 
 
