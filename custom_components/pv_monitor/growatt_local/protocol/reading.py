@@ -390,7 +390,8 @@ def _fast_values(
         battery = _plan(family, True, layout)
         if battery is not None and _run(battery, registers.payload, out, known) is None:
             return None
-    add_fault_text(family, out)
+    if family is InverterFamily.TL:
+        add_fault_text(family, out)
     return out
 
 
@@ -436,4 +437,4 @@ def decode_record(
     )
     if values is None:
         values = drop_absent_groups(decode_values(registers, family), known)
-    return InverterReading(family, values, detected=family_override is None)
+    return InverterReading(family, values, family_override is None)

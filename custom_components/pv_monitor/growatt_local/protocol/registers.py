@@ -530,9 +530,10 @@ other numberings (TL-X: three-digit codes; SPF: a bit field) and get no ``fault`
 
 def add_fault_text(family: InverterFamily, values: dict[str, float | int | str]) -> None:
     """Add ``fault`` (a :data:`TL_FAULT_NAMES` state, else ``unknown``) beside a TL fault code."""
-    code = values.get("fault_code")
-    if family is InverterFamily.TL and isinstance(code, int):
-        values["fault"] = TL_FAULT_NAMES.get(code, "unknown")
+    if family is InverterFamily.TL:
+        code = values.get("fault_code")
+        if isinstance(code, int):
+            values["fault"] = TL_FAULT_NAMES.get(code, "unknown")
 
 
 def _units() -> dict[str, str | None]:
