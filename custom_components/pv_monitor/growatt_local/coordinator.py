@@ -787,6 +787,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                     "data_interval": logger.data_interval,
                     "config": {f"{item:#04x}": v for item, v in logger.config.items()},
                     "inverters": sorted(logger.inverters),
+                    "records_unclassified": logger.records_unclassified,
                 }
                 for serial, logger in self.data.dataloggers.items()
             },
