@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 import sys
@@ -9,8 +10,17 @@ import sys
 ROOT = Path(__file__).resolve().parents[2]
 FRAMES = ROOT / "tests" / "fixtures" / "growatt" / "frames"
 
-# The pure core has only relative imports and no Home Assistant import: load it as `growatt`.
-sys.path.insert(0, str(ROOT / "custom_components" / "pv_monitor"))
+# The pure core has only relative imports and no Home Assistant import: load it as `growatt`
+# (without importing the integration's glue, which needs Home Assistant).
+_CORE = ROOT / "custom_components" / "pv_monitor" / "growatt_local" / "protocol"
+if "growatt" not in sys.modules:
+    _spec = importlib.util.spec_from_file_location(
+        "growatt", _CORE / "__init__.py", submodule_search_locations=[str(_CORE)]
+    )
+    assert _spec is not None
+    assert _spec.loader is not None
+    sys.modules["growatt"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["growatt"])
 
 
 def captured_frames() -> list[tuple[str, bytes]]:

@@ -290,3 +290,10 @@ def test_protocol2_garbage_header_is_rejected() -> None:
     """Without a CRC, a protocol 2 'frame' must carry an ack or a serial-led payload."""
     with pytest.raises(BadPayloadError):
         decode_frame(b"\x16\xbf\x00\x02\x00\x05\x00\x03\x01\x04\x47")
+
+
+def test_crc16_modbus_catalogue_check_value() -> None:
+    """CRC-16/MODBUS of b"123456789" is 0x4B37 (Greg Cook's CRC catalogue), and the empty
+    input gives the initial value 0xFFFF; the captures' CRCs are checked above."""
+    assert crc16_modbus(b"123456789") == 0x4B37
+    assert crc16_modbus(b"") == 0xFFFF

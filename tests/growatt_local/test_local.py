@@ -7,6 +7,7 @@ from collections.abc import Callable
 import dataclasses
 from datetime import datetime, timedelta
 import json
+import logging
 from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
@@ -15,6 +16,7 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
@@ -172,29 +174,46 @@ async def test_server_session_states(
         await hass.async_block_till_done()
         await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 
-    # Devices: inverter via its datalogger, firmware from the config answers.
-    logger = device_registry.async_get_device(identifiers={(DOMAIN, "JPC492227A")})
-    inverter = device_registry.async_get_device(identifiers={(DOMAIN, "1VZG8211B7")})
-    assert logger is not None
-    assert inverter is not None
-    assert inverter.via_device_id == logger.id
-    assert logger.sw_version == "1.7.6.8"
-    coordinator = entry.runtime_data
-    assert coordinator.data.dataloggers["JPC492227A"].data_interval == 60
-    # Buffered records are counted and kept, never live states.
-    assert coordinator.listener.stats.records_buffered == 3
-    assert coordinator.data.inverters["1VZG8211B7"].buffered_total == 1
-    for dongle in (gm, s2m, spf, v2):
-        await dongle.close()
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    assert entry.state is ConfigEntryState.NOT_LOADED
+        # Devices: inverter via its datalogger, firmware from the config answers.
+        logger = device_registry.async_get_device(identifiers={(DOMAIN, "JPC492227A")})
+        inverter = device_registry.async_get_device(identifiers={(DOMAIN, "1VZG8211B7")})
+        assert logger is not None
+        assert inverter is not None
+        assert inverter.via_device_id == logger.id
+        # Model from the announce: nominal power (holding 6-7) and device type code (43).
+        assert (inverter.model, inverter.model_id) == ("TL (protocol II), 3,000 VA", "210")
+        assert logger.sw_version == "1.7.6.8"
+        coordinator = entry.runtime_data
+        assert coordinator.data.dataloggers["JPC492227A"].data_interval == 60
+        # Buffered records are counted and kept, never live states.
+        assert coordinator.listener.stats.records_buffered == 3
+        assert coordinator.data.inverters["1VZG8211B7"].buffered_total == 1
+        for dongle in (gm, s2m, spf, v2):
+            await dongle.close()
+        # Unloaded inside the narrowed kind: outside it, the kind may be unknown when no
+        # earlier test loaded the real one.
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        assert entry.state is ConfigEntryState.NOT_LOADED
 
 
 async def test_connectivity_goes_stale_and_recovers(
-    hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    free_port: int,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Three missed data intervals turn the datalogger off and live values unavailable;
-    energy counters keep their value; a new record brings everything back."""
+    energy counters keep their value; a new record brings everything back. Going offline
+    and coming back are logged once each, at INFO, with the serial redacted."""
+    caplog.set_level(logging.INFO, logger="custom_components.pv_monitor.growatt_local")
+
+    def presence_lines() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == logging.INFO and r.getMessage().startswith("Datalogger ")
+        ]
+
     entry = make_entry(free_port)
     await setup_entry(hass, entry)
     dongle = await play_growattmonitor(hass, free_port)
@@ -212,16 +231,25 @@ async def test_connectivity_goes_stale_and_recovers(
     assert hass.states.get(connectivity).state == STATE_OFF
     assert hass.states.get(power).state == STATE_UNAVAILABLE
     assert hass.states.get(energy).state == total
+    freezer.tick(timedelta(minutes=3))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert presence_lines() == [
+        "Datalogger JPC******* is offline (disconnected, or no data record for 180 s)"
+    ]
 
     await dongle.send(raw("gm_data1_v5_0104_data_from_logger_26"))
     await dongle.expect_raw(raw("gm_data1_v5_0104_ack_from_server_29"))
     await hass.async_block_till_done()
     assert hass.states.get(connectivity).state == STATE_ON
     assert hass.states.get(power).state != STATE_UNAVAILABLE
+    assert presence_lines()[1:] == ["Datalogger JPC******* is back online (1 occurrences)"]
 
-    # The dongle goes away: disconnected at once.
+    # The datalogger goes away: disconnected at once.
     await dongle.close()
     await until(lambda: hass.states.get(connectivity).state == STATE_OFF)
+    assert len(presence_lines()) == 3
+    assert "JPC492227A" not in caplog.text
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -234,3 +262,5 @@ def test_every_sensor_has_translations() -> None:
             assert sensors[key]["name"], (lang, key)
         states = sensors["status"]["state"]
         assert set(INVERTER_SENSORS["status"].options or []) <= set(states), lang
+        faults = sensors["fault"]["state"]
+        assert set(INVERTER_SENSORS["fault"].options or []) == set(faults), lang

@@ -27,6 +27,11 @@ from custom_components.pv_monitor.growatt_local.protocol.framing import (
     encode_frame,
     scramble,
 )
+from custom_components.pv_monitor.growatt_local.protocol.reading import (
+    decode_family_values,
+    decode_record,
+    drop_absent_groups,
+)
 from custom_components.pv_monitor.growatt_local.protocol.records import (
     Record,
     RecordError,
@@ -970,3 +975,104 @@ def test_well_formed_records_round_trip(groups: list[tuple[int, list[int]]]) -> 
     assert dict(record.registers) == {
         start + i: value for start, values in groups for i, value in enumerate(values)
     }
+
+
+# ---------------------------------------------------------------------------------------
+# decode_record: the precompiled decode plans against the general decoder
+
+
+@pytest.mark.parametrize("name", [n for n in RECORDS if BY_NAME[n].function != Function.ANNOUNCE])
+@pytest.mark.parametrize("family", list(InverterFamily))
+def test_decode_plan_matches_the_general_decoder(name: str, family: InverterFamily) -> None:
+    """On every real capture, with every map, the plan gives exactly decode_values' values."""
+    record = _record(name)
+    if record.holding:
+        return
+    general = drop_absent_groups(decode_values(dict(record.registers), family), ())
+    planned = decode_family_values(record.registers, family)
+    assert planned == general
+    assert {k: type(v) for k, v in planned.items()} == {k: type(v) for k, v in general.items()}
+    reading = decode_record(record, family)
+    assert (reading.family, reading.values, reading.detected) == (family, general, False)
+
+
+def test_decode_record_detects_once_and_keeps_known_groups() -> None:
+    """Without an override the family comes from the record; known idle groups stay."""
+    record = _record("shine2mqtt_v6_0104_data_1")
+    reading = decode_record(record, None)
+    assert reading.family is InverterFamily.TL_X
+    assert reading.detected
+    assert "pv3_voltage" not in reading.values  # this MIC has two strings
+    kept = decode_record(record, InverterFamily.TL_X, known={"pv3_voltage"})
+    assert kept.values["pv3_voltage"] == 0.0
+    assert not kept.detected
+    spf = decode_record(_record("grott_test_v6_0104_spf_valid"), None)
+    assert spf.family is InverterFamily.SPF
+    # All blocks of this SPF night record are garbage: it says nothing about the family.
+    night = decode_record(_record("grott_test_v6_0104_spf_night_invalid1"), None)
+    assert (night.family, night.values) == (None, {})
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(list(InverterFamily)),
+    st.lists(
+        st.tuples(
+            st.sampled_from([0, 45, 90, 125, 1000, 1125, 3000, 3125, 3100]),
+            st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=125),
+        ),
+        max_size=3,
+    ),
+)
+def test_decode_plan_matches_for_any_registers(
+    family: InverterFamily, groups: list[tuple[int, list[int]]]
+) -> None:
+    """Any register contents, plausible or garbage: plan and general decoder agree."""
+    try:
+        record = parse_record(_data_frame(_payload(groups)))
+    except RecordError:
+        return
+    general = drop_absent_groups(decode_values(dict(record.registers), family), ())
+    assert decode_family_values(record.registers, family) == general
+
+
+@pytest.mark.parametrize(
+    ("bdc", "battery_voltage", "battery"), [(0, 0, False), (1, 0, True), (0, 5120, True)]
+)
+def test_decode_plan_reads_the_battery_only_when_reported(
+    bdc: int, battery_voltage: int, battery: bool
+) -> None:
+    """TL-XH battery values (3125-3181) only when 3118 or 3169 is non-zero, as decode_values."""
+    low = [0] * 125
+    low[1:3] = [0, 12_000]  # pv_power 1,200 W: non-zero fields must not announce a battery
+    low[118] = bdc
+    high = [0] * 125
+    high[44] = battery_voltage
+    record = parse_record(_data_frame(_payload([(3000, low), (3125, high)])))
+    values = decode_family_values(record.registers, InverterFamily.TL_X)
+    assert values["pv_power"] == 1200.0
+    assert ("battery_soc" in values) is battery
+    assert values == drop_absent_groups(
+        decode_values(dict(record.registers), InverterFamily.TL_X), ()
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "fault"),
+    [
+        (0, "none"),
+        (7, "generic_error"),
+        (30, "ac_voltage_out_of_range"),
+        (32, "module_hot"),
+        (99, "unknown"),
+    ],
+)
+def test_tl_fault_code_as_text(code: int, fault: str) -> None:
+    """TL input register 40 (V3.04/V3.14 fault table) gives the ``fault`` state, on both
+    decoding paths; other families keep only the number."""
+    registers = dict(_record("gm_data1_v5_0104_data_from_logger_23").registers)
+    registers[40] = code
+    record = parse_record(_data_frame(_payload([(0, [registers[r] for r in range(45)])])))
+    assert decode_values(registers, InverterFamily.TL)["fault"] == fault
+    assert decode_family_values(record.registers, InverterFamily.TL)["fault"] == fault
+    assert "fault" not in decode_values(registers, InverterFamily.SPF)

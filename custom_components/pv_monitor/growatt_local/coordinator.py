@@ -1,6 +1,6 @@
 """Push coordinator of a local Growatt listener entry.
 
-The pure :class:`~.growatt.server.GrowattListener` reports dataloggers, records and config
+The pure :class:`~.protocol.server.GrowattListener` reports dataloggers, records and config
 items here; this module turns them into per-datalogger and per-inverter state, registers
 devices as they appear, and wakes only the entities of the device that changed (a record
 of one inverter never rewrites the states of the others).
@@ -8,7 +8,7 @@ of one inverter never rewrites the states of the others).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 import logging
@@ -20,9 +20,13 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from ..common.counter import CounterLimits, Verdict
+from ..common.log import LogOnce
+from ..common.redact import redact_serial
 from ..common.runtime import service_device_info
 from ..const import DOMAIN
 from .const import (
@@ -40,17 +44,13 @@ from .const import (
     STALE_INTERVALS,
     ListenerMode,
 )
+from .counters import COUNTER_KEYS, InverterCounters, nominal_power_w
 from .guard import ListenerGuard
 from .protocol.backfill import plausible_record_time
 from .protocol.messages import ConfigItem
+from .protocol.reading import InverterReading, decode_family_values, decode_record
 from .protocol.records import Record
-from .protocol.registers import (
-    InverterFamily,
-    decode_device_info,
-    decode_values,
-    detect_family,
-    looks_like_spf,
-)
+from .protocol.registers import FAMILY_KEYS, InverterFamily, decode_device_info, family_of_ranges
 from .protocol.server import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_DATALOGGERS,
@@ -86,14 +86,28 @@ HISTORY_KEYS = frozenset(
 )
 """Lifetime energy counters (kWh) whose statistics buffered records fill in."""
 
-FAMILY_MODELS: dict[InverterFamily, str] = {
+FAMILY_MODELS: dict[InverterFamily | None, str] = {
     InverterFamily.TL: "TL (protocol II)",
     InverterFamily.TL_X: "TL-X / MIN / MIC / MOD",
     InverterFamily.SPH: "SPH / SPA hybrid",
     InverterFamily.SPF: "SPF off-grid",
 }
 
+STORAGE_VERSION = 1
+"""Version of the entry's store: ``{"families": {inverter serial: family}}``."""
+
 type GrowattLocalConfigEntry = ConfigEntry[GrowattLocalCoordinator]
+
+
+def _inverter_model(inverter: InverterState) -> str:
+    """Device model: family and nominal power, e.g. ``TL (protocol II), 3,000 VA``.
+
+    The nominal power comes from the announce (holding 6-7, "Pmax"); the device type code
+    (holding 43, "DTC") is the device's model id.
+    """
+    model = FAMILY_MODELS.get(inverter.family, "Growatt inverter")
+    nominal = inverter.counters.nominal_w
+    return f"{model}, {nominal:,.0f} VA" if nominal else model
 
 
 @dataclass(slots=True)
@@ -110,6 +124,12 @@ class DataloggerState:
     """Seconds between data records (config item 0x04, minutes on the wire)."""
     config: dict[int, str] = field(default_factory=dict)
     inverters: set[str] = field(default_factory=set)
+    records_unclassified: int = 0
+    """Data records whose inverter family could not be told (no entities created)."""
+    presence: LogOnce = field(
+        default_factory=lambda: LogOnce(_LOGGER, level=logging.INFO), repr=False
+    )
+    """Logs going offline and coming back once each."""
 
     @property
     def online(self) -> bool:
@@ -131,23 +151,31 @@ class InverterState:
 
     serial: str
     datalogger_serial: str
-    family: InverterFamily
+    family: InverterFamily | None
+    """Register map of its records; None until a data record or the option decides it."""
     values: dict[str, float | int | str] = field(default_factory=dict)
+    known_keys: set[str] = field(default_factory=set)
+    """Value keys that have had a value (their entities exist or are being added)."""
     updated_at: datetime | None = None
     record_time: datetime | None = None
     """Datalogger clock of the last live record."""
     device_info: dict[str, str] = field(default_factory=dict)
     buffered_total: int = 0
-    ignored_decreases: int = 0
-    """Counter values that went backwards and were ignored (false resets)."""
-    reset_day: date | None = None
-    """Local day on which the daily counters last reset."""
+    counters: InverterCounters = field(init=False)
+    """The guards of its energy counters (see :mod:`.counters`)."""
     pending_history: list[tuple[datetime, dict[str, float]]] = field(default_factory=list)
     """Lifetime counters of buffered records not yet imported: (aware time, {key: kWh})."""
     history_rows: int = 0
     """Hourly statistics rows imported from buffered records."""
     history_rejected: int = 0
     """Buffered records whose datalogger clock was unset or implausible (never imported)."""
+    history_implausible: int = 0
+    """Buffered hours whose counter lay outside what the live readings and the power limit
+    allow (never imported)."""
+
+    def __post_init__(self) -> None:
+        """Start the counter guards of this inverter."""
+        self.counters = InverterCounters(self.serial, self.family)
 
 
 @dataclass(slots=True)
@@ -158,79 +186,44 @@ class GrowattLocalData:
     inverters: dict[str, InverterState] = field(default_factory=dict)
 
 
-def merge_values(state: InverterState, new: dict[str, float | int | str], today: date) -> None:
-    """Merge decoded values into ``state``, never letting a counter go falsely backwards.
+_MISSING = object()
 
-    Lifetime counters (keys ending ``_total`` and ``operating_hours``) never decrease: a
-    lower value (a night-time zero, a garbled record) keeps the previous one. Daily counters
-    (``_today``) may go back once per local day, which is the inverter's own midnight (or
-    morning start-up) reset; any other decrease is ignored. Each ignored value is counted.
+
+def merge_values(
+    state: InverterState, new: dict[str, float | int | str], at: float, day: date
+) -> tuple[set[str], list[tuple[str, Verdict]]]:
+    """Merge decoded values into ``state``; energy counters only through their guards.
+
+    Args:
+        state: the inverter's state (values and counter guards).
+        new: a reading's values.
+        at: the reading's time, seconds (UTC epoch).
+        day: the local day of the reading (daily counters restart once a day).
+
+    Returns:
+        The keys whose published value changed, and ``(key, verdict)`` of every counter
+        reading the guard did not simply accept (held, rejected, reset, day started).
     """
     old = state.values
-    reset_seen = False
+    counters = state.counters
+    counters.observe_power(new)
+    changed: set[str] = set()
+    verdicts: list[tuple[str, Verdict]] = []
     for key, value in new.items():
-        previous = old.get(key)
-        if (
-            isinstance(value, (int, float))
-            and isinstance(previous, (int, float))
-            and value < previous
-        ):
-            if key.endswith("_total") or key == "operating_hours":
-                state.ignored_decreases += 1
+        if old.get(key, _MISSING) == value:
+            continue
+        shown: float | int | str = value
+        if key in COUNTER_KEYS and isinstance(value, (int, float)):
+            verdict = counters.offer(key, float(value), at, day)
+            if verdict is not Verdict.ACCEPTED:
+                verdicts.append((key, verdict))
+            published = counters.value(key)
+            if published is None or old.get(key) == published:
                 continue
-            if key.endswith("_today"):
-                if state.reset_day == today:
-                    state.ignored_decreases += 1
-                    continue
-                reset_seen = True
-        old[key] = value
-    if reset_seen:
-        state.reset_day = today
-
-
-def _family(registers: Mapping[int, int], current: InverterFamily | None) -> InverterFamily:
-    """Family of a record's inverter: by register ranges, SPF told apart from TL by values.
-
-    SPF is sticky: once an inverter's records read as SPF, an undecidable record (a night
-    record, an announce) does not turn it back into TL.
-    """
-    family = detect_family(registers)
-    if family is not InverterFamily.TL:
-        return family
-    if current is InverterFamily.SPF or looks_like_spf(registers):
-        return InverterFamily.SPF
-    return family
-
-
-OPTIONAL_GROUPS: tuple[tuple[str, str], ...] = (
-    ("pv3_", "pv3_voltage"),
-    ("pv4_", "pv4_voltage"),
-    ("ac_l2_", "ac_l2_voltage"),
-    ("ac_l3_", "ac_l3_voltage"),
-    ("ac_rs_", "ac_l2_voltage"),
-    ("ac_st_", "ac_l2_voltage"),
-    ("ac_tr_", "ac_l3_voltage"),
-)
-"""Value groups that a register map always carries but many inverters do not have (third
-and fourth PV string, second and third phase): ``(key prefix, key that proves it)``."""
-
-
-def drop_absent_groups(
-    values: dict[str, float | int | str], known: dict[str, float | int | str]
-) -> dict[str, float | int | str]:
-    """Leave out the values of strings and phases the inverter does not have.
-
-    A group is absent while its proving voltage reads 0 and it has never been seen; once
-    seen it stays (a string at night still reads 0 V).
-    """
-    absent = [
-        prefix
-        for prefix, proof in OPTIONAL_GROUPS
-        if proof in values and not values[proof] and proof not in known
-    ]
-    if not absent:
-        return values
-    return {k: v for k, v in values.items() if not k.startswith(tuple(absent))}
+            shown = published
+        old[key] = shown
+        changed.add(key)
+    return changed, verdicts
 
 
 class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
@@ -257,6 +250,13 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             serial: InverterFamily(family)
             for serial, family in options.get(CONF_INVERTER_FAMILIES, {}).items()
         }
+        self.families: dict[str, InverterFamily] = {}
+        """Families detected from records, by inverter serial: decided once, remembered
+        across restarts in the entry's store (the option overrides)."""
+        self._families_dirty = False
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.growatt_local.{entry.entry_id}"
+        )
         self.listener = GrowattListener(
             ListenerConfig(
                 host=entry.data[CONF_HOST],
@@ -280,9 +280,11 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             **service_device_info(entry, "Growatt datalogger listener"),
         )
         self._restored: dict[str, dict[str, float]] = {}
+        self._restored_at: dict[str, dict[str, datetime]] = {}
         self._backfill_timer: CALLBACK_TYPE | None = None
         self._new_device_callbacks: list[Callable[[], None]] = []
         self._device_listeners: dict[str | None, list[CALLBACK_TYPE]] = {}
+        self._value_listeners: dict[tuple[str | None, str], list[CALLBACK_TYPE]] = {}
         self._stale_timers: dict[str, CALLBACK_TYPE] = {}
         self._logged_drop = False
         self.guard = ListenerGuard(hass, entry, self)
@@ -301,6 +303,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 this machine); a repair issue tells the user what to do meanwhile.
         """
         entry = self.config_entry
+        await self._async_load_families()
         try:
             await self.listener.bind()
         except OSError as err:
@@ -327,6 +330,29 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         ir.async_delete_issue(self.hass, DOMAIN, self.port_issue_id)
         await self.guard.async_load()
 
+    async def _async_load_families(self) -> None:
+        """Recall the families decided before; drop entities their family does not have."""
+        stored = await self._store.async_load() or {}
+        for serial, family in stored.get("families", {}).items():
+            if family in InverterFamily.__members__.values():
+                self.families[serial] = InverterFamily(family)
+        for serial in {*self.families, *self.family_overrides}:
+            family = self._family_hint(serial)
+            if family is not None:
+                self._remove_foreign_entities(serial, family)
+
+    def _remove_foreign_entities(self, serial: str, family: InverterFamily) -> None:
+        """Remove the sensors of inverter ``serial`` that ``family``'s map cannot give."""
+        registry = er.async_get(self.hass)
+        keys = FAMILY_KEYS[family]
+        for reg_entry in er.async_entries_for_config_entry(registry, self.config_entry.entry_id):
+            owner, _, key = reg_entry.unique_id.partition("_")
+            if reg_entry.domain == "sensor" and owner == serial and key not in keys:
+                registry.async_remove(reg_entry.entity_id)
+
+    def _families_data(self) -> dict[str, Any]:
+        return {"families": {serial: family.value for serial, family in self.families.items()}}
+
     async def async_start(self) -> None:
         """Accept datalogger connections, now that the entities listen."""
         await self.listener.start_serving()
@@ -338,6 +364,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         self._stale_timers.clear()
         await self.listener.stop()
         await self.guard.async_stop()
+        if self._families_dirty:
+            await self._store.async_save(self._families_data())
         if self._backfill_timer is not None:
             self._backfill_timer()
             self._backfill_timer = None
@@ -350,12 +378,25 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         return sorted(self.data.inverters)
 
     @callback
-    def restore_value(self, serial: str, key: str, value: float) -> None:
-        """Seed a counter restored from before a restart, so the reset guard knows it."""
+    def restore_value(self, serial: str, key: str, value: float, at: datetime) -> None:
+        """Seed a counter restored from before a restart: it is the guard's baseline.
+
+        ``at`` is when the restored state was last updated, so the energy produced while
+        Home Assistant was down is a plausible increase.
+        """
         self._restored.setdefault(serial, {})[key] = value
         inverter = self.data.inverters.get(serial)
-        if inverter is not None:
-            inverter.values.setdefault(key, value)
+        if inverter is not None and key not in inverter.counters.guards:
+            self._restore_counter(inverter, key, value, at)
+        else:
+            self._restored_at.setdefault(serial, {})[key] = at
+
+    def _restore_counter(
+        self, inverter: InverterState, key: str, value: float, at: datetime
+    ) -> None:
+        inverter.counters.restore(key, value, at.timestamp(), dt_util.as_local(at).date())
+        inverter.values.setdefault(key, value)
+        inverter.known_keys.add(key)
 
     def restored_value(self, serial: str, key: str) -> float | None:
         """The restored value of a counter that no record has updated yet."""
@@ -388,19 +429,34 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
     ) -> Callable[[], None]:
         """Listen for updates of the device ``context`` (a serial; None: listener-wide).
 
-        Also indexes the listener by its context, so that :meth:`async_update_device`
-        touches only that device's entities, not every entity of every inverter.
+        ``context`` may also be ``(serial, value key)``: the entity of one value, woken by
+        :meth:`async_update_values` only when that value changed. Listeners are indexed by
+        device and value, so a record touches only the entities it changed.
         """
         remove = super().async_add_listener(update_callback, context)
-        by_device = self._device_listeners.setdefault(context, [])
+        device, key = context if isinstance(context, tuple) else (context, None)
+        by_device = self._device_listeners.setdefault(device, [])
         by_device.append(update_callback)
+        by_key = self._value_listeners.setdefault((device, key), []) if key else None
+        if by_key is not None:
+            by_key.append(update_callback)
 
         @callback
         def remove_listener() -> None:
             remove()
             by_device.remove(update_callback)
+            if by_key is not None:
+                by_key.remove(update_callback)
 
         return remove_listener
+
+    @callback
+    def async_update_values(self, serial: str, keys: set[str]) -> None:
+        """Wake the entities of the values ``keys`` of device ``serial``."""
+        listeners = self._value_listeners
+        for key in keys:
+            for update_callback in list(listeners.get((serial, key), ())):
+                update_callback()
 
     @callback
     def async_update_device(self, serial: str | None) -> None:
@@ -418,6 +474,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         logger.peer = session.peer
         logger.last_seen = dt_util.utcnow()
         self._schedule_stale(logger)
+        self._log_presence(logger)
         self.async_update_device(session.serial)
         self.guard.async_update_counters()
         self.guard.host_seen(session.peer)
@@ -429,6 +486,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             return
         logger = self._datalogger(session.serial)
         logger.connected = False
+        self._log_presence(logger)
         self._async_update_datalogger_and_inverters(logger)
         self.guard.async_update_counters()
 
@@ -475,36 +533,114 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         now = dt_util.utcnow()
         logger.last_seen = now
         serial = record.inverter_serial or record.datalogger_serial
-        new_device = serial not in self.data.inverters
-        inverter = self._inverter(serial, record)
         if record.holding:
-            inverter.device_info.update(decode_device_info(record.registers))
-            self._update_inverter_device(inverter)
-            if new_device:
-                self._async_new_devices()
+            self._announce_received(serial, record)
+        elif record.buffered:
+            self._buffered_received(serial, record)
+        else:
+            self._live_received(logger, serial, record, now)
+
+    def _announce_received(self, serial: str, record: Record) -> None:
+        """Describe the inverter's device from the holding registers of an announce."""
+        new_device = serial not in self.data.inverters
+        inverter = self._inverter(serial, record.datalogger_serial, self._family_hint(serial))
+        inverter.device_info.update(decode_device_info(record.registers))
+        nominal = nominal_power_w(record.registers)
+        if nominal is not None:
+            inverter.counters.nominal_w = nominal
+        self._update_inverter_device(inverter)
+        if new_device:
+            self._async_new_devices()
+
+    def _buffered_received(self, serial: str, record: Record) -> None:
+        """Count a buffered record and keep its lifetime counters for the backfill."""
+        new_device = serial not in self.data.inverters
+        inverter = self._inverter(serial, record.datalogger_serial, self._family_hint(serial))
+        inverter.buffered_total += 1
+        self._queue_history(inverter, record)
+        self.guard.async_update_counters()
+        if new_device:
+            self._async_new_devices()
+
+    def _live_received(
+        self, logger: DataloggerState, serial: str, record: Record, now: datetime
+    ) -> None:
+        """Merge a live record's reading; wake only the entities whose value changed."""
+        inverter = self.data.inverters.get(serial)
+        family = self._family_hint(serial) or (inverter.family if inverter else None)
+        reading = decode_record(record, family, inverter.values if inverter else ())
+        if reading.family is None:
+            logger.records_unclassified += 1
             return
-        if record.buffered:
-            inverter.buffered_total += 1
-            self._queue_history(inverter, record)
-            self.guard.async_update_counters()
-            if new_device:
-                self._async_new_devices()
-            return
-        if serial not in self.family_overrides:
-            inverter.family = _family(record.registers, inverter.family)
-        values = drop_absent_groups(
-            decode_values(record.registers, inverter.family), inverter.values
+        new_device = inverter is None
+        inverter = self._inverter(serial, record.datalogger_serial, reading.family)
+        self._set_family(inverter, reading)
+        was_online = self.inverter_online(serial)
+        logger_was_online = logger.online
+        changed, verdicts = merge_values(
+            inverter, reading.values, now.timestamp(), dt_util.as_local(now).date()
         )
-        known_keys = set(inverter.values)
-        merge_values(inverter, values, dt_util.now().date())
+        for key, verdict in verdicts:
+            if verdict is Verdict.RESET:
+                self._counter_reset(inverter, key)
         inverter.updated_at = now
         inverter.record_time = record.timestamp
         logger.last_data = now
         self._schedule_stale(logger)
-        if new_device or not known_keys.issuperset(values):
+        if new_device or not inverter.known_keys.issuperset(changed):
+            inverter.known_keys.update(changed)
             self._async_new_devices()
-        self.async_update_device(serial)
-        self.async_update_device(logger.serial)
+        if was_online:
+            self.async_update_values(serial, changed)
+        else:
+            self.async_update_device(serial)
+        if not logger_was_online:
+            self._log_presence(logger)
+            self.async_update_device(logger.serial)
+
+    def _counter_reset(self, inverter: InverterState, key: str) -> None:
+        """A confirmed counter reset (inverter replaced): one repair issue saying what."""
+        guard = inverter.counters.guards[key]
+        old, new = guard.last_reset or (0.0, guard.value or 0.0)
+        _LOGGER.warning(
+            "Inverter %s: %s restarted from %s at %s (confirmed by %d readings); the sensor "
+            "continues from the new value",
+            redact_serial(inverter.serial),
+            key,
+            old,
+            new,
+            guard.limits.confirmations,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"counter_reset_{self.config_entry.entry_id}_{inverter.serial}_{key}",
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="counter_reset",
+            translation_placeholders={
+                "inverter": inverter.serial,
+                "counter": key,
+                "old": f"{old:g}",
+                "new": f"{new:g}",
+            },
+        )
+
+    def _family_hint(self, serial: str) -> InverterFamily | None:
+        """The family the user chose for ``serial``, or the one decided before."""
+        return self.family_overrides.get(serial) or self.families.get(serial)
+
+    def _set_family(self, inverter: InverterState, reading: InverterReading) -> None:
+        """Remember the family a reading was decoded with (decided once per inverter)."""
+        if reading.family is not None and inverter.family is not reading.family:
+            inverter.family = inverter.counters.family = reading.family
+            self._update_inverter_device(inverter)
+        if reading.detected and reading.family is not None:
+            self.families[inverter.serial] = reading.family
+            self._families_dirty = True
+            self._store.async_delay_save(self._families_data, 1.0)
+            self._remove_foreign_entities(inverter.serial, reading.family)
 
     # -- statistics backfill --------------------------------------------------------------
     def _queue_history(self, inverter: InverterState, record: Record) -> None:
@@ -518,7 +654,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             inverter.history_rejected += 1
             return
         assert record.timestamp is not None
-        values = decode_values(record.registers, inverter.family)
+        family = inverter.family or family_of_ranges(record.groups)
+        values = decode_family_values(record.registers, family)
         counters = {
             key: float(value)
             for key, value in values.items()
@@ -559,8 +696,10 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 if entity_id is None:
                     continue  # no sensor for it yet: nothing to attach history to
                 samples = [(moment, c[key]) for moment, c in pending if key in c]
-                plan = await async_backfill_counter(self.hass, entity_id, samples)
+                limits = CounterLimits(max_power_kw=inverter.counters.max_power_kw())
+                plan = await async_backfill_counter(self.hass, entity_id, samples, limits)
                 inverter.history_rows += len(plan.rows)
+                inverter.history_implausible += plan.inconsistent
 
     # -- internals ------------------------------------------------------------------------------
     def _datalogger(self, serial: str) -> DataloggerState:
@@ -572,23 +711,18 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             self._async_new_devices()
         return logger
 
-    def _inverter(self, serial: str, record: Record) -> InverterState:
+    def _inverter(
+        self, serial: str, datalogger_serial: str, family: InverterFamily | None
+    ) -> InverterState:
         inverter = self.data.inverters.get(serial)
         if inverter is None:
-            family = self.family_overrides.get(serial) or (
-                # Holding registers say nothing about SPF vs TL: ranges only.
-                detect_family(record.registers)
-                if record.holding
-                else _family(record.registers, None)
-            )
             inverter = InverterState(
-                serial=serial,
-                datalogger_serial=record.datalogger_serial,
-                family=family,
-                values=dict(self._restored.get(serial, {})),
+                serial=serial, datalogger_serial=datalogger_serial, family=family
             )
+            for key, at in self._restored_at.pop(serial, {}).items():
+                self._restore_counter(inverter, key, self._restored[serial][key], at)
             self.data.inverters[serial] = inverter
-            self._datalogger(record.datalogger_serial).inverters.add(serial)
+            self._datalogger(datalogger_serial).inverters.add(serial)
             self._update_inverter_device(inverter)
         return inverter
 
@@ -610,7 +744,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             identifiers={(DOMAIN, inverter.serial)},
             manufacturer="Growatt",
             name=f"Inverter {inverter.serial}",
-            model=info.get("model") or FAMILY_MODELS[inverter.family],
+            model=_inverter_model(inverter),
+            model_id=info.get("dtc"),
             serial_number=inverter.serial,
             sw_version=info.get("firmware"),
             via_device=(DOMAIN, inverter.datalogger_serial),
@@ -624,11 +759,25 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         @callback
         def _stale(_now: datetime) -> None:
             self._stale_timers.pop(logger.serial, None)
+            self._log_presence(logger)
             self._async_update_datalogger_and_inverters(logger)
 
         self._stale_timers[logger.serial] = async_call_later(
             self.hass, logger.stale_after + timedelta(seconds=1), _stale
         )
+
+    @staticmethod
+    def _log_presence(logger: DataloggerState) -> None:
+        """Log a datalogger going offline, and coming back, once each (INFO, redacted)."""
+        serial = redact_serial(logger.serial)
+        if logger.online:
+            logger.presence.recovered("Datalogger %s is back online", serial)
+        else:
+            logger.presence.problem(
+                "Datalogger %s is offline (disconnected, or no data record for %d s)",
+                serial,
+                logger.stale_after.total_seconds(),
+            )
 
     def _async_update_datalogger_and_inverters(self, logger: DataloggerState) -> None:
         self.async_update_device(logger.serial)
@@ -661,13 +810,14 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                     "data_interval": logger.data_interval,
                     "config": {f"{item:#04x}": v for item, v in logger.config.items()},
                     "inverters": sorted(logger.inverters),
+                    "records_unclassified": logger.records_unclassified,
                 }
                 for serial, logger in self.data.dataloggers.items()
             },
             "inverters": {
                 serial: {
                     "datalogger": inverter.datalogger_serial,
-                    "family": inverter.family.value,
+                    "family": inverter.family.value if inverter.family else None,
                     "values": dict(inverter.values),
                     "device_info": dict(inverter.device_info),
                     "updated_at": inverter.updated_at.isoformat() if inverter.updated_at else None,
@@ -678,7 +828,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                     "history_rows_imported": inverter.history_rows,
                     "history_rejected_clock": inverter.history_rejected,
                     "history_pending": len(inverter.pending_history),
-                    "ignored_decreases": inverter.ignored_decreases,
+                    "history_implausible": inverter.history_implausible,
+                    **inverter.counters.diagnostics(),
                 }
                 for serial, inverter in self.data.inverters.items()
             },

@@ -23,10 +23,20 @@ class GrowattEntity(CoordinatorEntity[GrowattLocalCoordinator]):
     _attr_has_entity_name = True
 
     def __init__(
-        self, coordinator: GrowattLocalCoordinator, device_serial: str | None, key: str
+        self,
+        coordinator: GrowattLocalCoordinator,
+        device_serial: str | None,
+        key: str,
+        *,
+        per_value: bool = False,
     ) -> None:
-        """Attach the entity to its device; ``key`` is unique within the device."""
-        super().__init__(coordinator, context=device_serial)
+        """Attach the entity to its device; ``key`` is unique within the device.
+
+        ``per_value``: the entity shows the device's value ``key`` and is woken only when
+        that value changes (or the device's availability does).
+        """
+        context = (device_serial, key) if per_value else device_serial
+        super().__init__(coordinator, context=context)
         self.device_serial = device_serial
         entry_id = coordinator.config_entry.entry_id
         identifier = device_serial or entry_id

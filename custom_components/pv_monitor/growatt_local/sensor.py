@@ -35,10 +35,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
 from .entity import GrowattEntity
-from .protocol.registers import STATUS_NAMES, VALUE_UNITS
+from .protocol.registers import STATUS_NAMES, TL_FAULT_NAMES, VALUE_UNITS
 
 PARALLEL_UPDATES = 0
 
@@ -130,6 +131,14 @@ def build_description(key: str, unit: str | None) -> GrowattSensorEntityDescript
             translation_key=key,
             device_class=SensorDeviceClass.ENUM,
             options=[*options, "unknown"] if "unknown" not in options else options,
+        )
+    if key == "fault":
+        return GrowattSensorEntityDescription(
+            key=key,
+            translation_key=key,
+            device_class=SensorDeviceClass.ENUM,
+            entity_category=EntityCategory.DIAGNOSTIC,
+            options=sorted({*TL_FAULT_NAMES.values(), "unknown"}),
         )
     if unit is None or unit not in _UNIT_CLASSES:
         return GrowattSensorEntityDescription(
@@ -259,19 +268,21 @@ class InverterSensor(GrowattEntity, RestoreSensor):
         description: GrowattSensorEntityDescription,
     ) -> None:
         """Create the sensor of ``description.key`` for inverter ``serial``."""
-        super().__init__(coordinator, serial, description.key)
+        super().__init__(coordinator, serial, description.key, per_value=True)
         self.serial = serial
         self.entity_description = description
 
     async def async_added_to_hass(self) -> None:
-        """Restore a counter's last value and hand it to the coordinator's reset guard."""
+        """Restore a counter's last value: the baseline of the coordinator's counter guard."""
         await super().async_added_to_hass()
         if not self.entity_description.counter:
             return
         last = await self.async_get_last_sensor_data()
+        state = await self.async_get_last_state()
         if last is not None and isinstance(last.native_value, (int, float)):
+            at = state.last_updated if state is not None else dt_util.utcnow()
             self.coordinator.restore_value(
-                self.serial, self.entity_description.key, float(last.native_value)
+                self.serial, self.entity_description.key, float(last.native_value), at
             )
 
     @property

@@ -1,7 +1,7 @@
 """Plan hourly statistics rows for a lifetime energy counter from buffered records.
 
 Buffered records (0x50) carry the counter as it was at their own (datalogger) time, while
-Home Assistant was not receiving: the dongle could not reach it, or Home Assistant was
+Home Assistant was not receiving: the datalogger could not reach it, or Home Assistant was
 restarting. In those hours the recorder has either no hourly statistics row for the sensor
 (Home Assistant was down) or flat rows (the sensor kept its last value), and the whole
 increase lands in the hour the records came back. This module computes the rows that put
@@ -13,7 +13,12 @@ each hour's increase where it happened, keeping every later row valid:
 - the *gap* ends at the first existing row whose state differs from the anchor's (the live
   sensor moved): that hour and everything after it are never touched, so an hour covered
   live is never counted twice;
-- buffered values outside ``[anchor.state, gap end state]`` are inconsistent and ignored;
+- a buffered value must lie between what the live rows before and after it allow, both
+  bounds always finite by the counter's power limit (:class:`~...common.counter.CounterLimits`):
+  at least the anchor's state (and the gap end's state minus what the power limit allows
+  until then), at most the anchor's state plus what it allows since the anchor (and the gap
+  end's state); anything else is inconsistent, ignored and counted (one bad buffered
+  record during a flat night never writes a row);
 - the plan is a pure function of its inputs, so importing the same records twice writes the
   same rows (the recorder's import replaces rows with the same start).
 
@@ -25,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from ...common.counter import CounterLimits
 
 HOUR = timedelta(hours=1)
 
@@ -77,6 +84,7 @@ def plan_backfill(
     totals: dict[datetime, float],
     existing: Iterable[StatisticsRow],
     before: datetime,
+    limits: CounterLimits,
 ) -> BackfillPlan:
     """Rows that fill the gap hours of ``existing`` with the buffered ``totals``.
 
@@ -86,6 +94,7 @@ def plan_backfill(
             they must include the row before the first buffered hour (the anchor).
         before: no row at or after this hour start is written (the current hour, which the
             recorder compiles itself).
+        limits: the counter's power limit; bounds every buffered value by the rows around it.
 
     Returns:
         The rows to import: from the first placed buffered hour to the end of the gap, hours
@@ -100,20 +109,10 @@ def plan_backfill(
     if not before_first:
         return BackfillPlan(rows=(), unanchored=len(totals))
     anchor = rows[max(before_first)]
-    # The gap ends at the first later row where the live sensor moved.
-    gap_end: StatisticsRow | None = None
-    for start in sorted(s for s in rows if s > anchor.start):
-        if rows[start].state != anchor.state:
-            gap_end = rows[start]
-            break
-    if gap_end is not None:
-        ceiling = gap_end.state
-        end = gap_end.start - HOUR
-    else:
-        ceiling = float("inf")
-        end = max(*totals, *rows)
+    gap_end = _gap_end(rows, anchor)
+    end = gap_end.start - HOUR if gap_end is not None else max(*totals, *rows)
     end = min(end, hour_start(before) - HOUR)
-
+    bounds = _Bounds(anchor, gap_end, limits)
     out: list[StatisticsRow] = []
     covered = sum(1 for start in totals if start > end)
     inconsistent = 0
@@ -121,7 +120,7 @@ def plan_backfill(
     hour = anchor.start + HOUR
     while hour <= end:
         value = totals.get(hour)
-        if value is not None and not state <= value <= ceiling:
+        if value is not None and not (state <= value and bounds.allow(hour, value)):
             inconsistent += 1
             value = None
         if value is not None:
@@ -132,8 +131,40 @@ def plan_backfill(
     return BackfillPlan(rows=tuple(out), covered=covered, inconsistent=inconsistent)
 
 
+def _gap_end(rows: dict[datetime, StatisticsRow], anchor: StatisticsRow) -> StatisticsRow | None:
+    """The first row after ``anchor`` where the live sensor moved (None: it never did)."""
+    for start in sorted(s for s in rows if s > anchor.start):
+        if rows[start].state != anchor.state:
+            return rows[start]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """What the live rows around a gap allow a buffered hour's counter to be."""
+
+    anchor: StatisticsRow
+    gap_end: StatisticsRow | None
+    limits: CounterLimits
+
+    def allow(self, hour: datetime, value: float) -> bool:
+        """Whether ``value`` at the end of ``hour`` fits between the anchor and the gap end."""
+        since = (hour - self.anchor.start).total_seconds()
+        if (
+            not self.anchor.state
+            <= value
+            <= self.anchor.state + self.limits.allowed_increase(since)
+        ):
+            return False
+        if self.gap_end is None:
+            return True
+        until = (self.gap_end.start - hour).total_seconds()
+        low = self.gap_end.state - self.limits.allowed_increase(until)
+        return low <= value <= self.gap_end.state
+
+
 MAX_AGE = timedelta(days=366)
-"""Buffered records older than this are not imported (no dongle buffers that long)."""
+"""Buffered records older than this are not imported (no datalogger buffers that long)."""
 CLOCK_SLACK = timedelta(hours=1)
 
 

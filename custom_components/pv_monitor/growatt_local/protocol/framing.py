@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
 
-import crcmod.predefined
+from fastcrc import crc16
 
 HEADER_SIZE: Final = 8
 """Bytes before the payload: seq, protocol, length, unit, function."""
@@ -39,9 +39,16 @@ treated as garbage so one bad header cannot make the decoder buffer without boun
 MIN_LENGTH: Final = 2
 """Smallest length field: unit and function with an empty payload."""
 
-_crc16_modbus = crcmod.predefined.mkCrcFun("modbus")
+_crc16_modbus = crc16.modbus
+"""CRC-16/MODBUS (width 16, poly 0x8005 reflected, init 0xFFFF, no final XOR; check value
+0x4B37 for ``b"123456789"`` in Greg Cook's "Catalogue of parametrised CRC algorithms").
+fastcrc (maintained, Rust, binary wheels) rather than crcmod 1.7 (last released 2010, source
+only: without a compiler it silently runs its pure-Python fallback, about 100x slower)."""
 _KEY_STREAM = XOR_KEY * ((MAX_LENGTH + 6) // len(XOR_KEY) + 1)
 """The key repeated over the longest payload, sliced per frame."""
+_MAX_KEY_INTS: Final = 64
+_key_ints: dict[int, int] = {}
+"""The key stream as an integer, by payload size (a datalogger sends a few sizes)."""
 
 
 class Protocol(IntEnum):
@@ -106,7 +113,7 @@ class BadPayloadError(FrameError):
 
 def crc16_modbus(data: bytes) -> int:
     """Return the CRC-16/MODBUS (poly 0x8005 reflected, init 0xFFFF) of ``data``."""
-    return int(_crc16_modbus(data))
+    return _crc16_modbus(data)
 
 
 def scramble(payload: bytes) -> bytes:
@@ -115,10 +122,14 @@ def scramble(payload: bytes) -> bytes:
     The operation is its own inverse, so it both scrambles and descrambles.
     """
     size = len(payload)
-    stream = _KEY_STREAM if size <= len(_KEY_STREAM) else XOR_KEY * (size // 7 + 1)
+    key = _key_ints.get(size)
+    if key is None:
+        stream = _KEY_STREAM if size <= len(_KEY_STREAM) else XOR_KEY * (size // 7 + 1)
+        key = int.from_bytes(stream[:size], "big")
+        if len(_key_ints) < _MAX_KEY_INTS:
+            _key_ints[size] = key
     # One big-integer XOR instead of a Python loop per byte (about 50x faster).
-    mixed = int.from_bytes(payload, "big") ^ int.from_bytes(stream[:size], "big")
-    return mixed.to_bytes(size, "big")
+    return (int.from_bytes(payload, "big") ^ key).to_bytes(size, "big")
 
 
 def has_crc(protocol: int) -> bool:
@@ -126,9 +137,9 @@ def has_crc(protocol: int) -> bool:
     return protocol != Protocol.PLAIN
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Frame:
-    """One decoded frame.
+    """One decoded frame (treat it as read-only; not frozen, for speed).
 
     ``payload`` is the plaintext (descrambled) body between header and CRC; ``raw`` is the
     frame exactly as it travelled, so a proxy or a ping echo can forward it unchanged.
@@ -194,30 +205,42 @@ def decode_frame(data: bytes) -> Frame:
         BadLengthError: ``data`` is shorter or longer than the header says.
         UnknownProtocolError: the protocol field is not 2, 5 or 6.
         BadCrcError: the CRC of a protocol 5/6 frame does not match.
+        BadPayloadError: a protocol 2 payload is neither an ack nor serial-led.
     """
     if len(data) < HEADER_SIZE:
         raise BadLengthError(f"{len(data)} bytes is shorter than a header")
     size = frame_size(data)
     if len(data) != size:
         raise BadLengthError(f"header says {size} bytes, got {len(data)}")
-    protocol = int.from_bytes(data[2:4], "big")
-    if has_crc(protocol):
-        end = size - CRC_SIZE
-        if crc16_modbus(data[:end]) != int.from_bytes(data[end:], "big"):
+    return _decode_sized(bytes(data))
+
+
+def _decode_sized(data: bytes) -> Frame:
+    """Decode ``data``, whose size :func:`frame_size` has already confirmed."""
+    protocol = data[2] << 8 | data[3]
+    if protocol != Protocol.PLAIN:
+        end = len(data) - CRC_SIZE
+        if _crc16_modbus(data[:end]) != (data[end] << 8 | data[end + 1]):
             raise BadCrcError("CRC-16/MODBUS mismatch")
         payload = scramble(data[HEADER_SIZE:end])
     else:
-        payload = bytes(data[HEADER_SIZE:])
+        payload = data[HEADER_SIZE:]
         if not _plausible_plain_payload(payload):
             raise BadPayloadError("protocol 2 payload is neither an ack nor serial-led")
-    return Frame(
-        seq=int.from_bytes(data[0:2], "big"),
-        protocol=protocol,
-        unit=data[6],
-        function=data[7],
-        payload=payload,
-        raw=bytes(data),
-    )
+    return Frame(data[0] << 8 | data[1], protocol, data[6], data[7], payload, data)
+
+
+def _plausible_size(stream: bytes | bytearray, pos: int) -> int | FrameError:
+    """Wire size of the frame whose header starts at ``stream[pos]``, or why there is none."""
+    protocol = stream[pos + 2] << 8 | stream[pos + 3]
+    length = stream[pos + 4] << 8 | stream[pos + 5]
+    if protocol in KNOWN_PROTOCOLS and MIN_LENGTH <= length <= MAX_LENGTH:
+        return 6 + length + (CRC_SIZE if protocol != Protocol.PLAIN else 0)
+    try:
+        frame_size(stream[pos : pos + 6])
+    except FrameError as err:
+        return err
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _plausible_plain_payload(payload: bytes) -> bool:
@@ -257,29 +280,32 @@ class FrameDecoder:
 
     def feed(self, data: bytes) -> list[Frame | FrameError]:
         """Add ``data`` and return every frame (and fault) it completes, in stream order."""
-        buf = self._buffer
-        buf += data
+        held = self._buffer
+        if held:
+            held += data
+            stream: bytes | bytearray = held
+        else:
+            stream = bytes(data)  # the usual case: whole frames, nothing held back
         out: list[Frame | FrameError] = []
         pos = 0
         skipped = 0
         pending_error: FrameError | None = None
-        while len(buf) - pos >= 6:
-            try:
-                size = frame_size(buf[pos : pos + 6])
-            except FrameError as err:
-                # Not a header here: skip a byte, report the first fault of this garbage run.
-                if pending_error is None:
-                    pending_error = err
-                pos += 1
-                skipped += 1
-                continue
-            if len(buf) - pos < size:
+        while len(stream) - pos >= 6:
+            size = _plausible_size(stream, pos)
+            frame: Frame | FrameError
+            if isinstance(size, FrameError):
+                frame = size
+            elif len(stream) - pos < size:
                 break  # wait for the rest of the frame
-            try:
-                frame = decode_frame(bytes(buf[pos : pos + size]))
-            except FrameError as err:
-                if pending_error is None:
-                    pending_error = err
+            else:
+                raw = stream if pos == 0 and size == len(stream) else stream[pos : pos + size]
+                try:
+                    frame = _decode_sized(bytes(raw))
+                except FrameError as err:
+                    frame = err
+            if isinstance(frame, FrameError):
+                # Not a frame here: skip a byte, report the first fault of this garbage run.
+                pending_error = pending_error or frame
                 pos += 1
                 skipped += 1
                 continue
@@ -287,16 +313,23 @@ class FrameDecoder:
                 out.append(pending_error)
                 pending_error = None
             out.append(frame)
-            pos += size
+            pos += len(frame.raw)
         if pending_error is not None:
             out.append(pending_error)
-        del buf[:pos]
+        self._keep(stream, pos)
         self.bytes_dropped += skipped
-        if len(buf) > self.max_buffer:  # pragma: no cover - frame_size bounds the wait
-            self.bytes_dropped += len(buf)
-            buf.clear()
-            out.append(BadLengthError("buffer overflow"))
         return out
+
+    def _keep(self, stream: bytes | bytearray, pos: int) -> None:
+        """Hold back ``stream[pos:]`` (the start of an incomplete frame)."""
+        held = self._buffer
+        if stream is held:
+            del held[:pos]
+        elif pos < len(stream):
+            held += stream[pos:]
+        if len(held) > self.max_buffer:  # pragma: no cover - frame_size bounds the wait
+            self.bytes_dropped += len(held)
+            held.clear()
 
     def flush(self) -> bytes:
         """Return and forget the bytes of an incomplete frame (e.g. when the peer closed)."""

@@ -21,11 +21,10 @@ header and three groups 0-44, 45-89, 90-134; a protocol 6 record of a TL-X inver
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 import struct
-from types import MappingProxyType
 from typing import Final
 
 from .framing import Frame, FrameError, Function
@@ -44,6 +43,64 @@ _value_structs: dict[int, struct.Struct] = {}
 """Compiled ``>nH`` unpackers by value count (real records use a handful: 45, 125)."""
 
 
+class PayloadRegisters(Mapping[int, int]):
+    """Read-only ``register -> raw u16`` view of a record payload, unpacked on first use.
+
+    A record is parsed (its layout checked) on every frame, but most consumers read only
+    the few registers a value needs straight from the payload (see
+    :func:`.reading.decode_record`); the full mapping is built only when something asks
+    for it (device info of an announce, family detection by values, tests).
+
+    Attributes:
+        payload: the plaintext record payload.
+        layout: ``(start, end, byte offset of the first value)`` per group, payload order.
+    """
+
+    __slots__ = ("_map", "layout", "payload")
+
+    def __init__(self, payload: bytes, layout: tuple[tuple[int, int, int], ...]) -> None:
+        """View the groups ``layout`` of ``payload`` (as checked by :func:`parse_record`)."""
+        self.payload = payload
+        self.layout = layout
+        self._map: dict[int, int] | None = None
+
+    def _registers(self) -> dict[int, int]:
+        registers = self._map
+        if registers is None:
+            registers = {}
+            for start, end, offset in self.layout:
+                count = end - start + 1
+                values = _unpacker(count).unpack_from(self.payload, offset)
+                registers.update(zip(range(start, end + 1), values, strict=True))
+            self._map = registers
+        return registers
+
+    def __getitem__(self, register: int) -> int:
+        """The raw value of ``register``; KeyError when no group carries it."""
+        return self._registers()[register]
+
+    def __iter__(self) -> Iterator[int]:
+        """Register numbers in payload order."""
+        return iter(self._registers())
+
+    def __len__(self) -> int:
+        """Number of registers in the record."""
+        return sum(end - start + 1 for start, end, _ in self.layout)
+
+    def __repr__(self) -> str:
+        """Like the dict it stands for."""
+        return repr(self._registers())
+
+
+def _unpacker(count: int) -> struct.Struct:
+    unpacker = _value_structs.get(count)
+    if unpacker is None:
+        unpacker = struct.Struct(f">{count}H")
+        if len(_value_structs) < _MAX_CACHED_STRUCTS:
+            _value_structs[count] = unpacker
+    return unpacker
+
+
 class RecordError(FrameError):
     """The payload of a record frame does not follow the record layout.
 
@@ -53,9 +110,9 @@ class RecordError(FrameError):
     """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
-    """One decoded register record.
+    """One decoded register record (treat it as read-only; not frozen, for speed).
 
     Attributes:
         function: 0x03 (announce, holding registers), 0x04 (data, input registers) or 0x50
@@ -65,7 +122,8 @@ class Record:
         inverter_serial: ASCII serial of the inverter, NULs and spaces stripped.
         timestamp: naive datalogger clock of the record, or ``None`` when the field is all
             zero (protocol 2, protocol 5 announces) or not a valid date.
-        registers: register number -> raw unsigned 16-bit value (read-only mapping).
+        registers: register number -> raw unsigned 16-bit value (read-only mapping; a
+            :class:`PayloadRegisters` view for parsed records).
         groups: ``(start, end)`` register ranges in payload order, ends inclusive.
     """
 
@@ -102,6 +160,15 @@ def _timestamp(raw: bytes) -> datetime | None:
         return None
 
 
+def _overlap(layout: list[tuple[int, int, int]]) -> bool:
+    previous_end = -1
+    for start, end, _ in sorted(layout):
+        if start <= previous_end:
+            return True
+        previous_end = end
+    return False
+
+
 def parse_record(frame: Frame) -> Record:
     """Parse the payload of an announce, data or buffered-data frame.
 
@@ -120,17 +187,15 @@ def parse_record(frame: Frame) -> Record:
         raise RecordError(f"function {function:#04x} does not carry a register record")
     payload = frame.payload
     size = len(payload)
-    width = frame.serial_width
+    width = 30 if frame.protocol == 6 else 10  # Frame.serial_width
     pos = 2 * width + TIMESTAMP_SIZE
     if size < pos + 1:
         raise RecordError(f"record payload of {size} bytes is shorter than its header")
     group_count = payload[pos]
     pos += 1
-    registers: dict[int, int] = {}
+    layout: list[tuple[int, int, int]] = []
     groups: list[tuple[int, int]] = []
-    expected = 0
     unpack_header = _GROUP_HEADER.unpack_from
-    structs = _value_structs
     for index in range(group_count):
         if size - pos < 4:
             raise RecordError(f"group {index} header truncated at byte {pos}")
@@ -143,31 +208,23 @@ def parse_record(frame: Frame) -> Record:
             raise RecordError(
                 f"group {index} ({start}-{end}) needs {2 * count} bytes, {size - pos} left"
             )
-        unpacker = structs.get(count)
-        if unpacker is None:
-            unpacker = struct.Struct(f">{count}H")
-            if len(structs) < _MAX_CACHED_STRUCTS:
-                structs[count] = unpacker
-        registers.update(
-            zip(range(start, end + 1), unpacker.unpack_from(payload, pos), strict=True)
-        )
-        pos += 2 * count
-        expected += count
+        layout.append((start, end, pos))
         groups.append((start, end))
+        pos += 2 * count
     if pos != size:
         raise RecordError(
             f"{size - pos} bytes left after {group_count} groups: count inconsistent with length"
         )
-    if len(registers) != expected:
+    if group_count > 1 and _overlap(layout):
         raise RecordError("register groups overlap")
     return Record(
-        function=function,
-        protocol=frame.protocol,
-        datalogger_serial=_serial(payload[:width]),
-        inverter_serial=_serial(payload[width : 2 * width]),
-        timestamp=_timestamp(payload[2 * width : 2 * width + TIMESTAMP_SIZE]),
-        registers=MappingProxyType(registers),
-        groups=tuple(groups),
+        function,
+        frame.protocol,
+        _serial(payload[:width]),
+        _serial(payload[width : 2 * width]),
+        _timestamp(payload[2 * width : 2 * width + TIMESTAMP_SIZE]),
+        PayloadRegisters(payload, tuple(layout)),
+        tuple(groups),
     )
 
 

@@ -208,7 +208,7 @@ STATUS_NAMES: Final[dict[InverterFamily, dict[int, str]]] = {
 }
 """Status code -> snake_case state name per family; unknown codes decode to ``"unknown"``."""
 
-_STATUS_REGISTER: Final[dict[InverterFamily, tuple[int, int]]] = {
+STATUS_REGISTER: Final[dict[InverterFamily, tuple[int, int]]] = {
     InverterFamily.TL: (0, 0xFFFF),
     # 3000: high byte = storage work mode (TL-XH), low byte = run state.
     InverterFamily.TL_X: (3000, 0x00FF),
@@ -396,7 +396,7 @@ SPF_MAP: Final[tuple[RegisterSpec, ...]] = (
 )
 """Off-grid SPF (SPF V0.11 input registers 0-82)."""
 
-_MAPS: Final[dict[InverterFamily, tuple[RegisterSpec, ...]]] = {
+FAMILY_MAPS: Final[dict[InverterFamily, tuple[RegisterSpec, ...]]] = {
     InverterFamily.TL: TL_MAP,
     InverterFamily.TL_X: TL_X_MAP,
     InverterFamily.TL3_X: TL3_X_MAP,
@@ -428,7 +428,12 @@ _FIXED_LIMITS: Final[dict[str, float]] = {
 }
 
 
-def _limit(spec: RegisterSpec, family: InverterFamily) -> float | None:
+def limit_of(spec: RegisterSpec, family: InverterFamily) -> float | None:
+    """Largest plausible absolute value of ``spec`` for ``family`` (None: codes, no limit).
+
+    Power: :data:`MAX_POWER`; energy: that power for a day (``_today``) or 50 years;
+    voltage, current, frequency, temperature, percent and hours: fixed physical bounds.
+    """
     power = MAX_POWER[family]
     if spec.unit in (W, VA, VAR):
         return power
@@ -467,7 +472,7 @@ def _compile(specs: Iterable[RegisterSpec], family: InverterFamily) -> tuple[_Co
             spec.words,
             spec.scale,
             spec.signed,
-            _limit(spec, family),
+            limit_of(spec, family),
             spec.scale == 1.0,
             spec.unit in _BLOCK_FATAL_UNITS,
         )
@@ -494,19 +499,45 @@ def _compile_blocks(specs: Iterable[RegisterSpec], family: InverterFamily) -> tu
 
 
 _COMPILED: Final[dict[InverterFamily, tuple[_Block, ...]]] = {
-    family: _compile_blocks(specs, family) for family, specs in _MAPS.items()
+    family: _compile_blocks(specs, family) for family, specs in FAMILY_MAPS.items()
 }
 _COMPILED_TL_XH_BATTERY: Final = _compile_blocks(TL_XH_BATTERY_MAP, InverterFamily.TL_X)
 _STATUS_BLOCK: Final[dict[InverterFamily, int]] = {
-    family: _block_of(register, family) for family, (register, _) in _STATUS_REGISTER.items()
+    family: _block_of(register, family) for family, (register, _) in STATUS_REGISTER.items()
 }
 """Block index of each family's status register."""
 
 _STATUS_KEYS: Final[dict[str, str | None]] = {"status": None, "status_code": None}
 
+TL_FAULT_NAMES: Final[dict[int, str]] = {
+    0: "none",
+    **dict.fromkeys(range(1, 24), "generic_error"),  # shown as "Error 100" - "Error 122"
+    24: "auto_test_failed",
+    25: "no_ac_connection",
+    26: "pv_isolation_low",
+    27: "residual_current_high",
+    28: "output_dc_current_high",
+    29: "pv_voltage_high",
+    30: "ac_voltage_out_of_range",
+    31: "ac_frequency_out_of_range",
+    32: "module_hot",
+}
+"""Fault code (TL input register 40) -> ``fault`` state: the fault table of the V3.04 /
+V3.14 document (1-23 "Error: 99+x", 24 "Auto Test Failed" ... 32 "Module Hot"), the same
+table that public decoders of these inverters carry. Other families' fault registers use
+other numberings (TL-X: three-digit codes; SPF: a bit field) and get no ``fault`` text."""
+
+
+def add_fault_text(family: InverterFamily, values: dict[str, float | int | str]) -> None:
+    """Add ``fault`` (a :data:`TL_FAULT_NAMES` state, else ``unknown``) beside a TL fault code."""
+    if family is InverterFamily.TL:
+        code = values.get("fault_code")
+        if isinstance(code, int):
+            values["fault"] = TL_FAULT_NAMES.get(code, "unknown")
+
 
 def _units() -> dict[str, str | None]:
-    units: dict[str, str | None] = dict(_STATUS_KEYS)
+    units: dict[str, str | None] = {**_STATUS_KEYS, "fault": None}
     for spec in (*TL_MAP, *TL_X_MAP, *TL_XH_BATTERY_MAP, *SPH_MAP, *SPF_MAP):
         previous = units.setdefault(spec.key, spec.unit)
         if previous != spec.unit:  # pragma: no cover - guarded by a test
@@ -523,9 +554,10 @@ FAMILY_KEYS: Final[dict[InverterFamily, frozenset[str]]] = {
             *_STATUS_KEYS,
             *(spec.key for spec in specs),
             *((spec.key for spec in TL_XH_BATTERY_MAP) if family is InverterFamily.TL_X else ()),
+            *(("fault",) if family is InverterFamily.TL else ()),
         }
     )
-    for family, specs in _MAPS.items()
+    for family, specs in FAMILY_MAPS.items()
 }
 """Keys each family can produce (a record only yields those whose registers it carries)."""
 
@@ -544,14 +576,18 @@ def detect_family(registers: Mapping[int, int]) -> InverterFamily:
     ``SPF`` is never returned: it shares the 0-134 ranges with ``TL`` and no register tells
     them apart reliably in the captures, so it is selected by a per-inverter override.
     """
-    has_storage = False
-    has_tl3 = False
-    for register in registers:
-        if 3000 <= register <= 3374:
+    return family_of_ranges((register, register) for register in registers)
+
+
+def family_of_ranges(groups: Iterable[tuple[int, int]]) -> InverterFamily:
+    """:func:`detect_family` from a record's ``(start, end)`` register groups."""
+    has_storage = has_tl3 = False
+    for start, end in groups:
+        if start <= 3374 and end >= 3000:
             return InverterFamily.TL_X
-        if 1000 <= register <= 1249:
+        if start <= 1249 and end >= 1000:
             has_storage = True
-        elif 135 <= register < 1000:
+        if start <= 999 and end >= 135:
             has_tl3 = True
     if has_storage:
         return InverterFamily.SPH
@@ -617,7 +653,7 @@ def decode_values(
         degC, % or h. Never raises for any register contents.
     """
     out: dict[str, float | int | str] = {}
-    status_register, mask = _STATUS_REGISTER[family]
+    status_register, mask = STATUS_REGISTER[family]
     status = registers.get(status_register)
     status_block = _STATUS_BLOCK[family]
     for index, compiled in _COMPILED[family]:
@@ -630,6 +666,7 @@ def decode_values(
     if family is InverterFamily.TL_X and (registers.get(3118) or registers.get(3169)):
         for _, compiled in _COMPILED_TL_XH_BATTERY:
             _decode_block(out, registers, compiled)
+    add_fault_text(family, out)
     return out
 
 
@@ -705,27 +742,3 @@ def decode_device_info(registers: Mapping[int, int]) -> dict[str, str]:
     if clock:
         info["inverter_clock"] = clock
     return info
-
-
-SPF_MIN_BATTERY_VOLTAGE: Final = 5.0
-"""Below this an SPF reading of register 17 is no battery (every SPF runs a 12-48 V bank)."""
-
-
-def looks_like_spf(registers: Mapping[int, int]) -> bool:
-    """Whether a 0-134 record is an SPF off-grid inverter's rather than a TL inverter's.
-
-    Both families use the same register ranges, so the ranges cannot tell them apart. The
-    record is read with both maps: it is SPF when the SPF map gives a known system state and
-    a battery voltage of at least :data:`SPF_MIN_BATTERY_VOLTAGE`, while the TL map finds no
-    known TL state (0, 1, 3) in register 0. On the captures this recognises the grott SPF
-    records (states 2 and 12, 53 V battery) and none of the TL records (state 0 or 1, no
-    plausible battery block). Undecidable records (e.g. a night record whose blocks are all
-    implausible) return False; the per-inverter family option overrides in any case.
-    """
-    spf = decode_values(registers, InverterFamily.SPF)
-    battery = spf.get("battery_voltage")
-    if spf.get("status", "unknown") == "unknown" or not isinstance(battery, float):
-        return False
-    if battery < SPF_MIN_BATTERY_VOLTAGE:
-        return False
-    return decode_values(registers, InverterFamily.TL).get("status", "unknown") == "unknown"
