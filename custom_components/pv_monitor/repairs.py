@@ -13,7 +13,9 @@ from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.importlib import async_import_module
 
-FIX_FLOWS: Final[dict[str, str]] = {}
+FIX_FLOWS: Final[dict[str, str]] = {
+    "energy_setup": "common.energy_setup",
+}
 """Issue-id prefix -> module (relative to this package) with ``async_create_fix_flow``."""
 
 
