@@ -73,12 +73,11 @@ async function checkForecastSelectable(page, url) {
   await row.waitFor();
   await shot(page, "energy-config");
   await row.locator("ha-icon-button").first().click();
-  const option = page.getByText("Roof", { exact: true });
+  const option = page.locator("ha-formfield", { hasText: "Roof" }).locator("ha-checkbox");
   await option.waitFor();
   check(await option.isVisible(), "the PV system's forecast (Roof) is offered in the solar source dialog");
-  const box = page.locator("dialog-energy-solar-settings ha-checkbox, dialog-energy-solar-settings ha-formfield", { hasText: "Roof" });
+  check(await option.evaluate((box) => box.checked), "... and chosen (its check box is ticked)");
   await shot(page, "energy-forecast-choice");
-  check((await box.count()) >= 1 || (await option.count()) >= 1, "the forecast can be chosen (a check box)");
   await page.keyboard.press("Escape");
 }
 
@@ -126,7 +125,17 @@ async function checkDashboard(page, url) {
   check(Math.abs(yesterday - trueYesterday) <= TOLERANCE * trueYesterday, "yesterday's solar energy within 5 % of the truth");
 }
 
-async function checkIndicators(page, ours) {
+async function checkIndicators(page, url, ours) {
+  // The PV system computes its indicators every 5 minutes (pv_system SAMPLE_INTERVAL).
+  const ready = await page
+    .waitForFunction(
+      () => !Number.isNaN(Number(document.querySelector("home-assistant").hass.states["sensor.roof_performance_ratio_today"]?.state)),
+      null,
+      { timeout: 400_000, polling: 5_000 },
+    )
+    .then(() => true)
+    .catch(() => false);
+  check(ready, "the PV system's indicators are computed (within 6 minutes of the start)");
   const states = await page.evaluate(() => document.querySelector("home-assistant").hass.states);
   let checked = 0;
   for (const entry of ours) {
@@ -139,6 +148,12 @@ async function checkIndicators(page, ours) {
     check(value >= 0 && value <= limit, `${entry.entity_id} = ${state.state} ${unit} (plausible: 0-${limit})`);
   }
   console.log(`${checked} numeric indicators checked`);
+  const device = ours.find((e) => e.entity_id === "sensor.roof_performance_ratio_today")?.device_id;
+  if (device) {
+    await page.goto(`${url}/config/devices/device/${device}`);
+    await page.getByText("Performance ratio today").first().waitFor();
+    await shot(page, "pv-system-device");
+  }
 }
 
 async function main() {
@@ -154,7 +169,7 @@ async function main() {
     const { ours } = await checkPrefs(page);
     await checkForecastSelectable(page, dev.url);
     await checkDashboard(page, dev.url);
-    await checkIndicators(page, ours);
+    await checkIndicators(page, dev.url, ours);
   } catch (err) {
     failures.push(String(err));
     console.error(err);
