@@ -16,7 +16,7 @@ from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -241,3 +241,42 @@ def test_plan_hybrid_battery_and_forecast_once() -> None:
     ]
     assert ENERGY_SOURCE_SCHEMA(additions) == additions
     assert [s["type"] for s in plan_additions(found, existing)] == ["solar", "solar"]
+
+
+async def test_cloud_plant_total_only_without_inverter_totals(
+    hass: HomeAssistant, device_registry: dr.DeviceRegistry, entity_registry: er.EntityRegistry
+) -> None:
+    """A cloud plant's lifetime energy repeats its inverters': used only when they have none.
+
+    The registry is filled as the Growatt cloud entry leaves it (``growatt_cloud/sensor.py``:
+    the plant device, each inverter connected through it, translation key ``energy_total``).
+    """
+    entry = MockConfigEntry(domain=DOMAIN, data={"kind": "growatt_cloud"}, unique_id="plant1")
+    entry.add_to_hass(hass)
+    plant = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "growatt_cloud_1")}
+    )
+
+    def sensor(device: dr.DeviceEntry, unique_id: str, key: str) -> str:
+        return entity_registry.async_get_or_create(
+            "sensor",
+            DOMAIN,
+            unique_id,
+            config_entry=entry,
+            device_id=device.id,
+            translation_key=key,
+        ).entity_id
+
+    plant_total = sensor(plant, "growatt_cloud_1_energy_total", "energy_total")
+    found = energy_setup.find_entities(hass)
+    assert found.solar == [(plant_total, None)]
+
+    inverter = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, "growatt_cloud_1_INV1")},
+        via_device=(DOMAIN, "growatt_cloud_1"),
+    )
+    inverter_total = sensor(inverter, "growatt_cloud_1_INV1_energy_total", "energy_total")
+    power = sensor(inverter, "growatt_cloud_1_INV1_ac_power", "ac_power")
+    found = energy_setup.find_entities(hass)
+    assert found.solar == [(inverter_total, power)]

@@ -29,7 +29,7 @@ from homeassistant import data_entry_flow
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from ..const import CONF_KIND, DOMAIN, EntryKind
@@ -88,14 +88,21 @@ class _Found:
     forecasts: list[str] = field(default_factory=list)  # PV system entry ids
 
 
-def _inverter_entities(found: _Found, entities: list[er.RegistryEntry]) -> None:
-    """Solar and battery sources of one Growatt entry, grouped per inverter device."""
+def _inverter_entities(
+    found: _Found, entities: list[er.RegistryEntry], plants: set[str | None]
+) -> None:
+    """Solar and battery sources of one Growatt entry, grouped per inverter device.
+
+    ``plants``: devices that others are connected through (a cloud entry's plant); their
+    totals repeat the inverters' and are used only where no inverter has its own.
+    """
     by_device: dict[str | None, dict[str, str]] = {}
     for ent in entities:
         if ent.translation_key:
             by_device.setdefault(ent.device_id, {})[ent.translation_key] = ent.entity_id
-    for keys in by_device.values():
-        if _SOLAR_ENERGY in keys:
+    inverters = {d: k for d, k in by_device.items() if d not in plants and _SOLAR_ENERGY in k}
+    for device, keys in by_device.items():
+        if _SOLAR_ENERGY in keys and (device not in plants or not inverters):
             power = next((keys[k] for k in sorted(_SOLAR_POWER) if k in keys), None)
             found.solar.append((keys[_SOLAR_ENERGY], power))
         if _BATTERY_FROM in keys and _BATTERY_TO in keys:
@@ -123,6 +130,7 @@ def _meter_entities(
 def find_entities(hass: HomeAssistant) -> _Found:
     """Every enabled energy entity of our entries, and the PV system entries (forecasts)."""
     registry = er.async_get(hass)
+    devices = dr.async_get(hass)
     found = _Found()
     for entry in hass.config_entries.async_entries(DOMAIN):
         kind = entry.data.get(CONF_KIND)
@@ -135,7 +143,11 @@ def find_entities(hass: HomeAssistant) -> _Found:
             if ent.domain == "sensor" and not ent.disabled
         ]
         if kind in (EntryKind.GROWATT_LOCAL, EntryKind.GROWATT_CLOUD):
-            _inverter_entities(found, entities)
+            plants = {
+                device.via_device_id
+                for device in dr.async_entries_for_config_entry(devices, entry.entry_id)
+            }
+            _inverter_entities(found, entities, plants - {None})
         elif kind == EntryKind.DSMR:
             _meter_entities(found, entry, entities)
     return found
