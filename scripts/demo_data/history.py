@@ -6,10 +6,14 @@ live sensors began, computed by :mod:`demo_data.profile` (the same function the 
 follow), are written through the recorder's own websocket command
 ``recorder/import_statistics``.
 
-The sums continue the sensors' own: Home Assistant's sensor statistics start their sum at 0
-at the first numeric state it recorded (``sensor/recorder.py``: "zero point"), so every
-imported hour gets ``sum = reading at its end - that first state``, negative before it. The
-first hour the recorder compiles itself then shows exactly its own energy.
+The sums start at 0 at the epoch (``sum = reading at the hour's end - reading at the epoch``),
+as a sensor's own would have, so that any period's "change" is right, also one that starts
+with the first imported hour. Home Assistant's sensor statistics start their own sum at 0 at
+the first numeric state they recorded (``sensor/recorder.py``: "zero point"), so once the
+recorder has compiled the sensor's first 5-minute statistics (up to 5 minutes after its first
+state), its rows are shifted by ``first state - reading at the epoch`` with the recorder's
+own ``recorder/adjust_sum_statistics`` (both tables; the later rows continue from there):
+the first hour the recorder compiles itself then shows exactly its own energy.
 
 Usage: ``python -m demo_data.history CONFIG_DIR HTTP_PORT STATE_DIR`` (from ``scripts/``).
 """
@@ -40,6 +44,7 @@ STATISTICS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
     f"{METER_ID}_mbus1_gas": ("meter", ("gas",), "m³", "volume"),
 }
 WAIT_SECONDS = 120.0
+COMPILE_WAIT_SECONDS = 420.0  # the first 5-minute statistics: the next 5-minute boundary + ~10 s
 PV_SYSTEM_TITLE = "Roof"  # demo_data.prepare
 
 
@@ -93,12 +98,11 @@ async def _first_state(
     return None
 
 
-def rows(
-    epoch: datetime, first: datetime, zero: float, counters: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    """Hourly rows from ``epoch`` up to the hour of ``first`` (excluded)."""
+def rows(epoch: datetime, first: datetime, counters: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Hourly rows from ``epoch`` up to the hour of ``first`` (excluded), sums from 0."""
     out = []
     hour = epoch
+    zero = reading(epoch, epoch, counters)
     end = first.replace(minute=0, second=0, microsecond=0)
     while hour < end:
         value = reading(epoch, hour + timedelta(hours=1), counters)
@@ -107,6 +111,27 @@ def rows(
         )
         hour += timedelta(hours=1)
     return out
+
+
+async def _first_short_term(
+    api: HomeAssistantApi, entity_id: str, since: datetime
+) -> datetime | None:
+    """Start of the sensor's first 5-minute statistics row, waiting for the recorder."""
+    deadline = time.monotonic() + COMPILE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        result = await api.call(
+            {
+                "type": "recorder/statistics_during_period",
+                "start_time": since.isoformat(),
+                "statistic_ids": [entity_id],
+                "period": "5minute",
+                "types": ["sum"],
+            }
+        )
+        if found := result.get(entity_id):
+            return datetime.fromtimestamp(found[0]["start"] / 1000, profile.TIME_ZONE)
+        await asyncio.sleep(10)
+    return None
 
 
 async def _import_one(
@@ -122,7 +147,11 @@ async def _import_one(
     if first is None:
         say(f"history: {entity_id} has no recorded state yet: no history for it")
         return 0
-    stats = rows(epoch, first[0], first[1], counters)
+    start = await _first_short_term(api, entity_id, epoch)
+    if start is None:
+        say(f"history: the recorder compiled no statistics of {entity_id}: no history for it")
+        return 0
+    stats = rows(epoch, first[0], counters)
     if stats:
         await api.call(
             {
@@ -139,12 +168,21 @@ async def _import_one(
                 "stats": stats,
             }
         )
+        await api.call(
+            {
+                "type": "recorder/adjust_sum_statistics",
+                "statistic_id": entity_id,
+                "start_time": start.isoformat(),
+                "adjustment": first[1] - reading(epoch, epoch, counters),
+                "adjustment_unit_of_measurement": unit,
+            }
+        )
     return len(stats)
 
 
 async def _reload_pv_systems(api: HomeAssistantApi) -> None:
     """Reload the demo's PV system, so that its indicators read the history at once."""
-    await asyncio.sleep(2)  # the recorder commits the import first
+    await asyncio.sleep(15)  # the recorder commits the import first (commit interval 5 s)
     for entry in await api.call({"type": "config_entries/get", "domain": "pv_monitor"}):
         if entry["title"] == PV_SYSTEM_TITLE:
             async with api.session.post(
@@ -167,7 +205,7 @@ async def import_history(config_dir: Path, port: int, state_dir: Path) -> int:
             await asyncio.sleep(2)
             found = await _entity_ids(api)
         total = 0
-        for unique_id, entity_id in sorted(found.items()):
+        for unique_id, entity_id in sorted(found.items()):  # one compile serves them all
             total += await _import_one(api, epoch, unique_id, entity_id)
         await _reload_pv_systems(api)
     finally:
