@@ -194,8 +194,8 @@ async function main() {
     await login(page, dev.url);
     await energySetup(page, dev.url);
     const { ours } = await checkPrefs(page);
-    await checkForecastSelectable(page, dev.url);
     const producedToday = await checkDashboard(page, dev.url, dev);
+    await checkForecastSelectable(page, dev.url);
     await checkIndicators(page, dev.url, ours, producedToday > 0.1);
   } catch (err) {
     failures.push(String(err));
