@@ -30,6 +30,7 @@ import csv
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
+import math
 from pathlib import Path
 import sys
 from typing import Any, Final
@@ -63,6 +64,7 @@ ANNUAL_LOAD_KWH: Final = 3500.0  # a Dutch household (CBS average is about 2,800
 GAS_M3_PER_HOUR: Final = 0.1
 MINUTES: Final = 24 * 60
 ENVELOPE_MINUTES: Final = 45
+RIPPLE: Final = 0.015
 
 
 @cache
@@ -225,8 +227,9 @@ def _integrate(per_minute: np.ndarray, a: float, b: float) -> float:
 def power_at(when: datetime) -> tuple[float, float]:
     """(PV AC power, household load) in W at ``when`` (aware).
 
-    Linear between the minutes' values (placed at the minutes' middles), so that the power
-    moves every second, as a real one does; the counters integrate the minutes' means.
+    Linear between the minutes' values (placed at the minutes' middles), plus a ripple of
+    +/-3 % on the load that averages out over a minute, so that the power moves every second,
+    as a real one does; the counters integrate the minutes' means.
     """
     local = when.astimezone(TIME_ZONE)
     data = day_data(local.date())
@@ -235,7 +238,11 @@ def power_at(when: datetime) -> tuple[float, float]:
     f = min(max(x - i, 0.0), 1.0)
     pv = data.pv[i] + f * (data.pv[i + 1] - data.pv[i])
     load = data.load[i] + f * (data.load[i + 1] - data.load[i])
-    return float(pv), float(load)
+    # A small appliance ripple (an assumption, mean zero over a minute): a real meter's power
+    # is never still, and the BDEW profile holds each quarter hour's mean.
+    seconds = local.timestamp()
+    ripple = RIPPLE * (math.sin(2 * math.pi * seconds / 30) + math.sin(2 * math.pi * seconds / 12))
+    return float(pv), float(load * (1 + ripple))
 
 
 BASE: Final = {
