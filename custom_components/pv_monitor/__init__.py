@@ -14,6 +14,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
 from .common.dashboard import async_offer_dashboard, async_setup_frontend
+from .common.energy_setup import async_offer as async_offer_energy_setup
 from .common.runtime import PvMonitorConfigEntry, async_load_kind, loaded_kind
 from .const import DOMAIN
 
@@ -42,6 +43,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PvMonitorConfigEntry) ->
         await runtime.async_stop()
         raise
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await async_offer_energy_setup(hass, entry)
     return True
 
 

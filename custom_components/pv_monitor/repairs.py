@@ -24,6 +24,7 @@ FIX_FLOWS: Final[dict[str, str]] = {
     "growatt_cloud_account_locked_": "growatt_cloud.repairs",
     "pv_system_anomaly_": "pv_system.repairs",
     "dashboard_offer": "common.dashboard",
+    "energy_setup": "common.energy_setup",
 }
 """Issue-id prefix -> module (relative to this package) with ``async_create_fix_flow``."""
 

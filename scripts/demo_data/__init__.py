@@ -1,0 +1,1 @@
+"""Demo data of ``scripts/develop``: one real measured day replayed coherently (see profile)."""
