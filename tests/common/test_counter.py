@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from custom_components.pv_monitor.common.counter import (
@@ -120,7 +120,7 @@ def _garbage(data: st.DataObject, published: float, allowed: float) -> float:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_property_isolated_garbage_never_shows(data: st.DataObject) -> None:
     """Non-decreasing, within the physical bound from its start, equal to the true series."""
@@ -151,7 +151,7 @@ def test_property_isolated_garbage_never_shows(data: st.DataObject) -> None:
     assert guard.resets == 0
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_property_any_readings_stay_bounded(data: st.DataObject) -> None:
     """Whatever arrives: between resets the counter never drops and never outruns physics."""
