@@ -200,7 +200,7 @@ async def loaded(
     hass.states.async_set("sensor.export_price", "0.08")
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     return entry
 
 
@@ -315,7 +315,7 @@ async def test_without_history(
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.runtime_data.correction is None
     assert entry.runtime_data.data.kpis["production_today"] is None
     assert hass.states.get("sensor.roof_performance_ratio_today").state == "unknown"

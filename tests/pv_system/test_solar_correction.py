@@ -30,7 +30,9 @@ SITE = PvSite(
 SCALES = np.array([0.9, 0.8, 1.0])
 
 
-def _history(days: int, cloudy_share: float, start: datetime) -> tuple[list[float], np.ndarray, dict]:
+def _history(
+    days: int, cloudy_share: float, start: datetime
+) -> tuple[list[float], np.ndarray, dict]:
     hours = [start + timedelta(hours=h) for h in range(days * 24)]
     model = clear_sky_hourly(SITE, hours)
     # A tree in the east: half the light while the sun is at azimuth 90-120 deg.
@@ -47,7 +49,12 @@ def _history(days: int, cloudy_share: float, start: datetime) -> tuple[list[floa
 
 def _fit(epoch: list[float], measured: list[float | None] | np.ndarray, model: dict) -> Correction:
     return fit_correction(
-        epoch, list(measured), model["ac_by_array"], SITE.longitude, model["azimuth"], model["elevation"]
+        epoch,
+        list(measured),
+        model["ac_by_array"],
+        SITE.longitude,
+        model["azimuth"],
+        model["elevation"],
     )
 
 
@@ -66,7 +73,9 @@ def test_fit_within_a_month_of_broken_clouds() -> None:
     assert correction.as_dict()["applied"] is True
     # Applied by sun position: any time the sun stands at azimuth 100, elevation 30.
     factors = correction.shade_factors(
-        pd.DatetimeIndex([]), 0.0, {"azimuth": np.array([100.0, 180.0]), "apparent_zenith": np.array([60.0, 30.0])}
+        pd.DatetimeIndex([]),
+        0.0,
+        {"azimuth": np.array([100.0, 180.0]), "apparent_zenith": np.array([60.0, 30.0])},
     )
     assert factors[0] == pytest.approx(0.5, abs=0.05)
     assert factors[1] == pytest.approx(1.0, abs=0.05)

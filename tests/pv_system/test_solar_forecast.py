@@ -170,7 +170,7 @@ def test_correction_applied_in_forecast() -> None:
     base = forecast(SITE, start, 96)
     correction = Correction(
         scales=(0.5, 0.5, 0.5),
-        profile=((1.0,) * 24,) * 3,
+        profile=(1.0,) * (24 * 9),
         clean_days=20,
         skill=0.3,
         applied=True,

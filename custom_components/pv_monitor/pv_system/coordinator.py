@@ -108,7 +108,6 @@ MAX_NEGATIVE_LOAD: Final = -100.0
 """W: a house load below this is inconsistent readings, not a load (shown as unknown)."""
 SHORT_TERM: Final = timedelta(minutes=5)
 """Period of the recorder's short-term statistics."""
-SHORT_TERM_HOURS: Final = SHORT_TERM.total_seconds() / 3600
 
 type PvSystemConfigEntry = ConfigEntry[PvSystemCoordinator]
 
@@ -542,9 +541,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
             expected_w=expected,
             elevation_deg=forecast.elevation_at(now),
             clear_sky_w=clear,
-            forecast_csi=(forecast.power_at(now) or 0.0) / clear
-            if has_weather and clear
-            else None,
+            forecast_csi=(forecast.power_at(now) or 0.0) / clear if has_weather and clear else None,
             poa_measured=poa_measured,
             daylight_hours=sum(steps) * STEP.total_seconds() / 3600,
             strings=[
@@ -656,29 +653,32 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
 
     async def _async_intervals(
         self, start: datetime, end: datetime
-    ) -> tuple[list[float], list[float], list[float]] | None:
-        """Per 5-minute interval: energy (kWh), in-plane irradiance (kW/m2), module temp.
+    ) -> tuple[list[float], list[float], list[float], float] | None:
+        """Per interval: energy (kWh), in-plane irradiance (kW/m2), module temp, hours.
 
-        From the recorder's 5-minute statistics of the production energy sensor (change),
-        the POA irradiance sensor (mean; the model's irradiance without one) and the module
-        temperature sensor (mean); intervals missing any of them are left out.
+        From the recorder's 5-minute statistics (hourly ones where no 5-minute ones exist)
+        of the production energy sensor (change), the POA irradiance sensor (mean; the
+        model's irradiance without one) and the module temperature sensor (mean); intervals
+        missing any of them are left out. None without the sensors or the recorder.
         """
         energy_id = self.options.get(CONF_PRODUCTION_ENERGY)
         temp_id = self.options.get(CONF_MODULE_TEMPERATURE)
         if not energy_id or not temp_id or not self._recorder_ready():
             return None
         poa_id = self.options.get(CONF_POA_IRRADIANCE)
-        energy = await self._async_periods(energy_id, start, end, "change", {"energy": KWH})
-        temps = await self._async_periods(temp_id, start, end, "mean", None)
-        poa = await self._async_periods(poa_id, start, end, "mean", None) if poa_id else {}
+        for period, length in (("5minute", SHORT_TERM), ("hour", timedelta(hours=1))):
+            energy = await self._async_periods(energy_id, start, end, period, "change", True)
+            if energy:
+                break
+        temps = await self._async_periods(temp_id, start, end, period, "mean", False)
+        poa = await self._async_periods(poa_id, start, end, period, "mean", False) if poa_id else {}
         forecast = self.data.forecast
-        rows: tuple[list[float], list[float], list[float]] = ([], [], [])
+        hours = length.total_seconds() / 3600
+        rows: tuple[list[float], list[float], list[float], float] = ([], [], [], hours)
         for at, kwh in sorted(energy.items()):
             begin = dt_util.utc_from_timestamp(at)
             irradiance = (
-                poa.get(at)
-                if poa_id
-                else forecast.insolation_wh_m2(begin, begin + SHORT_TERM) / SHORT_TERM_HOURS
+                poa.get(at) if poa_id else forecast.insolation_wh_m2(begin, begin + length) / hours
             )
             if irradiance is None or (temp := temps.get(at)) is None:
                 continue
@@ -688,9 +688,9 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         return rows
 
     async def _async_periods(
-        self, entity_id: str, start: datetime, end: datetime, kind: str, units: Any
+        self, entity_id: str, start: datetime, end: datetime, period: Any, kind: str, energy: bool
     ) -> dict[float, float]:
-        """A statistic's 5-minute values (``change`` or ``mean``) by period start (epoch s)."""
+        """A statistic's values (``change`` in kWh or ``mean``) by period start (epoch s)."""
         from homeassistant.components.recorder.statistics import statistics_during_period  # noqa: PLC0415
         from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
 
@@ -700,8 +700,8 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
             start,
             end,
             {entity_id},
-            "5minute",
-            units,
+            period,
+            {"energy": KWH} if energy else None,
             {kind},
         )
         return {
@@ -747,9 +747,9 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         gamma = sum(a.gamma_pdc * a.kwp for a in self.site.arrays) / p0 / 100 if p0 > 0 else 0.0
         corrected = None
         if (intervals := await self._async_intervals(today, now)) is not None:
-            energy, irradiance, temps = intervals
+            energy, irradiance, temps, length = intervals
             corrected = kpi.temperature_corrected_pr(
-                energy, irradiance, temps, [SHORT_TERM_HOURS] * len(energy), p0, gamma
+                energy, irradiance, temps, [length] * len(energy), p0, gamma
             )
         capacity = kpi.plausible(kpi.capacity_factor(pv, p0, hours), kpi.CAPACITY_FACTOR_RANGE)
         import_price = self._price(CONF_IMPORT_PRICE, CONF_IMPORT_PRICE_ENTITY)

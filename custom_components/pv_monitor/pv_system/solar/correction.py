@@ -234,7 +234,9 @@ def _fit(
     return scales, np.clip(_fill(profile, fitted), *PROFILE_LIMITS)
 
 
-def _predict(scales: FloatArray, profile: FloatArray, by_array: FloatArray, bins: Any) -> FloatArray:
+def _predict(
+    scales: FloatArray, profile: FloatArray, by_array: FloatArray, bins: Any
+) -> FloatArray:
     result: FloatArray = (by_array.T @ scales) * profile[bins]
     return result
 

@@ -147,7 +147,9 @@ class Forecast:
     def elevation_at(self, when: datetime) -> float | None:
         """Apparent solar elevation (deg) of the step containing ``when``; None if unknown."""
         index = self._index(when)
-        return None if index is None or index >= len(self.elevation_deg) else self.elevation_deg[index]
+        return (
+            None if index is None or index >= len(self.elevation_deg) else self.elevation_deg[index]
+        )
 
     def clear_sky_at(self, when: datetime) -> float | None:
         """Clear-sky AC power (W) of the step containing ``when``; None if unknown."""
