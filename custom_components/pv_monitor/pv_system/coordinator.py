@@ -666,10 +666,11 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         if not energy_id or not temp_id or not self._recorder_ready():
             return None
         poa_id = self.options.get(CONF_POA_IRRADIANCE)
-        for period, length in (("5minute", SHORT_TERM), ("hour", timedelta(hours=1))):
+        period, length = "5minute", SHORT_TERM
+        energy = await self._async_periods(energy_id, start, end, period, "change", True)
+        if not energy:
+            period, length = "hour", timedelta(hours=1)
             energy = await self._async_periods(energy_id, start, end, period, "change", True)
-            if energy:
-                break
         temps = await self._async_periods(temp_id, start, end, period, "mean", False)
         poa = await self._async_periods(poa_id, start, end, period, "mean", False) if poa_id else {}
         forecast = self.data.forecast
