@@ -165,7 +165,7 @@ async def test_anomaly_event_and_repair(
     events = async_capture_events(hass, "pv_monitor_anomaly")
     entry = await _setup(hass, {"poa_irradiance": "sensor.poa", "repair_share": 0.05})
     issue_id = f"pv_system_anomaly_no_production_{entry.entry_id}"
-    for _ in range(7):
+    for _ in range(10):  # 45 minutes
         await _tick(hass, freezer)
     assert hass.states.get("binary_sensor.roof_no_production").state == "on"
     # Nothing at all is also far below the measured irradiance: both at once.
@@ -176,7 +176,7 @@ async def test_anomaly_event_and_repair(
     assert trip["basis"] == "model"
     # The alarm is immediate; the repair issue only after 5 % of the day's daylight.
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
-    for _ in range(10):
+    for _ in range(12):
         await _tick(hass, freezer)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
@@ -195,7 +195,7 @@ async def test_anomaly_event_and_repair(
     ended = [(e.data["type"], e.data["reason"]) for e in events if not e.data["active"]]
     assert sorted(ended) == [("no_production", "recovered"), ("underperformance", "recovered")]
 
-    # Halved production against the measured irradiance for 30 minutes: underperformance.
+    # Halved production against the measured irradiance for 20 minutes: underperformance.
     for _ in range(8):
         expected_w = entry.runtime_data.expected_power(dt_util.utcnow())
         hass.states.async_set(

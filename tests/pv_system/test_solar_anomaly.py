@@ -16,6 +16,8 @@ import pvlib
 import pytest
 
 from custom_components.pv_monitor.pv_system.solar.anomaly import (
+    MODEL_DURATION,
+    NO_PRODUCTION_DURATION,
     AnomalyDetector,
     AnomalyType,
     Basis,
@@ -104,7 +106,7 @@ def test_lost_string_is_underperformance_and_clears(tmy) -> None:
     event = started[0]
     assert event.severity == "warning"
     assert event.basis is Basis.MEASURED_IRRADIANCE
-    assert event.duration == timedelta(minutes=30)
+    assert event.duration == MODEL_DURATION
     assert event.ratio is not None
     assert event.ratio < 0.8
     assert event.as_dict()["basis"] == "measured_irradiance"
@@ -125,7 +127,7 @@ def test_inverter_trip_is_no_production(tmy) -> None:
     assert (AnomalyType.NO_PRODUCTION, True) in kinds
     trip = next(e for e in events if e.type is AnomalyType.NO_PRODUCTION and e.active)
     assert trip.severity == "error"
-    assert trip.duration == timedelta(minutes=30)
+    assert trip.duration == NO_PRODUCTION_DURATION
     assert trip.ratio == 0.0
     assert detector.figures(AnomalyType.NO_PRODUCTION)["active"] is False
 
@@ -232,4 +234,4 @@ def test_no_production_waits_longer_without_light_forecast() -> None:
         when = START + timedelta(minutes=5 * step)
         if detector.update(Sample(when, 0.0, 3000.0, 40.0, clear_sky_w=6000.0)):
             times.append(when)
-    assert times == [START + timedelta(hours=1)]  # 30 min with a light forecast
+    assert times == [START + timedelta(hours=1)]  # not NO_PRODUCTION_DURATION: no forecast

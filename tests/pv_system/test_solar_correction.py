@@ -79,6 +79,16 @@ def test_fit_within_a_month_of_broken_clouds() -> None:
     )
     assert factors[0] == pytest.approx(0.5, abs=0.05)
     assert factors[1] == pytest.approx(1.0, abs=0.05)
+    # June's sun never stands at azimuth 180 and elevation 15 (December's noon sun): the
+    # model is not trusted there, but it is next to positions it has seen.
+    seen = correction.seen_at(
+        {
+            "azimuth": np.array([180.0, 180.0, 100.0]),
+            "apparent_zenith": np.array([75.0, 30.0, 60.0]),
+        }
+    )
+    assert list(seen) == [False, True, True]
+    assert not Correction.identity(3).seen_at({"azimuth": [180.0], "apparent_zenith": [30.0]})[0]
 
 
 def test_not_applied_without_enough_clean_days() -> None:

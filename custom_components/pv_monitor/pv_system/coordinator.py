@@ -543,6 +543,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
             clear_sky_w=clear,
             forecast_csi=(forecast.power_at(now) or 0.0) / clear if has_weather and clear else None,
             poa_measured=poa_measured,
+            model_trusted=forecast.trusted_at(now),
             daylight_hours=sum(steps) * STEP.total_seconds() / 3600,
             strings=[
                 StringReading(name, group, self._power(entity_id), kwp)

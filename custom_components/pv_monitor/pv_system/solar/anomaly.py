@@ -22,7 +22,8 @@ judged neither counts nor clears. Three detectors:
      :data:`STABILITY` over :data:`STABILITY_WINDOW` (the scale-free shape criterion of
      Reno and Hansen 2016, "Identification of periods of clear sky irradiance in time series
      of GHI measurements", Renewable Energy 90, 520-531, which ``pvlib.clearsky.
-     detect_clearsky`` implements); the threshold widens by :data:`CLEAR_SKY_MARGIN`.
+     detect_clearsky`` implements), at a sun position the learned correction has seen; the
+     threshold widens by :data:`CLEAR_SKY_MARGIN`.
    The condition must hold for :data:`MODEL_DURATION` of judged time.
 3. **No production**: measured at most :data:`NO_PRODUCTION_SHARE` of the expected power for
    :data:`NO_PRODUCTION_DURATION`, or :data:`UNCERTAIN_NO_PRODUCTION_DURATION` when neither
@@ -53,7 +54,7 @@ STRING_MIN_SHARE: Final = 0.05
 """Peers producing under 50 W/kWp are not compared (noise and offsets dominate)."""
 NO_PRODUCTION_SHARE: Final = 0.02
 """Measured power at most 2 % of expected counts as no production (standby draw, noise)."""
-CLEAR_SKY_INDEX: Final = 0.8
+CLEAR_SKY_INDEX: Final = 0.7
 """Forecast clear-sky index from which the forecast counts as clear."""
 STABILITY: Final = 0.1
 """Largest relative spread of measured / clear-sky power over the window for clear sky."""
@@ -65,9 +66,9 @@ DEFAULT_THRESHOLD: Final = 0.8
 DEFAULT_STRING_THRESHOLD: Final = 0.8
 DEFAULT_REPAIR_SHARE: Final = 0.1
 """Share of the day's daylight an anomaly must last before a repair issue is raised."""
-MODEL_DURATION: Final = timedelta(minutes=30)
+MODEL_DURATION: Final = timedelta(minutes=20)
 STRING_DURATION: Final = timedelta(hours=1)
-NO_PRODUCTION_DURATION: Final = timedelta(minutes=30)
+NO_PRODUCTION_DURATION: Final = timedelta(minutes=45)
 UNCERTAIN_NO_PRODUCTION_DURATION: Final = timedelta(hours=1)
 """No production must last this long without a POA sensor or a forecast of at least
 :data:`LIGHT_INDEX` (a thunderstorm can darken the sky to a few W/m2 for half an hour)."""
@@ -121,7 +122,9 @@ class Sample:
     ``measured_w`` and ``expected_w`` total AC power (W); ``clear_sky_w`` the model at clear
     sky; ``forecast_csi`` ``expected / clear sky`` of a step that had a weather forecast
     (None without one); ``poa_measured`` whether ``expected_w`` was rescaled by a measured
-    plane-of-array irradiance; ``daylight_hours`` today's time above :data:`MIN_ELEVATION`.
+    plane-of-array irradiance; ``daylight_hours`` today's time above :data:`MIN_ELEVATION`;
+    ``model_trusted`` False where the learned correction never saw the sun's position (then
+    the model is not judged on clear sky).
     """
 
     when: datetime
@@ -133,6 +136,7 @@ class Sample:
     poa_measured: bool = False
     daylight_hours: float = 12.0
     strings: Sequence[StringReading] = ()
+    model_trusted: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +317,7 @@ class AnomalyDetector:
         }
         if sample.poa_measured:
             basis, threshold = Basis.MEASURED_IRRADIANCE, self.threshold
-        elif shape and (sample.forecast_csi or 0.0) >= CLEAR_SKY_INDEX:
+        elif shape and sample.model_trusted and (sample.forecast_csi or 0.0) >= CLEAR_SKY_INDEX:
             basis, threshold = Basis.CLEAR_SKY, self.threshold - CLEAR_SKY_MARGIN
         else:
             return result

@@ -72,8 +72,24 @@ def sun_bin(azimuth_deg: Any, elevation_deg: Any) -> Any:
     return azimuth * ELEVATION_BINS + elevation
 
 
+def _near(seen: Any) -> Any:
+    """Bins that were fitted or border a fitted bin (in elevation or azimuth).
+
+    With hourly data the sun crosses a 15 deg azimuth bin in less than an hour around noon,
+    so some bins are skipped although the sun passes through them.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    table = np.asarray(seen, dtype=bool).reshape(AZIMUTH_BINS, ELEVATION_BINS)
+    near = table | np.roll(table, 1, axis=0) | np.roll(table, -1, axis=0)
+    near[:, 1:] |= table[:, :-1]
+    near[:, :-1] |= table[:, 1:]
+    return near.reshape(-1)
+
+
 def _fill(profile: FloatArray, fitted: Any) -> FloatArray:
-    """Fill unfitted bins from the nearest fitted elevation bin of the same azimuth."""
+    """Fill unfitted bins from the nearest fitted elevation bin of the same azimuth, then
+    bins of azimuths never fitted from a fitted neighbour azimuth at the same elevation."""
     import numpy as np  # noqa: PLC0415
 
     table = profile.reshape(AZIMUTH_BINS, ELEVATION_BINS).copy()
@@ -85,6 +101,12 @@ def _fill(profile: FloatArray, fitted: Any) -> FloatArray:
         for column in range(ELEVATION_BINS):
             if not known[row, column]:
                 table[row, column] = table[row, columns[np.argmin(np.abs(columns - column))]]
+    rows = known.any(axis=1)
+    for row in np.flatnonzero(~rows):
+        for neighbour in ((row - 1) % AZIMUTH_BINS, (row + 1) % AZIMUTH_BINS):
+            if rows[neighbour]:
+                table[row] = table[neighbour]
+                break
     result: FloatArray = table.reshape(-1)
     return result
 
@@ -94,8 +116,9 @@ class Correction:
     """A fitted correction; see the module docstring.
 
     ``scales`` one factor per array; ``profile[bin]`` shading factor by sun-position bin
-    (:func:`sun_bin`); ``clear_sky_index`` by month (1-12); ``skill`` None when not enough
-    clean days existed to measure it.
+    (:func:`sun_bin`); ``seen[bin]`` whether the bin had clear hours to fit (empty: none);
+    ``clear_sky_index`` by month (1-12); ``skill`` None when not enough clean days existed
+    to measure it.
     """
 
     scales: tuple[float, ...]
@@ -104,6 +127,7 @@ class Correction:
     skill: float | None
     applied: bool
     clear_sky_index: dict[int, float] = field(default_factory=dict)
+    seen: tuple[bool, ...] = ()
 
     @classmethod
     def identity(cls, arrays: int) -> Correction:
@@ -127,6 +151,20 @@ class Correction:
         del times, longitude
         bins = sun_bin(geometry["azimuth"], 90.0 - np.asarray(geometry["apparent_zenith"]))
         return np.asarray(self.profile)[bins]
+
+    def seen_at(self, geometry: Mapping[str, Any]) -> Any:
+        """Whether the fit saw clear hours at (or next to) each sun position of ``geometry``.
+
+        A bin counts as seen when it or a neighbouring bin had clear hours (the sun moves
+        through about one elevation bin a month at a given azimuth; see :func:`_near`). Elsewhere (a sun position of a season not seen yet) the model's shading
+        is unknown: the anomaly detector does not judge against the model there.
+        """
+        import numpy as np  # noqa: PLC0415
+
+        bins = sun_bin(geometry["azimuth"], 90.0 - np.asarray(geometry["apparent_zenith"]))
+        if not self.seen:
+            return np.zeros(len(bins), dtype=bool)
+        return _near(self.seen)[bins]
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for diagnostics (profile: only the bins that differ from 1)."""
@@ -202,8 +240,8 @@ def _clean(day: _Day) -> bool:
 
 def _fit(
     days: Sequence[_Day], measured: FloatArray, by_array: FloatArray, bins: Any
-) -> tuple[FloatArray, FloatArray]:
-    """Fit scales and sun-position profile on the clear hours of ``days``."""
+) -> tuple[FloatArray, FloatArray, Any]:
+    """Fit scales, sun-position profile and the bins fitted on the clear hours of ``days``."""
     import numpy as np  # noqa: PLC0415
 
     rows = np.concatenate([day.clear for day in days])
@@ -231,7 +269,7 @@ def _fit(
         if mask.sum() >= MIN_BIN_SAMPLES:
             profile[key] = float(np.median(ratio[mask]))
             fitted[key] = True
-    return scales, np.clip(_fill(profile, fitted), *PROFILE_LIMITS)
+    return scales, np.clip(_fill(profile, fitted), *PROFILE_LIMITS), fitted
 
 
 def _predict(
@@ -249,9 +287,9 @@ def _skill(
 
     holdout = clean[HOLDOUT_EVERY - 1 :: HOLDOUT_EVERY]
     training = [day for day in clean if day not in holdout]
-    trial = _fit(training, measured, by_array, bins)
+    scales, profile, _seen = _fit(training, measured, by_array, bins)
     rows = np.concatenate([day.clear for day in holdout])
-    predicted = _predict(*trial, by_array[:, rows], bins[rows])
+    predicted = _predict(scales, profile, by_array[:, rows], bins[rows])
     error_raw = np.abs(measured[rows] - model[rows]).mean()
     error_corrected = np.abs(measured[rows] - predicted).mean()
     return float(1 - error_corrected / error_raw) if error_raw > 0 else 0.0
@@ -320,12 +358,13 @@ def fit_correction(
         return Correction.identity(arrays)
     scales = np.ones(arrays)
     profile = np.ones(AZIMUTH_BINS * ELEVATION_BINS)
+    seen = np.zeros(len(profile), dtype=bool)
     skill: float | None = None
     if len(clean) >= MIN_CLEAN_DAYS:
         skill = _skill(clean, measured, by_array, model, bins)
         if skill > 0:
             with_clear = [day for day in days if len(day.clear)]
-            scales, profile = _fit(with_clear, measured, by_array, bins)
+            scales, profile, seen = _fit(with_clear, measured, by_array, bins)
     applied = skill is not None and skill > 0
     expected = _predict(scales, profile, by_array, bins)
     return Correction(
@@ -335,4 +374,5 @@ def fit_correction(
         skill=skill,
         applied=applied,
         clear_sky_index=_climatology(days, measured, expected),
+        seen=tuple(bool(value) for value in seen) if applied else (),
     )

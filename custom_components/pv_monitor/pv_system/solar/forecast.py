@@ -120,7 +120,8 @@ class Forecast:
     ``elevation_deg[i]`` the apparent solar elevation at the step's midpoint and
     ``clear_sky_w[i]`` the AC power at clear sky (with the applied correction, without the
     climatological index): the reference of the clear-sky index ``power_w / clear_sky_w``.
-    Both are empty for forecasts made without them (then nothing is judged against them).
+    ``trusted[i]`` is False where an applied correction never saw the sun's position (its
+    shading there is unknown). These three are empty for forecasts made without them.
     """
 
     start: datetime
@@ -129,6 +130,7 @@ class Forecast:
     weather: tuple[bool, ...]
     elevation_deg: tuple[float, ...] = ()
     clear_sky_w: tuple[float, ...] = ()
+    trusted: tuple[bool, ...] = ()
 
     @property
     def end(self) -> datetime:
@@ -155,6 +157,11 @@ class Forecast:
         """Clear-sky AC power (W) of the step containing ``when``; None if unknown."""
         index = self._index(when)
         return None if index is None or index >= len(self.clear_sky_w) else self.clear_sky_w[index]
+
+    def trusted_at(self, when: datetime) -> bool:
+        """Whether the model is trusted at ``when`` (True where nothing says otherwise)."""
+        index = self._index(when)
+        return index is None or index >= len(self.trusted) or self.trusted[index]
 
     def _integral(self, values: Sequence[float], start: datetime, end: datetime) -> float:
         total = 0.0
@@ -411,9 +418,11 @@ def forecast(
     dhi = np.where(has_weather, dhi_w, geometry["dhi_clear"])
     scales: Sequence[float] | None = None
     shade: FloatArray | None = None
+    trusted = np.ones(len(times), dtype=bool)
     if correction is not None and correction.applied:
         scales = correction.scales
         shade = correction.shade_factors(times, site.longitude, geometry)
+        trusted = correction.seen_at(geometry)
     result = simulate(site, geometry, ghi, dni, dhi, temp_air, wind, scales=scales, shade=shade)
     clear = simulate(
         site,
@@ -439,6 +448,7 @@ def forecast(
         weather=tuple(bool(value) for value in has_weather),
         elevation_deg=tuple(float(90.0 - value) for value in geometry["apparent_zenith"]),
         clear_sky_w=tuple(float(value) for value in clear),
+        trusted=tuple(bool(value) for value in trusted),
     )
 
 
