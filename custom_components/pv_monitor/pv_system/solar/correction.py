@@ -88,8 +88,11 @@ def _near(seen: Any) -> Any:
 
 
 def _fill(profile: FloatArray, fitted: Any) -> FloatArray:
-    """Fill unfitted bins from the nearest fitted elevation bin of the same azimuth, then
-    bins of azimuths never fitted from a fitted neighbour azimuth at the same elevation."""
+    """Fill the bins that were not fitted.
+
+    First from the nearest fitted elevation bin of the same azimuth, then the azimuths never
+    fitted from a fitted neighbour azimuth at the same elevation.
+    """
     import numpy as np  # noqa: PLC0415
 
     table = profile.reshape(AZIMUTH_BINS, ELEVATION_BINS).copy()
