@@ -104,7 +104,7 @@ def _fill(profile: FloatArray, fitted: Any) -> FloatArray:
         for column in range(ELEVATION_BINS):
             if not known[row, column]:
                 table[row, column] = table[row, columns[np.argmin(np.abs(columns - column))]]
-    rows = known.any(axis=1)
+    rows = np.asarray(known.any(axis=1), dtype=bool)
     for row in np.flatnonzero(~rows):
         for neighbour in ((row - 1) % AZIMUTH_BINS, (row + 1) % AZIMUTH_BINS):
             if rows[neighbour]:
