@@ -253,6 +253,19 @@ async def test_string_comparison_without_weather(
     assert events[-1].data["reason"] == "sunset"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
 
+    # A restart at night keeps the repair issue (the store remembers it) ...
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await _tick(hass, freezer)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    # ... until a morning of equal strings shows the string keeps up again.
+    freezer.move_to("2024-06-22 08:00:00+00:00")
+    hass.states.async_set("sensor.pv2", "2000", {"unit_of_measurement": "W"})
+    for _ in range(5):
+        await _tick(hass, freezer)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get("binary_sensor.roof_string_underperformance").state == "off"
+
 
 async def test_house_load_and_plausible_kpis(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory

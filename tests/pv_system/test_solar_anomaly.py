@@ -188,6 +188,9 @@ def test_string_at_half_without_weather_held_until_sunset() -> None:
         when = START + timedelta(days=1, minutes=5 * step)
         assert detector.update(Sample(when, 4000.0, None, 40.0, strings=_strings(1.0))) == []
     assert detector.issues() == {}
+    # Issues of a previous run (from the store); unknown types are ignored.
+    detector.restore_issues([("string_underperformance", "B"), ("no_such_type", None)])
+    assert list(detector.issues()) == [(AnomalyType.STRING_UNDERPERFORMANCE, "B")]
 
 
 def test_repair_issue_waits_for_the_share_of_daylight() -> None:

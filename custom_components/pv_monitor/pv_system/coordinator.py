@@ -216,7 +216,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.pv_system.{entry.entry_id}"
         )
-        self._stored: dict[str, Any] = {"days": {}, "hours": {}}
+        self._stored: dict[str, Any] = {"days": {}, "hours": {}, "issues": []}
         self._unsubs: list[Callable[[], None]] = []
         self._weather_warned = False
 
@@ -232,6 +232,14 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         stored = await self._store.async_load()
         if stored:
             self._stored = {"days": stored.get("days", {}), "hours": stored.get("hours", {})}
+            issues = stored.get("issues", [])
+            self.detector.restore_issues(
+                [
+                    (str(item[0]), None if len(item) < 2 or item[1] is None else str(item[1]))
+                    for item in issues
+                    if isinstance(item, list) and item
+                ]
+            )
 
     async def async_start(self) -> None:
         """Start sampling, follow the weather entity, forecast once HA has started."""
@@ -593,6 +601,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
     def _sync_issues(self) -> None:
         """Raise the repair issues the detector says are due; delete the others."""
         due = self.detector.issues()
+        self._stored["issues"] = [[kind.value, subject] for kind, subject in due]
         for kind in AnomalyType:
             subjects = [None, *(name for name, *_ in self.strings)]
             for subject in subjects:

@@ -240,6 +240,15 @@ class AnomalyDetector:
         """Anomalies (type, string) whose repair issue is due, with their figures."""
         return {key: track for key, track in self._tracks.items() if track.issue}
 
+    def restore_issues(self, keys: Sequence[tuple[str, str | None]]) -> None:
+        """Mark the repair issues of a previous run as due again (``(type, string)`` pairs).
+
+        Unknown types are ignored; the issues go once their condition is judged absent.
+        """
+        for kind, subject in keys:
+            if kind in AnomalyType.__members__.values():
+                self._track((AnomalyType(kind), subject)).issue = True
+
     def figures(self, kind: AnomalyType) -> dict[str, Any]:
         """The current figures of ``kind`` (the worst string's for string anomalies)."""
         tracks = [(s, t) for (k, s), t in self._tracks.items() if k is kind]
