@@ -54,11 +54,6 @@ DESCRIPTION_CLASSES = {
     "select": "SelectEntityDescription",
     "number": "NumberEntityDescription",
 }
-PENDING_EXCEPTION_TRANSLATIONS = {"pv_system/coordinator.py"}
-"""Raised without a translation key on this branch; translated on branch ``pv`` (issue 17).
-Remove the entry once both are merged: the test then holds the file to the rule."""
-
-
 def _load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((ROOT / "translations" / f"{name}.json").read_text())
     return data
@@ -212,10 +207,7 @@ def test_exceptions_and_issues_translated() -> None:
     checked = 0
     for rel, section, call in _raised_and_issues():
         key = _keyword(call, "translation_key")
-        if key is None:
-            assert section == "exceptions", rel
-            assert rel in PENDING_EXCEPTION_TRANSLATIONS, f"untranslated raise in {rel}"
-            continue
+        assert key is not None, f"untranslated {section} in {rel}"
         checked += 1
         if section == "exceptions":
             domain = _keyword(call, "translation_domain")

@@ -18,13 +18,15 @@ async def async_get_solar_forecast(
 ) -> dict[str, dict[str, float | int]] | None:
     """Hourly forecast energy (Wh) by hour start (ISO 8601, UTC) of a PV system entry.
 
-    Returns None for unknown entries, other kinds and entries not loaded.
+    Returns None for unknown entries, other kinds, entries not loaded and before the first
+    forecast.
     """
     entry: PvSystemConfigEntry | None = hass.config_entries.async_get_entry(config_entry_id)
     if (
         entry is None
         or entry.data.get(CONF_KIND) != EntryKind.PV_SYSTEM
         or entry.state is not ConfigEntryState.LOADED
+        or not entry.runtime_data.has_forecast
     ):
         return None
     forecast = entry.runtime_data.data.forecast

@@ -75,6 +75,8 @@ async def test_create_pv_system(hass: HomeAssistant) -> None:
     suggested = {str(key): key.description for key in schema}
     assert suggested["location"] == {"suggested_value": {"latitude": 50.0, "longitude": 6.0}}
     assert suggested["elevation"] == {"suggested_value": 99}
+    # A sane AC limit is proposed, not the selector's minimum of 0.1 kW.
+    assert suggested["ac_limit_kw"] == {"suggested_value": 5.0}
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], SITE_INPUT)
     assert result["step_id"] == "pv_system_sensors"
@@ -95,7 +97,11 @@ async def test_create_pv_system(hass: HomeAssistant) -> None:
         "elevation": 12.0,
         "ac_limit_kw": 5.0,
     }
-    assert dict(entry.options) == {**SENSORS_INPUT, "underperformance_threshold": 0.8}
+    assert dict(entry.options) == {
+        **SENSORS_INPUT,
+        "underperformance_threshold": 0.8,
+        "repair_share": 0.1,
+    }
     (subentry,) = entry.subentries.values()
     assert subentry.subentry_type == "array"
     assert subentry.title == "South"
@@ -152,7 +158,9 @@ async def test_options(hass: HomeAssistant) -> None:
             "production_energy": "sensor.other_energy",
             "grid_import": "sensor.import",
             "export_price_entity": "sensor.export_price",
+            "grid_power": "sensor.grid_power",
             "underperformance_threshold": 0.7,
+            "repair_share": 0.25,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -161,7 +169,9 @@ async def test_options(hass: HomeAssistant) -> None:
         "production_energy": "sensor.other_energy",
         "grid_import": "sensor.import",
         "export_price_entity": "sensor.export_price",
+        "grid_power": "sensor.grid_power",
         "underperformance_threshold": 0.7,
+        "repair_share": 0.25,
     }
 
 
@@ -194,6 +204,35 @@ async def test_array_subentries(hass: HomeAssistant) -> None:
     assert edited.title == "East roof"
     assert edited.data["azimuth"] == 95.0
     assert edited.data["kwp"] == 2.5
+    assert "power_sensor" not in edited.data
+
+    # An array with its own power sensor (a string): kept for the string comparison.
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "array"), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**ARRAY_INPUT, "name": "String 2", "power_sensor": "sensor.pv2_power"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    string = next(sub for sub in entry.subentries.values() if sub.title == "String 2")
+    assert string.data["power_sensor"] == "sensor.pv2_power"
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_unset_home_location_is_refused(hass: HomeAssistant) -> None:
+    """A home still at 0, 0 (never set) is not taken as the panels' location."""
+    hass.config.latitude, hass.config.longitude = 0.0, 0.0
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pv_system"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**SITE_INPUT, "location": {"latitude": 0.0, "longitude": 0.0}}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"location": "location_unset"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SITE_INPUT)
+    assert result["step_id"] == "pv_system_sensors"
 
 
 def test_other_kinds_have_no_subentries(hass: HomeAssistant) -> None:

@@ -19,9 +19,10 @@ from homeassistant.util import dt as dt_util
 import pandas  # noqa: F401
 import pvlib  # noqa: F401
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
+    do_adhoc_statistics,
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
@@ -200,7 +201,7 @@ async def loaded(
     hass.states.async_set("sensor.export_price", "0.08")
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     return entry
 
 
@@ -315,7 +316,81 @@ async def test_without_history(
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.runtime_data.correction is None
     assert entry.runtime_data.data.kpis["production_today"] is None
     assert hass.states.get("sensor.roof_performance_ratio_today").state == "unknown"
+
+
+async def test_temperature_corrected_pr_from_5_minute_statistics(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The recorder's own 5-minute statistics of real sensor states feed PR' per interval."""
+    freezer.move_to("2024-06-21 08:00:00+00:00")
+    await hass.config.async_set_time_zone("Europe/Amsterdam")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Roof",
+        data={
+            "kind": "pv_system",
+            "name": "Roof",
+            "latitude": 52.1,
+            "longitude": 5.2,
+            "elevation": 10.0,
+            "ac_limit_kw": 5.0,
+        },
+        options={
+            "production_power": "sensor.pv_power",
+            "production_energy": "sensor.pv_energy",
+            "module_temperature": "sensor.module_temp",
+            "poa_irradiance": "sensor.poa",
+        },
+        subentries_data=[
+            ConfigSubentryData(data=ARRAY, subentry_type="array", title="South", unique_id=None)
+        ],
+    )
+    entry.add_to_hass(hass)
+    energy = {
+        "state_class": "total_increasing",
+        "unit_of_measurement": "kWh",
+        "device_class": "energy",
+    }
+    temp = {
+        "state_class": "measurement",
+        "unit_of_measurement": "°C",
+        "device_class": "temperature",
+    }
+    poa = {
+        "state_class": "measurement",
+        "unit_of_measurement": "W/m²",
+        "device_class": "irradiance",
+    }
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # 4 kWp, 3.0 kW at 750 W/m2 and 40 degC for 40 minutes, one reading a minute.
+    total = 100.0
+    start = dt_util.utcnow()
+    for minute in range(40):
+        total += 3.0 / 60
+        hass.states.async_set("sensor.pv_energy", f"{total:.4f}", energy)
+        hass.states.async_set("sensor.module_temp", "40.0", temp)
+        hass.states.async_set("sensor.poa", "750", poa)
+        hass.states.async_set("sensor.pv_power", "3000", {"unit_of_measurement": "W"})
+        freezer.tick(timedelta(minutes=1))
+        await hass.async_block_till_done()
+        if minute % 5 == 4:
+            await async_wait_recording_done(hass)
+            do_adhoc_statistics(hass, start=start + timedelta(minutes=minute - 4))
+            await async_wait_recording_done(hass)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_wait_recording_done(hass)
+    coordinator = entry.runtime_data
+    await coordinator._async_sample()
+    # IEC 61724-1 per interval: the recorder saw 39 of the 40 increments (the first reading
+    # is its baseline) over eight 5-minute intervals at C = 1 - 0.0037 * (40 - 25).
+    reference = 8 * (1 - 0.0037 * 15) * 4.0 * 0.75 * 5 / 60
+    expected = 39 * 3.0 / 60 / reference
+    value = coordinator.data.kpis["temperature_corrected_pr_today"]
+    assert value is not None
+    assert value == pytest.approx(100 * expected, rel=0.01)

@@ -8,7 +8,14 @@ from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
+from homeassistant.core import (
+    CoreState,
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
@@ -26,7 +33,11 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.diagnostics import async_get_config_entry_diagnostics
 from custom_components.pv_monitor.energy import async_get_solar_forecast
-from custom_components.pv_monitor.pv_system.coordinator import PvSystemCoordinator, _number
+from custom_components.pv_monitor.pv_system.coordinator import (
+    PvSystemCoordinator,
+    _compute_forecast,
+    _number,
+)
 
 NOON = "2024-06-21 10:00:00+00:00"  # 12:00 in Amsterdam, midsummer
 
@@ -81,7 +92,7 @@ async def _setup(
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
     return entry
 
@@ -138,61 +149,146 @@ async def test_forecast_sensors_and_energy(
     assert await async_get_solar_forecast(hass, entry.entry_id) is None
 
 
+def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> Any:
+    freezer.tick(timedelta(minutes=5))
+    async_fire_time_changed(hass)
+    return hass.async_block_till_done()
+
+
 async def test_anomaly_event_and_repair(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
+    """With a POA sensor the model is judged; the repair issue waits for 5 % of daylight."""
     freezer.move_to(NOON)
     hass.states.async_set("sensor.pv_power", "0.0", {"unit_of_measurement": "kW"})
+    hass.states.async_set("sensor.poa", "800", {"unit_of_measurement": "W/m²"})
     events = async_capture_events(hass, "pv_monitor_anomaly")
-    entry = await _setup(hass)
+    entry = await _setup(hass, {"poa_irradiance": "sensor.poa", "repair_share": 0.05})
     issue_id = f"pv_system_anomaly_no_production_{entry.entry_id}"
-    for _ in range(7):
-        freezer.tick(timedelta(minutes=5))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done()
+    for _ in range(10):  # 45 minutes
+        await _tick(hass, freezer)
     assert hass.states.get("binary_sensor.roof_no_production").state == "on"
-    assert [e.data["type"] for e in events] == ["no_production"]
-    assert events[0].data["severity"] == "error"
-    assert events[0].data["entry_id"] == entry.entry_id
+    # Nothing at all is also far below the measured irradiance: both at once.
+    assert sorted(e.data["type"] for e in events) == ["no_production", "underperformance"]
+    trip = next(e.data for e in events if e.data["type"] == "no_production")
+    assert trip["severity"] == "error"
+    assert trip["entry_id"] == entry.entry_id
+    assert trip["basis"] == "model"
+    # The alarm is immediate; the repair issue only after 5 % of the day's daylight.
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    for _ in range(12):
+        await _tick(hass, freezer)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.ERROR
     assert issue.translation_placeholders["name"] == "Roof"
+    attributes = hass.states.get("binary_sensor.roof_no_production").attributes
+    assert attributes["share_of_daylight"] >= 0.05
 
-    # Production comes back (in kW): the anomaly clears, the issue goes.
+    # Production comes back (in kW): after 15 minutes the anomaly clears, the issue goes.
     expected_kw = _value(hass, "sensor.roof_expected_power") / 1000
     hass.states.async_set("sensor.pv_power", str(expected_kw), {"unit_of_measurement": "kW"})
-    freezer.tick(timedelta(minutes=5))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    for _ in range(3):
+        await _tick(hass, freezer)
     assert hass.states.get("binary_sensor.roof_no_production").state == "off"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
-    assert [(e.data["type"], e.data["active"]) for e in events][-1] == ("no_production", False)
+    ended = [(e.data["type"], e.data["reason"]) for e in events if not e.data["active"]]
+    assert sorted(ended) == [("no_production", "recovered"), ("underperformance", "recovered")]
 
-    # Halved production for over an hour: underperformance (a warning).
-    for _ in range(14):
+    # Halved production against the measured irradiance for 20 minutes: underperformance.
+    for _ in range(8):
         expected_w = entry.runtime_data.expected_power(dt_util.utcnow())
         hass.states.async_set(
             "sensor.pv_power", str(expected_w * 0.5), {"unit_of_measurement": "W"}
         )
-        freezer.tick(timedelta(minutes=5))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done()
+        await _tick(hass, freezer)
     assert hass.states.get("binary_sensor.roof_underperformance").state == "on"
-    issue = ir.async_get(hass).async_get_issue(
-        DOMAIN, f"pv_system_anomaly_underperformance_{entry.entry_id}"
-    )
-    assert issue is not None
-    assert issue.severity is ir.IssueSeverity.WARNING
+    assert events[-1].data["basis"] == "measured_irradiance"
     diagnostics = (await async_get_config_entry_diagnostics(hass, entry))["runtime"]
     assert diagnostics["anomalies"]["underperformance"]["active"] is True
     assert diagnostics["last_events"][-1]["type"] == "underperformance"
+    for _ in range(12):
+        await _tick(hass, freezer)
+    underperformance = f"pv_system_anomaly_underperformance_{entry.entry_id}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, underperformance)
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.WARNING
     await hass.config_entries.async_remove(entry.entry_id)
-    assert (
-        ir.async_get(hass).async_get_issue(
-            DOMAIN, f"pv_system_anomaly_underperformance_{entry.entry_id}"
-        )
-        is None
+    assert ir.async_get(hass).async_get_issue(DOMAIN, underperformance) is None
+
+
+async def test_string_comparison_without_weather(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Two strings of the same orientation, one at half: found within an hour, no weather."""
+    freezer.move_to(NOON)
+    strings = [
+        {**ARRAYS[0], "name": "PV1", "kwp": 3.0, "power_sensor": "sensor.pv1"},
+        {**ARRAYS[0], "name": "PV2", "kwp": 3.0, "power_sensor": "sensor.pv2"},
+    ]
+    hass.states.async_set("sensor.pv1", "2.0", {"unit_of_measurement": "kW"})
+    hass.states.async_set("sensor.pv2", "1000", {"unit_of_measurement": "W"})
+    hass.states.async_set("sensor.pv_power", "3000", {"unit_of_measurement": "W"})
+    events = async_capture_events(hass, "pv_monitor_anomaly")
+    entry = await _setup(hass, arrays=strings)
+    for _ in range(12):
+        await _tick(hass, freezer)
+    state = hass.states.get("binary_sensor.roof_string_underperformance")
+    assert state.state == "on"
+    assert state.attributes["string"] == "PV2"
+    assert state.attributes["basis"] == "peers"
+    assert [(e.data["type"], e.data["string"]) for e in events] == [
+        ("string_underperformance", "PV2")
+    ]
+    issue_id = f"pv_system_anomaly_string_underperformance_{entry.entry_id}_pv2"
+    for _ in range(20):
+        await _tick(hass, freezer)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders["string"] == "PV2"
+    # At sunset the alarm ends (a new day judges afresh); the repair issue stays.
+    freezer.move_to("2024-06-21 20:30:00+00:00")
+    await _tick(hass, freezer)
+    assert hass.states.get("binary_sensor.roof_string_underperformance").state == "off"
+    assert events[-1].data["reason"] == "sunset"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+
+    # A restart at night keeps the repair issue (the store remembers it) ...
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await _tick(hass, freezer)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    # ... until a morning of equal strings shows the string keeps up again.
+    freezer.move_to("2024-06-22 08:00:00+00:00")
+    hass.states.async_set("sensor.pv2", "2000", {"unit_of_measurement": "W"})
+    for _ in range(5):
+        await _tick(hass, freezer)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get("binary_sensor.roof_string_underperformance").state == "off"
+
+
+async def test_house_load_and_plausible_kpis(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """House load = PV power + net grid power, live; rounded states."""
+    freezer.move_to(NOON)
+    hass.states.async_set("sensor.pv_power", "2.5", {"unit_of_measurement": "kW"})
+    hass.states.async_set("sensor.grid", "-1234.567", {"unit_of_measurement": "W"})
+    await _setup(hass, {"grid_power": "sensor.grid"})
+    assert hass.states.get("sensor.roof_house_load_power").state == "1265"
+    hass.states.async_set("sensor.grid", "0.5", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.roof_house_load_power").state == "3000"
+    hass.states.async_set("sensor.grid", "-3000", {"unit_of_measurement": "W"})
+    await hass.async_block_till_done()  # -500 W: readings of different moments
+    assert hass.states.get("sensor.roof_house_load_power").state == "unknown"
+    hass.states.async_set("sensor.grid", "unavailable")
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.roof_house_load_power").state == "unknown"
+    power = hass.states.get("sensor.roof_forecast_power_now").state
+    assert "." not in power  # whole watts, not 1300.98267968509
+    assert hass.states.get("sensor.roof_specific_yield_today").attributes["state_class"] == (
+        "measurement"
     )
 
 
@@ -333,36 +429,52 @@ async def test_old_hour_forecasts_are_dropped(
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     hours = entry.runtime_data._stored["hours"]
     assert "2024-06-01T10:00:00+00:00" not in hours
     assert "2024-06-21T10:00:00+00:00" in hours
     assert "2024-06-21T09:00:00+00:00" not in hours  # started before the entry existed
 
 
-async def test_model_failure_retries_setup(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+async def test_model_failure_leaves_sensors_unknown(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Set-up never waits for the model: a failing first forecast leaves the entry loaded,
+    the sensors unknown and a translated error in the log; the next refresh recovers."""
     freezer.move_to(NOON)
-    await hass.config.async_set_time_zone("Europe/Amsterdam")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Roof",
-        data={
-            "kind": "pv_system",
-            "name": "Roof",
-            "latitude": 52.1,
-            "longitude": 5.2,
-            "elevation": 10.0,
-            "ac_limit_kw": 5.0,
-        },
-        options={},
-    )
-    entry.add_to_hass(hass)
     with patch(
         "custom_components.pv_monitor.pv_system.coordinator._compute_forecast",
         side_effect=ValueError("bad input"),
     ):
-        await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+        entry = await _setup(hass)
+        # The coordinator's update failed: its entities say so (unavailable).
+        assert hass.states.get("sensor.roof_forecast_energy_today").state == "unavailable"
+        assert await async_get_solar_forecast(hass, entry.entry_id) is None
+        diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+        assert diagnostics["runtime"]["forecast"] is None
+    assert "PV forecast model failed: bad input" in caplog.text
+    assert not entry.runtime_data.last_update_success
+    freezer.tick(timedelta(minutes=31))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _value(hass, "sensor.roof_forecast_energy_today") > 20
+
+
+async def test_first_forecast_waits_for_home_assistant_start(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """During start-up the entities appear at once and the forecast follows the start."""
+    freezer.move_to(NOON)
+    hass.set_state(CoreState.starting)
+    with patch(
+        "custom_components.pv_monitor.pv_system.coordinator._compute_forecast",
+        wraps=_compute_forecast,
+    ) as compute:
+        await _setup(hass)
+        assert hass.states.get("sensor.roof_forecast_energy_today").state == "unknown"
+        assert compute.call_count == 0
+        hass.set_state(CoreState.running)
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert compute.call_count == 1
+    assert _value(hass, "sensor.roof_forecast_energy_today") > 20

@@ -1,4 +1,8 @@
-"""The learned correction: scales, shading profile, clean days, skill, clear-sky index."""
+"""The learned correction: scales, sun-position shading profile, skill, clear-sky index.
+
+The history is the pvlib clear-sky model itself (pvlib's Ineichen, not our code) with known
+scales and a known shading by sun position, on which cloudy hours are laid at random.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,7 @@ from custom_components.pv_monitor.pv_system.solar.correction import (
     MIN_CLEAN_DAYS,
     Correction,
     fit_correction,
-    season_of,
-    solar_hour,
+    sun_bin,
 )
 from custom_components.pv_monitor.pv_system.solar.forecast import PvArray, PvSite, clear_sky_hourly
 
@@ -28,45 +31,69 @@ SCALES = np.array([0.9, 0.8, 1.0])
 
 
 def _history(
-    days: int, clear_every: int, start: datetime
-) -> tuple[list[float], np.ndarray, np.ndarray]:
+    days: int, cloudy_share: float, start: datetime
+) -> tuple[list[float], np.ndarray, dict]:
     hours = [start + timedelta(hours=h) for h in range(days * 24)]
-    model = clear_sky_hourly(SITE, hours)["ac_by_array"]
-    epoch = np.array([h.timestamp() for h in hours])
-    shade = np.where(np.isin(solar_hour(epoch + 1800, SITE.longitude), [6, 7, 8]), 0.5, 1.0)
-    truth = (model.T @ SCALES) * shade
+    model = clear_sky_hourly(SITE, hours)
+    # A tree in the east: half the light while the sun is at azimuth 90-120 deg.
+    shade = np.where((model["azimuth"] >= 90) & (model["azimuth"] < 120), 0.5, 1.0)
+    truth = (model["ac_by_array"].T @ SCALES) * shade
     rng = np.random.default_rng(1)
     measured = truth * (1 + rng.normal(0, 0.01, len(truth)))
-    for day in range(days):
-        if day % clear_every:  # cloudy day: ragged, low
-            sl = slice(day * 24, day * 24 + 24)
-            measured[sl] = truth[sl] * rng.uniform(0.05, 0.7, 24)
-    return list(epoch), measured, model
+    cloudy = rng.random(len(truth)) < cloudy_share
+    measured[cloudy] *= rng.uniform(0.05, 0.7, cloudy.sum())
+    enhanced = rng.random(len(truth)) < 0.03  # cloud enhancement
+    measured[enhanced] *= 1.25
+    return [h.timestamp() for h in hours], measured, model
 
 
-def test_fit_recovers_scales_and_shading() -> None:
-    epoch, measured, model = _history(120, 2, datetime(2024, 4, 1, tzinfo=UTC))
-    correction = fit_correction(epoch, list(measured), model, SITE.longitude)
+def _fit(epoch: list[float], measured: list[float | None] | np.ndarray, model: dict) -> Correction:
+    return fit_correction(
+        epoch,
+        list(measured),
+        model["ac_by_array"],
+        SITE.longitude,
+        model["azimuth"],
+        model["elevation"],
+    )
+
+
+def test_fit_within_a_month_of_broken_clouds() -> None:
+    epoch, measured, model = _history(30, 0.4, datetime(2024, 6, 1, tzinfo=UTC))
+    correction = _fit(epoch, measured, model)
     assert correction.clean_days >= MIN_CLEAN_DAYS
     assert correction.applied
     assert correction.skill is not None
     assert correction.skill > 0.3
     assert np.asarray(correction.scales) == pytest.approx(SCALES, abs=0.05)
-    summer = correction.profile[2]
-    assert summer[7] == pytest.approx(0.5, abs=0.05)
-    assert summer[12] == pytest.approx(1.0, abs=0.05)
-    # Cloudy days pull the climatological index below 1.
-    assert 0.4 < correction.clear_sky_index[6] < 0.9
-    assert correction.clear_sky_index[1] == correction.clear_sky_index[12]  # overall fallback
+    shaded = sun_bin(100.0, 30.0)
+    assert correction.profile[shaded] == pytest.approx(0.5, abs=0.05)
+    assert correction.profile[sun_bin(180.0, 60.0)] == pytest.approx(1.0, abs=0.05)
+    assert 0.5 < correction.clear_sky_index[6] < 0.95
     assert correction.as_dict()["applied"] is True
-    times = pd.date_range("2024-06-21 07:30", periods=3, freq="h", tz="UTC")
-    factors = correction.shade_factors(times, SITE.longitude, {})
+    # Applied by sun position: any time the sun stands at azimuth 100, elevation 30.
+    factors = correction.shade_factors(
+        pd.DatetimeIndex([]),
+        0.0,
+        {"azimuth": np.array([100.0, 180.0]), "apparent_zenith": np.array([60.0, 30.0])},
+    )
     assert factors[0] == pytest.approx(0.5, abs=0.05)
+    assert factors[1] == pytest.approx(1.0, abs=0.05)
+    # June's sun never stands at azimuth 180 and elevation 15 (December's noon sun): the
+    # model is not trusted there, but it is next to positions it has seen.
+    seen = correction.seen_at(
+        {
+            "azimuth": np.array([180.0, 180.0, 100.0]),
+            "apparent_zenith": np.array([75.0, 30.0, 60.0]),
+        }
+    )
+    assert list(seen) == [False, True, True]
+    assert not Correction.identity(3).seen_at({"azimuth": [180.0], "apparent_zenith": [30.0]})[0]
 
 
 def test_not_applied_without_enough_clean_days() -> None:
-    epoch, measured, model = _history(20, 4, datetime(2024, 5, 1, tzinfo=UTC))
-    correction = fit_correction(epoch, list(measured), model, SITE.longitude)
+    epoch, measured, model = _history(4, 0.0, datetime(2024, 5, 1, tzinfo=UTC))
+    correction = _fit(epoch, measured, model)
     assert correction.clean_days < MIN_CLEAN_DAYS
     assert not correction.applied
     assert correction.skill is None
@@ -75,15 +102,17 @@ def test_not_applied_without_enough_clean_days() -> None:
 
 
 def test_incomplete_days_and_empty_history() -> None:
-    epoch, measured, model = _history(3, 1, datetime(2024, 5, 1, tzinfo=UTC))
+    epoch, measured, model = _history(3, 0.0, datetime(2024, 5, 1, tzinfo=UTC))
     values: list[float | None] = list(measured)
     values[12] = None  # a missing daylight hour drops that day
-    correction = fit_correction(epoch, values, model, SITE.longitude)
+    correction = _fit(epoch, values, model)
     assert correction.clean_days == 2
-    empty = fit_correction([], [], np.zeros((3, 0)), SITE.longitude)
+    empty = fit_correction([], [], np.zeros((3, 0)), SITE.longitude, [], [])
     assert empty == Correction.identity(3)
     assert empty.clear_sky_index == {}
 
 
-def test_season_bins() -> None:
-    assert list(season_of([15, 80, 172, 266, 355])) == [0, 1, 2, 1, 0]
+def test_sun_bins() -> None:
+    assert sun_bin(0.0, 5.0) == 0
+    assert sun_bin(359.0, 95.0) == 23 * 9 + 8
+    assert sun_bin(180.0, 45.0) == 12 * 9 + 4

@@ -170,7 +170,7 @@ def test_correction_applied_in_forecast() -> None:
     base = forecast(SITE, start, 96)
     correction = Correction(
         scales=(0.5, 0.5, 0.5),
-        profile=((1.0,) * 24,) * 3,
+        profile=(1.0,) * (24 * 9),
         clean_days=20,
         skill=0.3,
         applied=True,
@@ -179,6 +179,16 @@ def test_correction_applied_in_forecast() -> None:
     assert sum(scaled.power_w) == pytest.approx(0.5 * sum(base.power_w), rel=0.02)
     ignored = forecast(SITE, start, 96, correction=Correction.identity(3))
     assert ignored.power_w == base.power_w
+    # Without a record of the positions it has seen, the model is trusted nowhere.
+    assert not scaled.trusted_at(start + timedelta(hours=12))
+    assert base.trusted_at(start + timedelta(hours=12))
+    assert base.trusted_at(start - timedelta(days=1))  # outside: nothing says otherwise
+    assert base.elevation_at(start + timedelta(hours=12)) > 50
+    assert base.clear_sky_at(start + timedelta(hours=12)) == pytest.approx(
+        max(base.power_w), rel=0.05
+    )
+    assert base.elevation_at(start - timedelta(days=1)) is None
+    assert base.clear_sky_at(start - timedelta(days=1)) is None
 
 
 def test_clear_sky_hourly_is_energy() -> None:

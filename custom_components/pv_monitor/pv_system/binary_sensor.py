@@ -1,4 +1,8 @@
-"""The PV system kind's binary sensors: underperformance and no-production anomalies."""
+"""The PV system kind's binary sensors: underperformance, no production, string comparison.
+
+The string-comparison sensor exists only when at least two arrays have their own power
+sensor.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +51,15 @@ class PvSystemAnomalySensor(PvSystemEntity, BinarySensorEntity):
         figures = self.coordinator.detector.figures(self._kind)
         return {
             key: figures[key]
-            for key in ("duration_minutes", "measured_kwh", "expected_kwh", "ratio")
+            for key in (
+                "duration_minutes",
+                "measured_kwh",
+                "expected_kwh",
+                "ratio",
+                "basis",
+                "string",
+                "share_of_daylight",
+            )
         }
 
 
@@ -58,4 +70,8 @@ async def async_setup_pv_system_binary_sensors(
 ) -> None:
     """Add the PV system's anomaly sensors."""
     coordinator = entry.runtime_data
-    async_add_entities(PvSystemAnomalySensor(coordinator, description) for description in ANOMALIES)
+    async_add_entities(
+        PvSystemAnomalySensor(coordinator, description)
+        for description in ANOMALIES
+        if description.key != AnomalyType.STRING_UNDERPERFORMANCE or len(coordinator.strings) >= 2
+    )

@@ -22,6 +22,12 @@ CONF_IMPORT_PRICE: Final = "import_price"
 CONF_IMPORT_PRICE_ENTITY: Final = "import_price_entity"
 CONF_EXPORT_PRICE: Final = "export_price"
 CONF_EXPORT_PRICE_ENTITY: Final = "export_price_entity"
+CONF_GRID_POWER: Final = "grid_power"
+"""Optional net grid power sensor (W or kW, positive while importing): gives the house load."""
+CONF_REPAIR_SHARE: Final = "repair_share"
+"""Option: share of the day's daylight an anomaly lasts before a repair issue is raised."""
+CONF_STRING_POWER: Final = "power_sensor"
+"""Optional power sensor of one array (a string or an inverter): for the string comparison."""
 CONF_THRESHOLD: Final = "underperformance_threshold"
 """Option: measured / expected below which production is underperforming."""
 
@@ -40,6 +46,9 @@ DEFAULT_LOSSES: Final = 14.0
 DEFAULT_TILT: Final = 35.0
 DEFAULT_AZIMUTH: Final = 180.0
 DEFAULT_THRESHOLD: Final = 0.8
+DEFAULT_REPAIR_SHARE: Final = 0.1
+DEFAULT_AC_LIMIT: Final = 5.0
+"""kW: suggested AC limit (a common home inverter), never the selector's minimum."""
 
 FORECAST_DAYS: Final = 3
 """Today and the next two days."""

@@ -1,15 +1,20 @@
 """Runtime of a ``pv_system`` entry: forecast, correction, indicators, anomaly detection.
 
+- Set-up never waits for pvlib: the entities appear at once (unknown until the first
+  forecast), and the first forecast runs as a background task once Home Assistant has
+  started (:func:`homeassistant.helpers.start.async_at_started`).
 - Forecast: every 30 minutes, and when the weather entity changes and its hourly forecast
   (``weather.get_forecasts``) differs from the one last used, the pvlib chain of
   :mod:`.solar.forecast` runs in the executor for today and the next two days.
 - Correction: once a day, the production energy sensor's hourly long-term statistics of the
   last year are read from the recorder (its executor) and :mod:`.solar.correction` is fitted.
 - Every 5 minutes: the expected power now (forecast, scaled by the measured plane-of-array
-  irradiance when a sensor exists) is compared with the measured power
-  (:mod:`.solar.anomaly`): an anomaly fires the ``pv_monitor_anomaly`` event and raises a
-  repair issue until it clears; today's indicators (:mod:`.solar.kpi`) are recomputed from
-  the recorder's statistics of the energy sensors.
+  irradiance when a sensor exists) is compared with the measured power, and the arrays that
+  have their own power sensor with each other (:mod:`.solar.anomaly`): an anomaly fires the
+  ``pv_monitor_anomaly`` event at once and raises a repair issue once it has lasted the
+  configured share of the day's daylight; today's indicators (:mod:`.solar.kpi`) are
+  recomputed from the recorder's statistics (the temperature-corrected PR from the 5-minute
+  statistics of energy, irradiance and module temperature, IEC 61724-1 per interval).
 
 Daily energy and insolation (for the 7-day performance ratio) and the forecast of every
 hour (for the forecast accuracy) are kept in a small store.
@@ -38,9 +43,10 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
-from homeassistant.util import dt as dt_util
+from homeassistant.util import dt as dt_util, slugify
 from homeassistant.util.unit_conversion import PowerConverter, SpeedConverter, TemperatureConverter
 
 from ..const import DOMAIN
@@ -53,6 +59,7 @@ from .const import (
     CONF_GAMMA,
     CONF_GRID_EXPORT,
     CONF_GRID_IMPORT,
+    CONF_GRID_POWER,
     CONF_IMPORT_PRICE,
     CONF_IMPORT_PRICE_ENTITY,
     CONF_KWP,
@@ -62,9 +69,12 @@ from .const import (
     CONF_POA_IRRADIANCE,
     CONF_PRODUCTION_ENERGY,
     CONF_PRODUCTION_POWER,
+    CONF_REPAIR_SHARE,
+    CONF_STRING_POWER,
     CONF_THRESHOLD,
     CONF_TILT,
     CONF_WEATHER,
+    DEFAULT_REPAIR_SHARE,
     DEFAULT_THRESHOLD,
     EVENT_ANOMALY,
     FORECAST_DAYS,
@@ -75,7 +85,14 @@ from .const import (
     SUBENTRY_ARRAY,
 )
 from .solar import kpi
-from .solar.anomaly import AnomalyDetector, AnomalyEvent, AnomalyType
+from .solar.anomaly import (
+    MIN_ELEVATION,
+    AnomalyDetector,
+    AnomalyEvent,
+    AnomalyType,
+    Sample,
+    StringReading,
+)
 from .solar.correction import Correction
 from .solar.forecast import STEP, Forecast, PvArray, PvSite, WeatherPoint
 
@@ -86,6 +103,12 @@ STORE_SAVE_DELAY: Final = 60.0
 MIN_POA_FOR_SCALING: Final = 20.0
 """W/m2: below this modelled irradiance the measured one does not rescale the forecast."""
 KWH: Final = UnitOfEnergy.KILO_WATT_HOUR
+ORIENTATION_STEP: Final = 5.0
+"""Degrees: arrays whose tilt and azimuth round to the same 5 deg are peers."""
+MAX_NEGATIVE_LOAD: Final = -100.0
+"""W: a house load below this is inconsistent readings, not a load (shown as unknown)."""
+SHORT_TERM: Final = timedelta(minutes=5)
+"""Period of the recorder's short-term statistics."""
 
 type PvSystemConfigEntry = ConfigEntry[PvSystemCoordinator]
 
@@ -134,7 +157,12 @@ def _fit(site: PvSite, hour_starts: list[datetime], measured: list[float | None]
 
     model = clear_sky_hourly(site, hour_starts)
     return fit_correction(
-        [hour.timestamp() for hour in hour_starts], measured, model["ac_by_array"], site.longitude
+        [hour.timestamp() for hour in hour_starts],
+        measured,
+        model["ac_by_array"],
+        site.longitude,
+        model["azimuth"],
+        model["elevation"],
     )
 
 
@@ -165,8 +193,20 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         self.site = build_site(entry)
         self.options: dict[str, Any] = dict(entry.options)
         self.detector = AnomalyDetector(
-            kwp=self.site.kwp, threshold=float(self.options.get(CONF_THRESHOLD, DEFAULT_THRESHOLD))
+            kwp=self.site.kwp,
+            threshold=float(self.options.get(CONF_THRESHOLD, DEFAULT_THRESHOLD)),
+            repair_share=float(self.options.get(CONF_REPAIR_SHARE, DEFAULT_REPAIR_SHARE)),
         )
+        self.strings = [
+            (
+                sub.title,
+                f"{_snap(float(sub.data[CONF_TILT]))}/{_snap(float(sub.data[CONF_AZIMUTH]))}",
+                str(sub.data[CONF_STRING_POWER]),
+                float(sub.data[CONF_KWP]),
+            )
+            for sub in entry.subentries.values()
+            if sub.subentry_type == SUBENTRY_ARRAY and sub.data.get(CONF_STRING_POWER)
+        ]
         self.correction: Correction | None = None
         self.correction_day: str | None = None
         self.forecast_accuracy: float | None = None
@@ -177,21 +217,33 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.pv_system.{entry.entry_id}"
         )
-        self._stored: dict[str, Any] = {"days": {}, "hours": {}}
+        self._stored: dict[str, Any] = {"days": {}, "hours": {}, "issues": []}
         self._unsubs: list[Callable[[], None]] = []
         self._weather_warned = False
+
+    @property
+    def has_forecast(self) -> bool:
+        """Whether the first forecast exists (the entities are unknown before it)."""
+        return cast("PvSystemData | None", self.data) is not None
 
     # --- KindRuntime -------------------------------------------------------------------
 
     async def async_setup(self) -> None:
-        """Load the store and compute the first forecast (ConfigEntryNotReady on failure)."""
+        """Load the store; the first forecast is left to :meth:`async_start`."""
         stored = await self._store.async_load()
         if stored:
             self._stored = {"days": stored.get("days", {}), "hours": stored.get("hours", {})}
-        await self.async_config_entry_first_refresh()
+            issues = stored.get("issues", [])
+            self.detector.restore_issues(
+                [
+                    (str(item[0]), None if len(item) < 2 or item[1] is None else str(item[1]))
+                    for item in issues
+                    if isinstance(item, list) and item
+                ]
+            )
 
     async def async_start(self) -> None:
-        """Start sampling and follow the weather entity."""
+        """Start sampling, follow the weather entity, forecast once HA has started."""
         self._unsubs.append(
             async_track_time_interval(self.hass, self._async_sample, SAMPLE_INTERVAL)
         )
@@ -199,6 +251,18 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
             self._unsubs.append(
                 async_track_state_change_event(self.hass, weather, self._async_weather_changed)
             )
+        self._unsubs.append(async_at_started(self.hass, self._async_started))
+
+    @callback
+    def _async_started(self, _hass: HomeAssistant) -> None:
+        """Home Assistant runs: compute the first forecast in the background."""
+        self.config_entry.async_create_background_task(
+            self.hass, self._async_first_forecast(), f"{DOMAIN} first forecast"
+        )
+
+    async def _async_first_forecast(self) -> None:
+        """The first forecast (pvlib imported in the executor), then the first sample."""
+        await self.async_refresh()
         await self._async_sample()
 
     async def async_stop(self) -> None:
@@ -211,6 +275,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
     def diagnostics(self) -> dict[str, Any]:
         """Model inputs (location rounded to 0.1 deg), correction, last forecast."""
         data = self.data
+        forecast = None if data is None else data.forecast
         site = {
             "latitude": round(self.site.latitude, 1),
             "longitude": round(self.site.longitude, 1),
@@ -232,15 +297,17 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
             "options": dict(self.options),
             "weather_points": len(self._weather),
             "correction": None if self.correction is None else self.correction.as_dict(),
-            "forecast": {
-                "start": data.forecast.start.isoformat(),
+            "forecast": None
+            if forecast is None
+            else {
+                "start": forecast.start.isoformat(),
                 "computed_at": data.computed_at.isoformat(),
-                "weather_steps": sum(data.forecast.weather),
+                "weather_steps": sum(forecast.weather),
                 "hourly_wh": {
-                    hour.isoformat(): round(wh, 1) for hour, wh in data.forecast.hourly_wh().items()
+                    hour.isoformat(): round(wh, 1) for hour, wh in forecast.hourly_wh().items()
                 },
             },
-            "kpis": data.kpis,
+            "kpis": None if data is None else data.kpis,
             "forecast_accuracy": self.forecast_accuracy,
             "anomalies": {kind.value: self.detector.figures(kind) for kind in AnomalyType},
             "last_events": self.last_events,
@@ -272,7 +339,11 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
                 _compute_forecast, self.site, today, steps, weather, self.correction
             )
         except (ValueError, ArithmeticError, OSError) as err:
-            raise UpdateFailed(f"Forecast model failed: {err}") from err
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="pv_system_forecast_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
         self._weather, self._weather_key, self._forecast_day = weather, weather_key, day_key
         kpis = self.data.kpis if self.data is not None else {}
         expected = self.data.expected_power if self.data is not None else None
@@ -417,29 +488,91 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
             return PowerConverter.convert(value, unit, UnitOfPower.WATT)
         return value
 
-    def expected_power(self, now: datetime) -> float | None:
-        """Modelled power now (W), rescaled by measured plane-of-array irradiance if given."""
+    def _poa_scaled(self, now: datetime) -> tuple[float | None, bool]:
+        """Modelled power now (W) and whether a measured POA irradiance rescaled it."""
         forecast = self.data.forecast
         expected = forecast.power_at(now)
         if expected is None:
-            return None
+            return None, False
         poa = self._state_value(CONF_POA_IRRADIANCE)
         index = math.floor((now - forecast.start) / STEP)
         modelled = forecast.poa_w_m2[index]
         if poa is not None and modelled >= MIN_POA_FOR_SCALING:
-            expected = expected * max(poa[0], 0.0) / modelled
-        return expected
+            return expected * max(poa[0], 0.0) / modelled, True
+        return expected, False
+
+    def expected_power(self, now: datetime) -> float | None:
+        """Modelled power now (W), rescaled by measured plane-of-array irradiance if given."""
+        return self._poa_scaled(now)[0]
+
+    def _power(self, entity_id: str) -> float | None:
+        """A power sensor's state in W (W or kW and the like), None when not a number."""
+        if (state := self.hass.states.get(entity_id)) is None:
+            return None
+        value = _number(state.state)
+        unit = state.attributes.get("unit_of_measurement")
+        if value is not None and unit in PowerConverter.VALID_UNITS and unit != UnitOfPower.WATT:
+            return PowerConverter.convert(value, unit, UnitOfPower.WATT)
+        return value
+
+    def house_load(self) -> float | None:
+        """House load power (W): production + net grid power (import positive).
+
+        None without a grid power sensor, with an unknown reading, or when the sum is
+        more negative than :data:`MAX_NEGATIVE_LOAD` (readings taken at different moments).
+        """
+        grid_id = self.options.get(CONF_GRID_POWER)
+        production_id = self.options.get(CONF_PRODUCTION_POWER)
+        if not grid_id or not production_id:
+            return None
+        grid, production = self._power(grid_id), self._power(production_id)
+        if grid is None or production is None:
+            return None
+        load = production + grid
+        return None if load < MAX_NEGATIVE_LOAD else max(load, 0.0)
+
+    def _sample(self, now: datetime) -> Sample:
+        """What the anomaly detector judges now."""
+        forecast = self.data.forecast
+        expected, poa_measured = self._poa_scaled(now)
+        clear = forecast.clear_sky_at(now)
+        index = math.floor((now - forecast.start) / STEP)
+        has_weather = 0 <= index < len(forecast.weather) and forecast.weather[index]
+        today = dt_util.start_of_local_day()
+        steps = [
+            elevation >= MIN_ELEVATION
+            for i, elevation in enumerate(forecast.elevation_deg)
+            if today <= forecast.start + STEP * i < today + timedelta(days=1)
+        ]
+        return Sample(
+            when=now,
+            measured_w=self._measured_power(),
+            expected_w=expected,
+            elevation_deg=forecast.elevation_at(now),
+            clear_sky_w=clear,
+            forecast_csi=(forecast.power_at(now) or 0.0) / clear if has_weather and clear else None,
+            poa_measured=poa_measured,
+            model_trusted=forecast.trusted_at(now),
+            daylight_hours=sum(steps) * STEP.total_seconds() / 3600,
+            strings=[
+                StringReading(name, group, self._power(entity_id), kwp)
+                for name, group, entity_id, kwp in self.strings
+            ],
+        )
 
     async def _async_sample(self, _now: datetime | None = None) -> None:
         """Every 5 minutes: anomaly detection, hour forecasts, indicators."""
+        if not self.has_forecast:
+            return
         now = dt_util.utcnow()
-        expected = self.expected_power(now)
-        for event in self.detector.update(now, self._measured_power(), expected):
+        sample = self._sample(now)
+        for event in self.detector.update(sample):
             self._async_anomaly(event)
+        self._sync_issues()
         self._remember_hours(now)
         kpis = await self._async_kpis(now)
         self.data.kpis = kpis
-        self.data.expected_power = expected
+        self.data.expected_power = sample.expected_w
         self._store.async_delay_save(lambda: self._stored, STORE_SAVE_DELAY)
         self.async_update_listeners()
 
@@ -455,48 +588,76 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
 
     @callback
     def _async_anomaly(self, event: AnomalyEvent) -> None:
-        """Fire the event and raise or clear the repair issue."""
+        """Fire the ``pv_monitor_anomaly`` event with the anomaly's figures."""
         data = {"entry_id": self.config_entry.entry_id, "name": self.config_entry.title}
         data |= event.as_dict()
         self.last_events = [*self.last_events[-9:], {**data, "time": event.time.isoformat()}]
         self.hass.bus.async_fire(EVENT_ANOMALY, data)
-        issue_id = f"{ISSUE_ANOMALY_PREFIX}_{event.type.value}_{self.config_entry.entry_id}"
-        if not event.active or event.type.value in self.options.get(CONF_MUTED_ANOMALIES, ()):
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-            return
-        ratio = event.ratio
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=True,
-            data={"entry_id": self.config_entry.entry_id, "anomaly": event.type.value},
-            severity=ir.IssueSeverity.ERROR
-            if event.type is AnomalyType.NO_PRODUCTION
-            else ir.IssueSeverity.WARNING,
-            translation_key=f"pv_system_{event.type.value}",
-            translation_placeholders={
-                "name": self.config_entry.title,
-                "minutes": f"{event.duration.total_seconds() / 60:.0f}",
-                "measured": f"{event.measured_wh / 1000:.2f}",
-                "expected": f"{event.expected_wh / 1000:.2f}",
-                "ratio": "-" if ratio is None else f"{ratio * 100:.0f}",
-            },
-        )
 
-    async def _async_change(self, key: str, start: datetime, end: datetime) -> float | None:
-        """Energy change (kWh) of an energy sensor's statistics between two times."""
+    def _issue_id(self, kind: AnomalyType, subject: str | None) -> str:
+        suffix = "" if subject is None else f"_{slugify(subject)}"
+        return f"{ISSUE_ANOMALY_PREFIX}_{kind.value}_{self.config_entry.entry_id}{suffix}"
+
+    @callback
+    def _sync_issues(self) -> None:
+        """Raise the repair issues the detector says are due; delete the others."""
+        due = self.detector.issues()
+        self._stored["issues"] = [[kind.value, subject] for kind, subject in due]
+        muted = self.options.get(CONF_MUTED_ANOMALIES, ())
+        due = {key: track for key, track in due.items() if key[0].value not in muted}
+        for kind in AnomalyType:
+            subjects = [None, *(name for name, *_ in self.strings)]
+            for subject in subjects:
+                if (kind, subject) not in due:
+                    ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(kind, subject))
+        for (kind, subject), track in due.items():
+            ratio = track.measured_wh / track.expected_wh if track.expected_wh > 0 else None
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._issue_id(kind, subject),
+                is_fixable=True,
+                data={"entry_id": self.config_entry.entry_id, "anomaly": kind.value},
+                severity=ir.IssueSeverity.ERROR
+                if kind is AnomalyType.NO_PRODUCTION
+                else ir.IssueSeverity.WARNING,
+                translation_key=f"pv_system_{kind.value}",
+                translation_placeholders={
+                    "name": self.config_entry.title,
+                    "string": subject or "",
+                    "minutes": f"{track.duration.total_seconds() / 60:.0f}",
+                    "measured": f"{track.measured_wh / 1000:.2f}",
+                    "expected": f"{track.expected_wh / 1000:.2f}",
+                    "ratio": "-" if ratio is None else f"{ratio * 100:.0f}",
+                },
+            )
+
+    async def _async_statistic(
+        self, key: str, start: datetime, end: datetime, types: set[str], units: Any
+    ) -> dict[str, Any]:
+        """One statistic of an option's sensor between two times ({} without recorder)."""
         entity_id = self.options.get(key)
         if not entity_id or not self._recorder_ready():
-            return None
+            return {}
         from homeassistant.components.recorder.statistics import statistic_during_period  # noqa: PLC0415
         from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
 
-        result = await get_instance(self.hass).async_add_executor_job(
-            statistic_during_period, self.hass, start, end, entity_id, {"change"}, {"energy": KWH}
+        result: dict[str, Any] = await get_instance(self.hass).async_add_executor_job(
+            statistic_during_period, self.hass, start, end, entity_id, types, units
         )
-        change = result.get("change")
+        return result
+
+    async def _async_change(self, key: str, start: datetime, end: datetime) -> float | None:
+        """Energy change (kWh) of an energy sensor's statistics between two times."""
+        change = (await self._async_statistic(key, start, end, {"change"}, {"energy": KWH})).get(
+            "change"
+        )
         return None if change is None else float(change)
+
+    async def _async_mean(self, key: str, start: datetime, end: datetime) -> float | None:
+        """Time-weighted mean of a measurement sensor's statistics between two times."""
+        mean = (await self._async_statistic(key, start, end, {"mean"}, None)).get("mean")
+        return None if mean is None else float(mean)
 
     def _price(self, value_key: str, entity_key: str) -> float | None:
         if (reading := self._state_value(entity_key)) is not None:
@@ -504,24 +665,80 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         value = self.options.get(value_key)
         return None if value is None else float(value)
 
-    async def _async_kpis(self, now: datetime) -> dict[str, float | None]:
-        """Today's (and the last 7 days') indicators."""
-        today = dt_util.start_of_local_day()
+    async def _async_intervals(
+        self, start: datetime, end: datetime
+    ) -> tuple[list[float], list[float], list[float], float] | None:
+        """Per interval: energy (kWh), in-plane irradiance (kW/m2), module temp, hours.
+
+        From the recorder's 5-minute statistics (hourly ones where no 5-minute ones exist)
+        of the production energy sensor (change), the POA irradiance sensor (mean; the
+        model's irradiance without one) and the module temperature sensor (mean); intervals
+        missing any of them are left out. None without the sensors or the recorder.
+        """
+        energy_id = self.options.get(CONF_PRODUCTION_ENERGY)
+        temp_id = self.options.get(CONF_MODULE_TEMPERATURE)
+        if not energy_id or not temp_id or not self._recorder_ready():
+            return None
+        poa_id = self.options.get(CONF_POA_IRRADIANCE)
+        period, length = "5minute", SHORT_TERM
+        energy = await self._async_periods(energy_id, start, end, period, "change", True)
+        if not energy:
+            period, length = "hour", timedelta(hours=1)
+            energy = await self._async_periods(energy_id, start, end, period, "change", True)
+        temps = await self._async_periods(temp_id, start, end, period, "mean", False)
+        poa = await self._async_periods(poa_id, start, end, period, "mean", False) if poa_id else {}
         forecast = self.data.forecast
-        p0 = self.site.kwp
-        pv = await self._async_change(CONF_PRODUCTION_ENERGY, today, now)
-        imported = await self._async_change(CONF_GRID_IMPORT, today, now)
-        exported = await self._async_change(CONF_GRID_EXPORT, today, now)
-        insolation = forecast.insolation_wh_m2(today, now) / 1000
-        poa = self._state_value(CONF_POA_IRRADIANCE)
-        if poa is not None:
+        hours = length.total_seconds() / 3600
+        rows: tuple[list[float], list[float], list[float], float] = ([], [], [], hours)
+        for at, kwh in sorted(energy.items()):
+            begin = dt_util.utc_from_timestamp(at)
+            irradiance = (
+                poa.get(at) if poa_id else forecast.insolation_wh_m2(begin, begin + length) / hours
+            )
+            if irradiance is None or (temp := temps.get(at)) is None:
+                continue
+            rows[0].append(kwh)
+            rows[1].append(max(irradiance, 0.0) / 1000)
+            rows[2].append(temp)
+        return rows
+
+    async def _async_periods(
+        self, entity_id: str, start: datetime, end: datetime, period: Any, kind: str, energy: bool
+    ) -> dict[float, float]:
+        """A statistic's values (``change`` in kWh or ``mean``) by period start (epoch s)."""
+        from homeassistant.components.recorder.statistics import statistics_during_period  # noqa: PLC0415
+        from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
+
+        stats = await get_instance(self.hass).async_add_executor_job(
+            statistics_during_period,
+            self.hass,
+            start,
+            end,
+            {entity_id},
+            period,
+            {"energy": KWH} if energy else None,
+            {kind},
+        )
+        return {
+            float(row["start"]): float(cast(float, value))
+            for row in stats.get(entity_id, [])
+            if (value := row.get(kind)) is not None
+        }
+
+    async def _async_insolation(self, today: datetime, now: datetime) -> float:
+        """Today's in-plane insolation (kWh/m2): measured when a sensor exists, else model."""
+        insolation = self.data.forecast.insolation_wh_m2(today, now) / 1000
+        if self._state_value(CONF_POA_IRRADIANCE) is not None:
             # IEC 61724-1: measured in-plane irradiance when available (recorder mean).
             measured_mean = await self._async_mean(CONF_POA_IRRADIANCE, today, now)
             if measured_mean is not None:
                 insolation = measured_mean * (now - today).total_seconds() / 3600 / 1000
-        day_key = today.date().isoformat()
+        return insolation
+
+    def _week(self, today: datetime, pv: float | None, insolation: float) -> float | None:
+        """Remember today; the performance ratio of the last 7 days."""
         days: dict[str, dict[str, float | None]] = self._stored["days"]
-        days[day_key] = {"energy_kwh": pv, "insolation_kwh_m2": insolation}
+        days[today.date().isoformat()] = {"energy_kwh": pv, "insolation_kwh_m2": insolation}
         for old in sorted(days)[:-ACCURACY_DAYS]:
             del days[old]
         week = [
@@ -531,45 +748,46 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         ]
         week_energy = sum(d["energy_kwh"] or 0.0 for d in week)
         week_insolation = sum(d["insolation_kwh_m2"] or 0.0 for d in week)
+        return kpi.performance_ratio(week_energy if week else None, self.site.kwp, week_insolation)
+
+    async def _async_kpis(self, now: datetime) -> dict[str, float | None]:
+        """Today's (and the last 7 days') indicators; implausible values are None."""
+        today = dt_util.start_of_local_day()
+        p0 = self.site.kwp
+        pv = await self._async_change(CONF_PRODUCTION_ENERGY, today, now)
+        imported = await self._async_change(CONF_GRID_IMPORT, today, now)
+        exported = await self._async_change(CONF_GRID_EXPORT, today, now)
+        insolation = await self._async_insolation(today, now)
         hours = (now - today).total_seconds() / 3600
-        module_temp = await self._async_mean(CONF_MODULE_TEMPERATURE, today, now)
         gamma = sum(a.gamma_pdc * a.kwp for a in self.site.arrays) / p0 / 100 if p0 > 0 else 0.0
         corrected = None
-        if pv is not None and module_temp is not None:
+        if (intervals := await self._async_intervals(today, now)) is not None:
+            energy, irradiance, temps, length = intervals
             corrected = kpi.temperature_corrected_pr(
-                [pv], [insolation], [module_temp], [1.0], p0, gamma
+                energy, irradiance, temps, [length] * len(energy), p0, gamma
             )
+        capacity = kpi.plausible(kpi.capacity_factor(pv, p0, hours), kpi.CAPACITY_FACTOR_RANGE)
         import_price = self._price(CONF_IMPORT_PRICE, CONF_IMPORT_PRICE_ENTITY)
         export_price = self._price(CONF_EXPORT_PRICE, CONF_EXPORT_PRICE_ENTITY)
+        pr_range = kpi.PERFORMANCE_RATIO_RANGE
         return {
             "production_today": pv,
-            "performance_ratio_today": _percent(kpi.performance_ratio(pv, p0, insolation)),
-            "performance_ratio_7d": _percent(
-                kpi.performance_ratio(week_energy if week else None, p0, week_insolation)
+            "performance_ratio_today": _percent(
+                kpi.plausible(kpi.performance_ratio(pv, p0, insolation), pr_range)
             ),
-            "temperature_corrected_pr_today": _percent(corrected),
-            "specific_yield_today": kpi.specific_yield(pv, p0),
-            "capacity_factor_today": _percent(kpi.capacity_factor(pv, p0, hours)),
+            "performance_ratio_7d": _percent(
+                kpi.plausible(self._week(today, pv, insolation), pr_range)
+            ),
+            "temperature_corrected_pr_today": _percent(kpi.plausible(corrected, pr_range)),
+            "specific_yield_today": None if capacity is None else kpi.specific_yield(pv, p0),
+            "capacity_factor_today": _percent(capacity),
             "self_consumption_ratio_today": _percent(kpi.self_consumption_ratio(pv, exported)),
             "self_sufficiency_today": _percent(kpi.self_sufficiency(pv, exported, imported)),
             "direct_consumption_today": kpi.direct_consumption(pv, exported),
+            "house_consumption_today": kpi.consumption(pv, exported, imported),
             "grid_cost_today": kpi.grid_cost(imported, exported, import_price, export_price),
             "savings_today": kpi.savings(pv, exported, import_price, export_price),
         }
-
-    async def _async_mean(self, key: str, start: datetime, end: datetime) -> float | None:
-        """Time-weighted mean of a measurement sensor's statistics between two times."""
-        entity_id = self.options.get(key)
-        if not entity_id or not self._recorder_ready():
-            return None
-        from homeassistant.components.recorder.statistics import statistic_during_period  # noqa: PLC0415
-        from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
-
-        result = await get_instance(self.hass).async_add_executor_job(
-            statistic_during_period, self.hass, start, end, entity_id, {"mean"}, None
-        )
-        mean = result.get("mean")
-        return None if mean is None else float(mean)
 
 
 def _number(value: Any) -> float | None:
@@ -579,6 +797,11 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
+
+
+def _snap(degrees: float) -> int:
+    """Degrees rounded to :data:`ORIENTATION_STEP` (the orientation group of an array)."""
+    return round(degrees / ORIENTATION_STEP) * int(ORIENTATION_STEP)
 
 
 def _percent(value: float | None) -> float | None:

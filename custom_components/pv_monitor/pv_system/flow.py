@@ -49,6 +49,7 @@ from .const import (
     CONF_GAMMA,
     CONF_GRID_EXPORT,
     CONF_GRID_IMPORT,
+    CONF_GRID_POWER,
     CONF_IMPORT_PRICE,
     CONF_IMPORT_PRICE_ENTITY,
     CONF_KWP,
@@ -58,12 +59,16 @@ from .const import (
     CONF_POA_IRRADIANCE,
     CONF_PRODUCTION_ENERGY,
     CONF_PRODUCTION_POWER,
+    CONF_REPAIR_SHARE,
+    CONF_STRING_POWER,
     CONF_THRESHOLD,
     CONF_TILT,
     CONF_WEATHER,
+    DEFAULT_AC_LIMIT,
     DEFAULT_AZIMUTH,
     DEFAULT_GAMMA,
     DEFAULT_LOSSES,
+    DEFAULT_REPAIR_SHARE,
     DEFAULT_THRESHOLD,
     DEFAULT_TILT,
     SUBENTRY_ARRAY,
@@ -105,6 +110,7 @@ SENSORS_SCHEMA: Final = vol.Schema(
         vol.Optional(CONF_WEATHER): EntitySelector(EntitySelectorConfig(domain="weather")),
         vol.Optional(CONF_GRID_IMPORT): _sensor(SensorDeviceClass.ENERGY),
         vol.Optional(CONF_GRID_EXPORT): _sensor(SensorDeviceClass.ENERGY),
+        vol.Optional(CONF_GRID_POWER): _sensor(SensorDeviceClass.POWER),
         vol.Optional(CONF_IMPORT_PRICE): _number(0, 10, 0.001),
         vol.Optional(CONF_IMPORT_PRICE_ENTITY): _sensor(),
         vol.Optional(CONF_EXPORT_PRICE): _number(-10, 10, 0.001),
@@ -112,7 +118,10 @@ SENSORS_SCHEMA: Final = vol.Schema(
     }
 )
 OPTIONS_SCHEMA: Final = SENSORS_SCHEMA.extend(
-    {vol.Required(CONF_THRESHOLD, default=DEFAULT_THRESHOLD): _number(0.1, 1.0, 0.05)}
+    {
+        vol.Required(CONF_THRESHOLD, default=DEFAULT_THRESHOLD): _number(0.1, 1.0, 0.05),
+        vol.Required(CONF_REPAIR_SHARE, default=DEFAULT_REPAIR_SHARE): _number(0.0, 1.0, 0.05),
+    }
 )
 
 ARRAY_SCHEMA: Final = vol.Schema(
@@ -123,6 +132,7 @@ ARRAY_SCHEMA: Final = vol.Schema(
         vol.Required(CONF_KWP): _number(0.01, 10000, 0.01, "kWp"),
         vol.Required(CONF_GAMMA, default=DEFAULT_GAMMA): _number(-1.0, 0.0, 0.01, "%/K"),
         vol.Required(CONF_LOSSES, default=DEFAULT_LOSSES): _number(0, 50, 0.5, "%"),
+        vol.Optional(CONF_STRING_POWER): _sensor(SensorDeviceClass.POWER),
     }
 )
 
@@ -181,7 +191,13 @@ def _array_data(user_input: dict[str, Any]) -> dict[str, Any]:
         CONF_KWP: float(user_input[CONF_KWP]),
         CONF_GAMMA: float(user_input[CONF_GAMMA]),
         CONF_LOSSES: float(user_input[CONF_LOSSES]),
-    }
+    } | ({CONF_STRING_POWER: power} if (power := user_input.get(CONF_STRING_POWER)) else {})
+
+
+def _location_unset(user_input: dict[str, Any]) -> bool:
+    """Whether the location is still 0, 0 (a home whose location was never set)."""
+    location = user_input[CONF_LOCATION]
+    return float(location[CONF_LATITUDE]) == 0 and float(location[CONF_LONGITUDE]) == 0
 
 
 class PvSystemFlowMixin(ConfigFlow):
@@ -204,7 +220,10 @@ class PvSystemFlowMixin(ConfigFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Name, location (the home by default), elevation and inverter AC limit."""
-        if user_input is not None:
+        errors: dict[str, str] = {}
+        if user_input is not None and _location_unset(user_input):
+            errors[CONF_LOCATION] = "location_unset"
+        elif user_input is not None:
             name = str(user_input[CONF_NAME]).strip()
             await self.async_set_unique_id(pv_system_unique_id(name))
             self._abort_if_unique_id_configured()
@@ -218,10 +237,12 @@ class PvSystemFlowMixin(ConfigFlow):
         defaults = {
             CONF_LOCATION: {CONF_LATITUDE: config.latitude, CONF_LONGITUDE: config.longitude},
             CONF_ELEVATION: config.elevation,
-        }
+            CONF_AC_LIMIT: DEFAULT_AC_LIMIT,
+        } | (user_input or {})
         return self.async_show_form(
             step_id=EntryKind.PV_SYSTEM.value,
             data_schema=self.add_suggested_values_to_schema(SITE_SCHEMA, defaults),
+            errors=errors,
         )
 
     async def async_step_pv_system_sensors(
@@ -232,6 +253,7 @@ class PvSystemFlowMixin(ConfigFlow):
             self._pv_system_options = {
                 **_sensor_options(user_input),
                 CONF_THRESHOLD: DEFAULT_THRESHOLD,
+                CONF_REPAIR_SHARE: DEFAULT_REPAIR_SHARE,
             }
             return await self.async_step_pv_system_array()
         return self.async_show_form(

@@ -1,7 +1,15 @@
 """Sensors of a ``pv_system`` entry (one service device per entry).
 
 Forecast energy sensors have no state class (like core ``forecast_solar``): they are
-predictions, not meters. Ratios are in %, energies in kWh, money in the configured currency.
+predictions, not meters. The indicators (PR, specific yield, capacity factor, ...) have state
+class ``measurement``, so the recorder keeps their long-term statistics (the day's value is
+the daily maximum). Ratios are in %, energies in kWh, money in the configured currency.
+Every sensor is unknown until the first forecast; states are rounded to the ``precision``
+of their description (the resolution of the data, e.g. whole watts).
+
+With a net grid power sensor the **house load power** is derived: production power + net
+grid power (import positive) = PV power + grid import - export, updated whenever either
+changes; with grid import and export energy sensors, **house consumption today** likewise.
 """
 
 from __future__ import annotations
@@ -18,11 +26,13 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .const import CONF_GRID_EXPORT, CONF_GRID_IMPORT, CONF_GRID_POWER, CONF_PRODUCTION_POWER
 from .coordinator import PvSystemConfigEntry, PvSystemCoordinator
 from .entity import PvSystemEntity
 
@@ -78,6 +88,8 @@ class PvSystemSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[PvSystemCoordinator], StateType | datetime]
     monetary: bool = False
+    precision: int | None = None
+    """Decimals of the state (None: not rounded, e.g. timestamps)."""
 
 
 def _energy(key: str, fn: Callable[[PvSystemCoordinator], float | None]) -> Any:
@@ -87,6 +99,7 @@ def _energy(key: str, fn: Callable[[PvSystemCoordinator], float | None]) -> Any:
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
+        precision=3,
         value_fn=fn,
     )
 
@@ -98,6 +111,7 @@ def _ratio(key: str, category: EntityCategory | None = None) -> Any:
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
+        precision=1,
         entity_category=category,
         value_fn=_kpi(key),
     )
@@ -113,6 +127,7 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
+        precision=0,
         value_fn=_power_now,
     ),
     PvSystemSensorEntityDescription(
@@ -121,6 +136,7 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
+        precision=0,
         value_fn=_power_next_hour,
     ),
     PvSystemSensorEntityDescription(
@@ -142,6 +158,7 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
+        precision=0,
         value_fn=lambda c: c.data.expected_power,
     ),
     _ratio("performance_ratio_today"),
@@ -151,7 +168,9 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
         key="specific_yield_today",
         translation_key="specific_yield_today",
         native_unit_of_measurement=SPECIFIC_YIELD_UNIT,
+        state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
+        precision=3,
         value_fn=_kpi("specific_yield_today"),
     ),
     _ratio("capacity_factor_today"),
@@ -163,6 +182,7 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
+        precision=3,
         value_fn=_kpi("direct_consumption_today"),
     ),
     PvSystemSensorEntityDescription(
@@ -170,6 +190,7 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
         translation_key="grid_cost_today",
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
+        precision=2,
         monetary=True,
         value_fn=_kpi("grid_cost_today"),
     ),
@@ -178,6 +199,7 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
         translation_key="savings_today",
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
+        precision=2,
         monetary=True,
         value_fn=_kpi("savings_today"),
     ),
@@ -188,6 +210,7 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
         suggested_display_precision=1,
+        precision=1,
         value_fn=lambda c: c.forecast_accuracy,
     ),
 )
@@ -210,8 +233,61 @@ class PvSystemSensor(PvSystemEntity, SensorEntity):
 
     @property
     def native_value(self) -> StateType | datetime:
-        """The description's value now."""
-        return self.entity_description.value_fn(self.coordinator)
+        """The description's value now, rounded; None until the first forecast."""
+        if not self.coordinator.has_forecast:
+            return None
+        value = self.entity_description.value_fn(self.coordinator)
+        precision = self.entity_description.precision
+        if isinstance(value, float) and precision is not None:
+            return round(value, precision) if precision else round(value)
+        return value
+
+
+HOUSE_CONSUMPTION: Final = PvSystemSensorEntityDescription(
+    key="house_consumption_today",
+    translation_key="house_consumption_today",
+    device_class=SensorDeviceClass.ENERGY,
+    native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+    suggested_display_precision=2,
+    precision=3,
+    value_fn=_kpi("house_consumption_today"),
+)
+"""PV + grid import - export today, with grid import and export energy sensors."""
+
+HOUSE_LOAD: Final = PvSystemSensorEntityDescription(
+    key="house_load_power",
+    translation_key="house_load_power",
+    device_class=SensorDeviceClass.POWER,
+    native_unit_of_measurement=UnitOfPower.WATT,
+    state_class=SensorStateClass.MEASUREMENT,
+    suggested_display_precision=0,
+    precision=0,
+    value_fn=lambda c: c.house_load(),
+)
+"""Production power + net grid power, with a net grid power sensor."""
+
+
+class PvSystemHouseLoadSensor(PvSystemSensor):
+    """House load power, written whenever the production or grid power changes."""
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """Production + net grid power (W), rounded; no forecast needed."""
+        value = self.coordinator.house_load()
+        return None if value is None else round(value)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the production and grid power sensors."""
+        await super().async_added_to_hass()
+        options = self.coordinator.options
+        sources = [options[CONF_PRODUCTION_POWER], options[CONF_GRID_POWER]]
+        self.async_on_remove(
+            async_track_state_change_event(self.hass, sources, self._async_source_changed)
+        )
+
+    @callback
+    def _async_source_changed(self, _event: Event[EventStateChangedData]) -> None:
+        self.async_write_ha_state()
 
 
 async def async_setup_pv_system_sensors(
@@ -221,4 +297,10 @@ async def async_setup_pv_system_sensors(
 ) -> None:
     """Add the PV system's sensors."""
     coordinator = entry.runtime_data
-    async_add_entities(PvSystemSensor(coordinator, description) for description in SENSORS)
+    entities = [PvSystemSensor(coordinator, description) for description in SENSORS]
+    options = coordinator.options
+    if options.get(CONF_GRID_IMPORT) and options.get(CONF_GRID_EXPORT):
+        entities.append(PvSystemSensor(coordinator, HOUSE_CONSUMPTION))
+    if options.get(CONF_GRID_POWER) and options.get(CONF_PRODUCTION_POWER):
+        entities.append(PvSystemHouseLoadSensor(coordinator, HOUSE_LOAD))
+    async_add_entities(entities)

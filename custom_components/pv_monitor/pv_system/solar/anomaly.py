@@ -1,34 +1,79 @@
-"""Anomaly detection on measured versus expected PV power, pure Python.
+"""Anomaly detection that judges only when the judgement is sound; pure Python.
 
-Fed with samples ``(time, measured W, expected W)``; the expected power is the model given
-the current weather (or the measured plane-of-array irradiance). A sample is *assessable*
-only while the expected power is meaningful: at least :data:`MEANINGFUL_SHARE` of the DC
-rating. That excludes night, dawn, dusk and heavy overcast, where model and meter disagree
-by large ratios on small numbers. Non-assessable time pauses the detectors; it neither
-counts nor clears.
+Fed every few minutes with a :class:`Sample`: measured power, the model's expected power
+(with the weather forecast, or rescaled by a measured plane-of-array irradiance), the
+clear-sky power, the solar elevation and, when the arrays have their own power sensors, the
+power of every string / inverter (:class:`StringReading`).
 
-- underperformance: measured / expected below ``threshold`` (default 0.8) for at least
-  ``min_duration`` (default 1 h) of assessable time in a row; severity ``warning``.
-- no production: measured at most :data:`NO_PRODUCTION_SHARE` of the expected power for at
-  least ``no_production_duration`` (default 30 min) of assessable time; severity ``error``.
+Nothing is judged below :data:`MIN_ELEVATION` degrees of solar elevation (at zenith 86 deg
+Erbs turns a little GHI into a large DNI, and horizon shading dominates) or while the
+expected power is under :data:`MEANINGFUL_SHARE` of the DC rating. A sample that is not
+judged neither counts nor clears. Three detectors:
 
-An assessable sample outside the condition clears the anomaly (and resets its clock).
+1. **String comparison** (first, needs no weather): strings with the same orientation
+   (``group``) are compared per kWp; a string below ``string_threshold`` x the median of its
+   peers for :data:`STRING_DURATION` of daylight is ``string_underperformance``.
+2. **Against the model**, only while its uncertainty is low, ``underperformance``:
+   - *measured irradiance*: the expected power was rescaled by a plane-of-array sensor;
+     threshold ``threshold``;
+   - *clear sky*: the weather forecast says clear (forecast clear-sky index
+     ``expected / clear_sky`` >= :data:`CLEAR_SKY_INDEX`) and the measured power has the
+     shape of clear sky: its ratio to the clear-sky power varies by at most
+     :data:`STABILITY` over :data:`STABILITY_WINDOW` (the scale-free shape criterion of
+     Reno and Hansen 2016, "Identification of periods of clear sky irradiance in time series
+     of GHI measurements", Renewable Energy 90, 520-531, which ``pvlib.clearsky.
+     detect_clearsky`` implements), at a sun position the learned correction has seen; the
+     threshold widens by :data:`CLEAR_SKY_MARGIN`.
+   The condition must hold for :data:`MODEL_DURATION` of judged time.
+3. **No production**: measured at most :data:`NO_PRODUCTION_SHARE` of the expected power for
+   :data:`NO_PRODUCTION_DURATION`, or :data:`UNCERTAIN_NO_PRODUCTION_DURATION` when neither
+   a POA sensor nor a forecast of light (clear-sky index >= :data:`LIGHT_INDEX`) backs it.
+
+An active anomaly clears after :data:`CLEAR_DURATION` of judged samples outside its
+condition (with :data:`HYSTERESIS`), and at sunset (elevation below 0 deg): a new day judges
+afresh. A repair issue is due (:meth:`AnomalyDetector.issues`) once an anomaly was active for
+``repair_share`` of the day's daylight; it stays past sunset and goes once the condition was
+judged absent for :data:`CLEAR_DURATION`.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from statistics import median
 from typing import Any, Final
 
+MIN_ELEVATION: Final = 10.0
+"""Degrees of solar elevation below which nothing is judged."""
 MEANINGFUL_SHARE: Final = 0.1
-"""Expected power below 10 % of the DC rating (100 W/kWp) is not assessed."""
+"""Expected power below 10 % of the DC rating (100 W/kWp) is not judged against the model."""
+STRING_MIN_SHARE: Final = 0.05
+"""Peers producing under 50 W/kWp are not compared (noise and offsets dominate)."""
 NO_PRODUCTION_SHARE: Final = 0.02
 """Measured power at most 2 % of expected counts as no production (standby draw, noise)."""
+CLEAR_SKY_INDEX: Final = 0.7
+"""Forecast clear-sky index from which the forecast counts as clear."""
+STABILITY: Final = 0.1
+"""Largest relative spread of measured / clear-sky power over the window for clear sky."""
+STABILITY_WINDOW: Final = timedelta(minutes=30)
+CLEAR_SKY_MARGIN: Final = 0.1
+"""The threshold widens by this much when judged on clear sky rather than on a POA sensor."""
+HYSTERESIS: Final = 0.05
 DEFAULT_THRESHOLD: Final = 0.8
-DEFAULT_MIN_DURATION: Final = timedelta(hours=1)
-DEFAULT_NO_PRODUCTION_DURATION: Final = timedelta(minutes=30)
+DEFAULT_STRING_THRESHOLD: Final = 0.8
+DEFAULT_REPAIR_SHARE: Final = 0.1
+"""Share of the day's daylight an anomaly must last before a repair issue is raised."""
+MODEL_DURATION: Final = timedelta(minutes=20)
+STRING_DURATION: Final = timedelta(hours=1)
+NO_PRODUCTION_DURATION: Final = timedelta(minutes=45)
+UNCERTAIN_NO_PRODUCTION_DURATION: Final = timedelta(hours=1)
+"""No production must last this long without a POA sensor or a forecast of at least
+:data:`LIGHT_INDEX` (a thunderstorm can darken the sky to a few W/m2 for half an hour)."""
+LIGHT_INDEX: Final = 0.7
+CLEAR_DURATION: Final = timedelta(minutes=15)
 MAX_SAMPLE_GAP: Final = timedelta(minutes=15)
 """A sample never stands for more than this much time (gaps in the data do not count)."""
 
@@ -38,20 +83,69 @@ class AnomalyType(StrEnum):
 
     UNDERPERFORMANCE = "underperformance"
     NO_PRODUCTION = "no_production"
+    STRING_UNDERPERFORMANCE = "string_underperformance"
+
+
+class Basis(StrEnum):
+    """What a judgement was made against."""
+
+    PEERS = "peers"
+    MEASURED_IRRADIANCE = "measured_irradiance"
+    CLEAR_SKY = "clear_sky"
+    MODEL = "model"
 
 
 SEVERITY: Final[dict[AnomalyType, str]] = {
     AnomalyType.UNDERPERFORMANCE: "warning",
     AnomalyType.NO_PRODUCTION: "error",
+    AnomalyType.STRING_UNDERPERFORMANCE: "warning",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class StringReading:
+    """Power (W, None = unknown) of one string or inverter of ``kwp`` kWp in ``group``.
+
+    Strings of one ``group`` share their orientation (tilt and azimuth) and are peers.
+    """
+
+    name: str
+    group: str
+    power_w: float | None
+    kwp: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One observation at ``when`` (aware).
+
+    ``measured_w`` and ``expected_w`` total AC power (W); ``clear_sky_w`` the model at clear
+    sky; ``forecast_csi`` ``expected / clear sky`` of a step that had a weather forecast
+    (None without one); ``poa_measured`` whether ``expected_w`` was rescaled by a measured
+    plane-of-array irradiance; ``daylight_hours`` today's time above :data:`MIN_ELEVATION`;
+    ``model_trusted`` False where the learned correction never saw the sun's position (then
+    the model is not judged on clear sky).
+    """
+
+    when: datetime
+    measured_w: float | None
+    expected_w: float | None
+    elevation_deg: float | None
+    clear_sky_w: float | None = None
+    forecast_csi: float | None = None
+    poa_measured: bool = False
+    daylight_hours: float = 12.0
+    strings: Sequence[StringReading] = ()
+    model_trusted: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class AnomalyEvent:
     """An anomaly starting (``active``) or ending, with its figures.
 
-    ``duration`` assessable time in the condition; ``measured_wh``/``expected_wh`` energies
-    over that time; ``ratio`` their quotient (None when nothing was expected).
+    ``duration`` judged time in the condition; ``measured_wh``/``expected_wh`` energies over
+    that time (for strings: per kWp x the string's kWp against its peers); ``subject`` the
+    string's name for string anomalies; ``reason`` why it ended (``recovered``, ``sunset``).
     """
 
     type: AnomalyType
@@ -60,6 +154,10 @@ class AnomalyEvent:
     duration: timedelta
     measured_wh: float
     expected_wh: float
+    basis: Basis = Basis.MODEL
+    subject: str | None = None
+    reason: str | None = None
+    share_of_daylight: float = 0.0
 
     @property
     def severity(self) -> str:
@@ -82,21 +180,40 @@ class AnomalyEvent:
             "measured_kwh": round(self.measured_wh / 1000, 3),
             "expected_kwh": round(self.expected_wh / 1000, 3),
             "ratio": None if ratio is None else round(ratio, 3),
+            "basis": self.basis.value,
+            "string": self.subject,
+            "reason": self.reason,
+            "share_of_daylight": round(self.share_of_daylight, 3),
         }
 
 
 @dataclass(slots=True)
 class _Track:
+    """State of one anomaly type (and string)."""
+
     duration: timedelta = timedelta(0)
+    clear: timedelta = timedelta(0)
+    active_time: timedelta = timedelta(0)
     measured_wh: float = 0.0
     expected_wh: float = 0.0
     active: bool = False
+    issue: bool = False
+    basis: Basis = Basis.MODEL
+    daylight_hours: float = 12.0
 
-    def reset(self) -> None:
+    def restart(self) -> None:
+        """Forget the running condition (keeps the repair issue flag)."""
         self.duration = timedelta(0)
+        self.clear = timedelta(0)
+        self.active_time = timedelta(0)
         self.measured_wh = 0.0
         self.expected_wh = 0.0
         self.active = False
+
+
+type _Key = tuple[AnomalyType, str | None]
+type _Judgement = tuple[bool, bool, float, float, Basis, timedelta]
+"""(in condition, clearly out of it, measured W, expected W, basis, duration to activate)."""
 
 
 @dataclass(slots=True)
@@ -105,70 +222,205 @@ class AnomalyDetector:
 
     kwp: float
     threshold: float = DEFAULT_THRESHOLD
-    min_duration: timedelta = DEFAULT_MIN_DURATION
-    no_production_duration: timedelta = DEFAULT_NO_PRODUCTION_DURATION
+    string_threshold: float = DEFAULT_STRING_THRESHOLD
+    repair_share: float = DEFAULT_REPAIR_SHARE
     _last: datetime | None = None
-    _tracks: dict[AnomalyType, _Track] = field(
-        default_factory=lambda: {kind: _Track() for kind in AnomalyType}
-    )
+    _daylit: bool = False
+    _ratios: deque[tuple[datetime, float]] = field(default_factory=deque)
+    _tracks: dict[_Key, _Track] = field(default_factory=dict)
+
+    def _track(self, key: _Key) -> _Track:
+        return self._tracks.setdefault(key, _Track())
 
     def active(self, kind: AnomalyType) -> bool:
-        """Whether an anomaly of ``kind`` is active."""
-        return self._tracks[kind].active
+        """Whether an anomaly of ``kind`` (of any string) is active."""
+        return any(t.active for (k, _), t in self._tracks.items() if k is kind)
+
+    def issues(self) -> dict[_Key, _Track]:
+        """Anomalies (type, string) whose repair issue is due, with their figures."""
+        return {key: track for key, track in self._tracks.items() if track.issue}
+
+    def restore_issues(self, keys: Sequence[tuple[str, str | None]]) -> None:
+        """Mark the repair issues of a previous run as due again (``(type, string)`` pairs).
+
+        Unknown types are ignored; the issues go once their condition is judged absent.
+        """
+        for kind, subject in keys:
+            if kind in AnomalyType.__members__.values():
+                self._track((AnomalyType(kind), subject)).issue = True
 
     def figures(self, kind: AnomalyType) -> dict[str, Any]:
-        """The current figures of ``kind`` (for entity attributes)."""
-        track = self._tracks[kind]
+        """The current figures of ``kind`` (the worst string's for string anomalies)."""
+        tracks = [(s, t) for (k, s), t in self._tracks.items() if k is kind]
+        subject, track = max(
+            tracks, key=lambda item: (item[1].active, item[1].duration), default=(None, _Track())
+        )
+        return self._event(kind, subject, track, self._last or datetime.min).as_dict()
+
+    def update(self, sample: Sample) -> list[AnomalyEvent]:
+        """Add a sample; return the anomalies that started or ended."""
+        last, self._last = self._last, sample.when
+        elevation = sample.elevation_deg
+        if elevation is not None and elevation < 0:
+            return self._sunset(sample.when)
+        if elevation is not None:
+            self._daylit = True
+        if last is None or sample.when <= last or elevation is None or elevation < MIN_ELEVATION:
+            return []
+        step = min(sample.when - last, MAX_SAMPLE_GAP)
+        judgements = self._judge_model(sample) | self._judge_strings(sample)
+        events: list[AnomalyEvent] = []
+        for key, judgement in judgements.items():
+            if (event := self._advance(key, judgement, step, sample)) is not None:
+                events.append(event)
+        return events
+
+    def _sunset(self, when: datetime) -> list[AnomalyEvent]:
+        """End every active anomaly: the next day judges afresh."""
+        if not self._daylit:
+            return []
+        self._daylit = False
+        self._ratios.clear()
+        events: list[AnomalyEvent] = []
+        for (kind, subject), track in self._tracks.items():
+            if track.active:
+                events.append(self._event(kind, subject, track, when, False, "sunset"))
+            track.restart()
+        return events
+
+    def _clear_sky_shape(self, sample: Sample) -> bool:
+        """Whether the measured power has had the clear-sky shape over the window."""
+        clear = sample.clear_sky_w
+        if clear is None or sample.measured_w is None or clear < MEANINGFUL_SHARE * self.kwp * 1e3:
+            self._ratios.clear()
+            return False
+        self._ratios.append((sample.when, sample.measured_w / clear))
+        while self._ratios and sample.when - self._ratios[0][0] > STABILITY_WINDOW:
+            self._ratios.popleft()
+        values = [ratio for _, ratio in self._ratios]
+        span = sample.when - self._ratios[0][0]
+        mean = sum(values) / len(values)
+        return (
+            len(values) >= 2
+            and span >= STABILITY_WINDOW
+            and mean > 0
+            and (max(values) - min(values)) / mean <= STABILITY
+        )
+
+    def _judge_model(self, sample: Sample) -> dict[_Key, _Judgement]:
+        """Judgements against the model that are sound for this sample."""
+        measured, expected = sample.measured_w, sample.expected_w
+        shape = self._clear_sky_shape(sample)
+        if measured is None or expected is None or expected < MEANINGFUL_SHARE * self.kwp * 1e3:
+            return {}
+        light = sample.poa_measured or (sample.forecast_csi or 0.0) >= LIGHT_INDEX
+        result: dict[_Key, _Judgement] = {
+            (AnomalyType.NO_PRODUCTION, None): (
+                measured <= NO_PRODUCTION_SHARE * expected,
+                measured > 2 * NO_PRODUCTION_SHARE * expected,
+                measured,
+                expected,
+                Basis.MODEL,
+                NO_PRODUCTION_DURATION if light else UNCERTAIN_NO_PRODUCTION_DURATION,
+            )
+        }
+        if sample.poa_measured:
+            basis, threshold = Basis.MEASURED_IRRADIANCE, self.threshold
+        elif shape and sample.model_trusted and (sample.forecast_csi or 0.0) >= CLEAR_SKY_INDEX:
+            basis, threshold = Basis.CLEAR_SKY, self.threshold - CLEAR_SKY_MARGIN
+        else:
+            return result
+        ratio = max(measured, 0.0) / expected
+        result[(AnomalyType.UNDERPERFORMANCE, None)] = (
+            ratio < threshold,
+            ratio >= threshold + HYSTERESIS,
+            measured,
+            expected,
+            basis,
+            MODEL_DURATION,
+        )
+        return result
+
+    def _judge_strings(self, sample: Sample) -> dict[_Key, _Judgement]:
+        """Every string against the median of its peers (same group), per kWp."""
+        groups: dict[str, list[StringReading]] = {}
+        for reading in sample.strings:
+            if reading.power_w is not None and reading.kwp > 0:
+                groups.setdefault(reading.group, []).append(reading)
+        result: dict[_Key, _Judgement] = {}
+        for members in groups.values():
+            for reading in members:
+                peers = [p for p in members if p is not reading]
+                if not peers:
+                    continue
+                reference = median(max(p.power_w or 0.0, 0.0) / p.kwp for p in peers)
+                if reference < STRING_MIN_SHARE * 1e3:
+                    continue
+                specific = max(reading.power_w or 0.0, 0.0) / reading.kwp
+                result[(AnomalyType.STRING_UNDERPERFORMANCE, reading.name)] = (
+                    specific < self.string_threshold * reference,
+                    specific >= (self.string_threshold + HYSTERESIS) * reference,
+                    specific * reading.kwp,
+                    reference * reading.kwp,
+                    Basis.PEERS,
+                    STRING_DURATION,
+                )
+        return result
+
+    def _advance(
+        self, key: _Key, judgement: _Judgement, step: timedelta, sample: Sample
+    ) -> AnomalyEvent | None:
+        """Count one judged sample into a track; the event if it started or ended."""
+        kind, subject = key
+        in_condition, out_of_it, measured, expected, basis, limit = judgement
+        track = self._track(key)
+        hours = step.total_seconds() / 3600
+        track.daylight_hours = max(sample.daylight_hours, 1.0)
+        if track.active:
+            track.active_time += step
+            share = track.active_time.total_seconds() / 3600 / track.daylight_hours
+            track.issue = track.issue or share >= self.repair_share
+        if in_condition:
+            track.clear = timedelta(0)
+            track.duration += step
+            track.measured_wh += max(measured, 0.0) * hours
+            track.expected_wh += expected * hours
+            track.basis = basis
+            if not track.active and track.duration >= limit:
+                track.active = True
+                return self._event(kind, subject, track, sample.when, True)
+            return None
+        if not out_of_it:
+            return None
+        track.clear += step
+        if track.clear < CLEAR_DURATION:
+            return None
+        track.issue = False
+        if track.active:
+            event = self._event(kind, subject, track, sample.when, False, "recovered")
+            track.restart()
+            return event
+        track.restart()
+        return None
+
+    def _event(
+        self,
+        kind: AnomalyType,
+        subject: str | None,
+        track: _Track,
+        when: datetime,
+        active: bool | None = None,
+        reason: str | None = None,
+    ) -> AnomalyEvent:
         return AnomalyEvent(
             kind,
-            track.active,
-            self._last or datetime.min,
+            track.active if active is None else active,
+            when,
             track.duration,
             track.measured_wh,
             track.expected_wh,
-        ).as_dict()
-
-    def assessable(self, expected_w: float | None) -> bool:
-        """Whether an expected power is meaningful enough to judge the measurement."""
-        return expected_w is not None and expected_w >= MEANINGFUL_SHARE * self.kwp * 1000
-
-    def update(
-        self, when: datetime, measured_w: float | None, expected_w: float | None
-    ) -> list[AnomalyEvent]:
-        """Add a sample at ``when``; return the anomalies that started or ended."""
-        last, self._last = self._last, when
-        if last is None or when <= last:
-            return []
-        if measured_w is None or expected_w is None or not self.assessable(expected_w):
-            return []
-        step = min(when - last, MAX_SAMPLE_GAP)
-        hours = step.total_seconds() / 3600
-        conditions = {
-            AnomalyType.UNDERPERFORMANCE: measured_w < self.threshold * expected_w,
-            AnomalyType.NO_PRODUCTION: measured_w <= NO_PRODUCTION_SHARE * expected_w,
-        }
-        limits = {
-            AnomalyType.UNDERPERFORMANCE: self.min_duration,
-            AnomalyType.NO_PRODUCTION: self.no_production_duration,
-        }
-        events: list[AnomalyEvent] = []
-        for kind, condition in conditions.items():
-            track = self._tracks[kind]
-            if condition:
-                track.duration += step
-                track.measured_wh += max(measured_w, 0.0) * hours
-                track.expected_wh += expected_w * hours
-                if not track.active and track.duration >= limits[kind]:
-                    track.active = True
-                    events.append(self._event(kind, True, when))
-            else:
-                if track.active:
-                    events.append(self._event(kind, False, when))
-                track.reset()
-        return events
-
-    def _event(self, kind: AnomalyType, active: bool, when: datetime) -> AnomalyEvent:
-        track = self._tracks[kind]
-        return AnomalyEvent(
-            kind, active, when, track.duration, track.measured_wh, track.expected_wh
+            track.basis,
+            subject,
+            reason,
+            track.active_time.total_seconds() / 3600 / track.daylight_hours,
         )

@@ -116,13 +116,21 @@ class Forecast:
 
     ``power_w[i]`` is the mean AC power (W) of step ``[start + i*STEP, start + (i+1)*STEP)``,
     ``poa_w_m2[i]`` the kWp-weighted plane-of-array irradiance (W/m2) of that step and
-    ``weather[i]`` whether it came from the weather forecast (else clear sky x climatology).
+    ``weather[i]`` whether it came from the weather forecast (else clear sky x climatology),
+    ``elevation_deg[i]`` the apparent solar elevation at the step's midpoint and
+    ``clear_sky_w[i]`` the AC power at clear sky (with the applied correction, without the
+    climatological index): the reference of the clear-sky index ``power_w / clear_sky_w``.
+    ``trusted[i]`` is False where an applied correction never saw the sun's position (its
+    shading there is unknown). These three are empty for forecasts made without them.
     """
 
     start: datetime
     power_w: tuple[float, ...]
     poa_w_m2: tuple[float, ...]
     weather: tuple[bool, ...]
+    elevation_deg: tuple[float, ...] = ()
+    clear_sky_w: tuple[float, ...] = ()
+    trusted: tuple[bool, ...] = ()
 
     @property
     def end(self) -> datetime:
@@ -137,6 +145,23 @@ class Forecast:
         """Mean AC power (W) of the step containing ``when``; None outside the forecast."""
         index = self._index(when)
         return None if index is None else self.power_w[index]
+
+    def elevation_at(self, when: datetime) -> float | None:
+        """Apparent solar elevation (deg) of the step containing ``when``; None if unknown."""
+        index = self._index(when)
+        return (
+            None if index is None or index >= len(self.elevation_deg) else self.elevation_deg[index]
+        )
+
+    def clear_sky_at(self, when: datetime) -> float | None:
+        """Clear-sky AC power (W) of the step containing ``when``; None if unknown."""
+        index = self._index(when)
+        return None if index is None or index >= len(self.clear_sky_w) else self.clear_sky_w[index]
+
+    def trusted_at(self, when: datetime) -> bool:
+        """Whether the model is trusted at ``when`` (True where nothing says otherwise)."""
+        index = self._index(when)
+        return index is None or index >= len(self.trusted) or self.trusted[index]
 
     def _integral(self, values: Sequence[float], start: datetime, end: datetime) -> float:
         total = 0.0
@@ -393,10 +418,23 @@ def forecast(
     dhi = np.where(has_weather, dhi_w, geometry["dhi_clear"])
     scales: Sequence[float] | None = None
     shade: FloatArray | None = None
+    trusted = np.ones(len(times), dtype=bool)
     if correction is not None and correction.applied:
         scales = correction.scales
         shade = correction.shade_factors(times, site.longitude, geometry)
+        trusted = correction.seen_at(geometry)
     result = simulate(site, geometry, ghi, dni, dhi, temp_air, wind, scales=scales, shade=shade)
+    clear = simulate(
+        site,
+        geometry,
+        geometry["ghi_clear"],
+        geometry["dni_clear"],
+        geometry["dhi_clear"],
+        temp_air,
+        wind,
+        scales=scales,
+        shade=shade,
+    )["ac"]
     index = clear_sky_index or {}
     climatology = np.asarray([index.get(int(month), 1.0) for month in times.month])
     power = np.where(has_weather, result["ac"], result["ac"] * climatology)
@@ -408,6 +446,9 @@ def forecast(
         power_w=tuple(float(value) for value in power),
         poa_w_m2=tuple(float(value) for value in poa),
         weather=tuple(bool(value) for value in has_weather),
+        elevation_deg=tuple(float(90.0 - value) for value in geometry["apparent_zenith"]),
+        clear_sky_w=tuple(float(value) for value in clear),
+        trusted=tuple(bool(value) for value in trusted),
     )
 
 
@@ -416,7 +457,8 @@ def clear_sky_hourly(site: PvSite, hour_starts: Sequence[datetime]) -> dict[str,
 
     Each hour is modelled at its four quarter-hour midpoints and averaged, so the result is
     energy in Wh. Returns ``ac_by_array`` (Wh, arrays x hours: the AC energy split by the
-    arrays' DC shares, before any correction) and ``ac`` (Wh, total).
+    arrays' DC shares, before any correction), ``ac`` (Wh, total) and the sun's ``azimuth``
+    and apparent ``elevation`` (deg) at each hour's middle.
     """
     import numpy as np  # noqa: PLC0415
     import pandas as pd  # noqa: PLC0415
@@ -433,4 +475,12 @@ def clear_sky_hourly(site: PvSite, hour_starts: Sequence[datetime]) -> dict[str,
     total_dc = dc.sum(axis=0)
     share = np.divide(dc, total_dc, out=np.zeros_like(dc), where=total_dc > 0)
     ac_by_array = (share * result["ac"]).reshape(len(site.arrays), 4, count).mean(axis=1)
-    return {"ac_by_array": ac_by_array, "ac": ac_by_array.sum(axis=0)}
+    # The sun at the hour's middle: the mean of the second and third quarter midpoints.
+    azimuth = geometry["azimuth"].reshape(4, count)[1:3].mean(axis=0)
+    elevation = 90.0 - geometry["apparent_zenith"].reshape(4, count)[1:3].mean(axis=0)
+    return {
+        "ac_by_array": ac_by_array,
+        "ac": ac_by_array.sum(axis=0),
+        "azimuth": azimuth,
+        "elevation": elevation,
+    }

@@ -19,7 +19,9 @@ self-consumption ratio ``E_sc / E_pv``; self-sufficiency ``E_sc / (E_sc + E_impo
 Money: grid cost ``E_import p_import - E_export p_export`` (net, in the price's currency) and
 savings ``E_sc p_import + E_export p_export`` (what the panels earned).
 
-Every function returns None when its denominator is zero or an input is missing.
+Every function returns None when its denominator is zero or an input is missing;
+:func:`plausible` turns values outside a physical range into None (a sensor's unknown state)
+so that nothing a bad reading says reaches the long-term statistics.
 """
 
 from __future__ import annotations
@@ -31,6 +33,18 @@ G_REF: Final = 1.0
 """Reference irradiance G_i,ref in kW/m2 (IEC 61724-1)."""
 T_REF: Final = 25.0
 """STC module temperature in degC."""
+PERFORMANCE_RATIO_RANGE: Final = (0.0, 1.5)
+"""A PR above 1.5 (or below 0) is a wrong input (meter jump, missing irradiance), not a PR:
+well-kept systems reach 0.75-0.9, and cold, clear, cloud-enhanced hours rarely above 1.1."""
+CAPACITY_FACTOR_RANGE: Final = (0.0, 1.0)
+"""A capacity factor above 1 means more energy than the DC rating can give."""
+
+
+def plausible(value: float | None, limits: tuple[float, float]) -> float | None:
+    """``value`` when within ``limits`` (inclusive), else None."""
+    if value is None or not limits[0] <= value <= limits[1]:
+        return None
+    return value
 
 
 def specific_yield(energy_kwh: float | None, p0_kwp: float) -> float | None:
@@ -93,6 +107,16 @@ def direct_consumption(pv_kwh: float | None, export_kwh: float | None) -> float 
     if pv_kwh is None or export_kwh is None:
         return None
     return max(pv_kwh - export_kwh, 0.0)
+
+
+def consumption(
+    pv_kwh: float | None, export_kwh: float | None, import_kwh: float | None
+) -> float | None:
+    """House consumption ``E_pv - E_export + E_import`` in kWh (None if negative)."""
+    if pv_kwh is None or export_kwh is None or import_kwh is None:
+        return None
+    total = pv_kwh - export_kwh + import_kwh
+    return total if total >= 0 else None
 
 
 def self_consumption_ratio(pv_kwh: float | None, export_kwh: float | None) -> float | None:
