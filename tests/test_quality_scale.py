@@ -54,6 +54,8 @@ DESCRIPTION_CLASSES = {
     "select": "SelectEntityDescription",
     "number": "NumberEntityDescription",
 }
+
+
 def _load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((ROOT / "translations" / f"{name}.json").read_text())
     return data
