@@ -49,20 +49,7 @@ from .const import (
     CONF_VOLTAGE,
     GridSign,
 )
-from .controller import (
-    DEFAULT_BATTERY_PRIORITY_SOC,
-    DEFAULT_MAX_CURRENT,
-    DEFAULT_MIN_CURRENT,
-    DEFAULT_MIN_OFF_TIME,
-    DEFAULT_MIN_ON_TIME,
-    DEFAULT_PHASE_SWITCH_DELAY,
-    DEFAULT_STALE_TIMEOUT,
-    DEFAULT_START_DELAY,
-    DEFAULT_START_THRESHOLD,
-    DEFAULT_STOP_DELAY,
-    DEFAULT_STOP_THRESHOLD,
-    DEFAULT_VOLTAGE,
-)
+from .controller import SETTING_DEFAULTS
 
 STEP_LIMITS: Final = "ev_charging_limits"
 STEP_RECONFIGURE: Final = "reconfigure_ev_charging"
@@ -102,6 +89,11 @@ def _box(minimum: float, maximum: float, step: float, unit: str) -> vol.All:
     )
 
 
+def _required(key: str) -> vol.Required:
+    """Required field of controller setting ``key``, defaulting to the controller's default."""
+    return vol.Required(key, default=SETTING_DEFAULTS[key])
+
+
 ENTITIES_SCHEMA: Final = vol.Schema(
     {
         vol.Required(CONF_CHARGER): _SWITCH_SELECTOR,
@@ -114,7 +106,7 @@ ENTITIES_SCHEMA: Final = vol.Schema(
             )
         ),
         vol.Optional(CONF_PHASE_SWITCH_ENTITY): _SWITCH_SELECTOR,
-        vol.Required(CONF_VOLTAGE, default=DEFAULT_VOLTAGE): _box(100, 400, 1, "V"),
+        _required(CONF_VOLTAGE): _box(100, 400, 1, "V"),
         vol.Required(CONF_GRID_POWER): EntitySelector(
             EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.POWER)
         ),
@@ -138,41 +130,31 @@ def limits_schema(current_entity: bool, battery: bool) -> vol.Schema:
     The maximum current only with a current entity, battery priority only with a battery.
     """
     fields: dict[vol.Marker, Any] = {
-        vol.Required(CONF_START_THRESHOLD, default=DEFAULT_START_THRESHOLD): _box(
-            -10_000, 10_000, 10, "W"
-        ),
-        vol.Required(CONF_STOP_THRESHOLD, default=DEFAULT_STOP_THRESHOLD): _box(
-            -10_000, 10_000, 10, "W"
-        ),
-        vol.Required(CONF_START_DELAY, default=DEFAULT_START_DELAY): _box(0, 3600, 1, "s"),
-        vol.Required(CONF_STOP_DELAY, default=DEFAULT_STOP_DELAY): _box(0, 3600, 1, "s"),
-        vol.Required(CONF_MIN_CURRENT, default=DEFAULT_MIN_CURRENT): _box(1, 32, 1, "A"),
+        _required(CONF_START_THRESHOLD): _box(-10_000, 10_000, 10, "W"),
+        _required(CONF_STOP_THRESHOLD): _box(-10_000, 10_000, 10, "W"),
+        _required(CONF_START_DELAY): _box(0, 3600, 1, "s"),
+        _required(CONF_STOP_DELAY): _box(0, 3600, 1, "s"),
+        _required(CONF_MIN_CURRENT): _box(1, 32, 1, "A"),
     }
     if current_entity:
-        fields[vol.Required(CONF_MAX_CURRENT, default=DEFAULT_MAX_CURRENT)] = _box(1, 32, 1, "A")
+        fields[_required(CONF_MAX_CURRENT)] = _box(1, 32, 1, "A")
     if battery:
-        fields[vol.Required(CONF_BATTERY_PRIORITY_SOC, default=DEFAULT_BATTERY_PRIORITY_SOC)] = (
-            _box(0, 100, 1, "%")
-        )
+        fields[_required(CONF_BATTERY_PRIORITY_SOC)] = _box(0, 100, 1, "%")
     return vol.Schema(fields)
 
 
 OPTIONS_SCHEMA: Final = vol.Schema(
     {
-        vol.Required(CONF_MIN_ON_TIME, default=DEFAULT_MIN_ON_TIME): _box(0, 3600, 1, "s"),
-        vol.Required(CONF_MIN_OFF_TIME, default=DEFAULT_MIN_OFF_TIME): _box(0, 3600, 1, "s"),
-        vol.Required(CONF_PHASE_SWITCH_DELAY, default=DEFAULT_PHASE_SWITCH_DELAY): _box(
-            0, 3600, 1, "s"
-        ),
-        vol.Required(CONF_STALE_TIMEOUT, default=DEFAULT_STALE_TIMEOUT): _box(5, 3600, 1, "s"),
+        _required(CONF_MIN_ON_TIME): _box(0, 3600, 1, "s"),
+        _required(CONF_MIN_OFF_TIME): _box(0, 3600, 1, "s"),
+        _required(CONF_PHASE_SWITCH_DELAY): _box(0, 3600, 1, "s"),
+        _required(CONF_STALE_TIMEOUT): _box(5, 3600, 1, "s"),
     }
 )
 
 DEFAULT_OPTIONS: Final[dict[str, float]] = {
-    CONF_MIN_ON_TIME: DEFAULT_MIN_ON_TIME,
-    CONF_MIN_OFF_TIME: DEFAULT_MIN_OFF_TIME,
-    CONF_PHASE_SWITCH_DELAY: DEFAULT_PHASE_SWITCH_DELAY,
-    CONF_STALE_TIMEOUT: DEFAULT_STALE_TIMEOUT,
+    key: SETTING_DEFAULTS[key]
+    for key in (CONF_MIN_ON_TIME, CONF_MIN_OFF_TIME, CONF_PHASE_SWITCH_DELAY, CONF_STALE_TIMEOUT)
 }
 
 
