@@ -20,14 +20,11 @@ import os
 from typing import Any, Final
 from uuid import uuid4
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.importlib import async_import_module
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -40,6 +37,7 @@ from serial.tools import list_ports
 import voluptuous as vol
 
 from ..common.counter import METER_MAX_POWER_KW
+from ..common.flow import OneFormOptionsFlow, number_box
 from ..const import CONF_KIND, EntryKind
 from .const import (
     CONF_AUTHENTICATION_KEY,
@@ -96,10 +94,7 @@ _VERSION_SELECTOR: Final = SelectSelector(
         mode=SelectSelectorMode.DROPDOWN,
     )
 )
-_PORT_SELECTOR: Final = vol.All(
-    NumberSelector(NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)),
-    vol.Coerce(int),
-)
+_PORT_SELECTOR: Final = vol.All(number_box(1, 65535), vol.Coerce(int))
 _TEXT: Final = TextSelector(TextSelectorConfig(autocomplete="off"))
 
 
@@ -359,60 +354,35 @@ class DsmrFlowMixin(ConfigFlow):
         )
 
 
-class DsmrOptionsFlow(OptionsFlow):
-    """Options of a meter entry: power-sensor write interval, reconnect interval."""
+OPTIONS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_POWER_INTERVAL, default=DEFAULT_POWER_INTERVAL): number_box(
+            0, 3600, unit="s"
+        ),
+        vol.Required(CONF_RECONNECT_INTERVAL, default=DEFAULT_RECONNECT_INTERVAL): number_box(
+            1, 600, unit="s"
+        ),
+        vol.Required(CONF_MAX_POWER_KW, default=METER_MAX_POWER_KW): number_box(
+            1, 1000, 0.01, "kW"
+        ),
+    }
+)
+"""Power-sensor write interval (s), reconnect interval (s), the counters' power bound (kW)."""
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Start at the meter's own options step (``dsmr_options``)."""
-        return await self.async_step_dsmr_options(user_input)
 
-    async def async_step_dsmr_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show and save the options."""
-        if user_input is not None:
-            return self.async_create_entry(
-                data={
-                    CONF_POWER_INTERVAL: float(user_input[CONF_POWER_INTERVAL]),
-                    CONF_RECONNECT_INTERVAL: float(user_input[CONF_RECONNECT_INTERVAL]),
-                    CONF_MAX_POWER_KW: float(user_input.get(CONF_MAX_POWER_KW, METER_MAX_POWER_KW)),
-                }
-            )
-        options = self.config_entry.options
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_POWER_INTERVAL,
-                    default=options.get(CONF_POWER_INTERVAL, DEFAULT_POWER_INTERVAL),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=3600,
-                        step=1,
-                        unit_of_measurement="s",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Required(
-                    CONF_RECONNECT_INTERVAL,
-                    default=options.get(CONF_RECONNECT_INTERVAL, DEFAULT_RECONNECT_INTERVAL),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=1, max=600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
-                    )
-                ),
-                vol.Required(
-                    CONF_MAX_POWER_KW,
-                    default=options.get(CONF_MAX_POWER_KW, METER_MAX_POWER_KW),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=1,
-                        max=1000,
-                        step=0.01,
-                        unit_of_measurement="kW",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-            }
-        )
-        return self.async_show_form(step_id="dsmr_options", data_schema=schema)
+class DsmrOptionsFlow(OneFormOptionsFlow):
+    """Options of a meter entry: power-sensor write interval, reconnect interval, power bound."""
+
+    options_step = "dsmr_options"
+
+    options_schema = OPTIONS_SCHEMA
+
+    def options_data(self, user_input: dict[str, Any]) -> dict[str, Any]:
+        """The submitted values as floats (the power bound defaults to the meter's)."""
+        return {
+            CONF_POWER_INTERVAL: float(user_input[CONF_POWER_INTERVAL]),
+            CONF_RECONNECT_INTERVAL: float(user_input[CONF_RECONNECT_INTERVAL]),
+            CONF_MAX_POWER_KW: float(user_input.get(CONF_MAX_POWER_KW, METER_MAX_POWER_KW)),
+        }
+
+    async_step_dsmr_options = OneFormOptionsFlow.async_options_step

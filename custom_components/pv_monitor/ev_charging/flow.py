@@ -13,19 +13,17 @@ from __future__ import annotations
 from typing import Any, Final
 
 from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
 )
 import voluptuous as vol
 
+from ..common.flow import OneFormOptionsFlow, number_box
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .const import (
     CONF_BATTERY_PRIORITY_SOC,
@@ -75,18 +73,7 @@ _SWITCH_SELECTOR: Final = EntitySelector(EntitySelectorConfig(domain=["switch", 
 
 
 def _box(minimum: float, maximum: float, step: float, unit: str) -> vol.All:
-    return vol.All(
-        NumberSelector(
-            NumberSelectorConfig(
-                min=minimum,
-                max=maximum,
-                step=step,
-                unit_of_measurement=unit,
-                mode=NumberSelectorMode.BOX,
-            )
-        ),
-        vol.Coerce(float),
-    )
+    return vol.All(number_box(minimum, maximum, step, unit), vol.Coerce(float))
 
 
 def _required(key: str) -> vol.Required:
@@ -269,22 +256,11 @@ class EvChargingFlowMixin(ConfigFlow):
         )
 
 
-class EvChargingOptionsFlow(OptionsFlow):
+class EvChargingOptionsFlow(OneFormOptionsFlow):
     """Options of an EV charging entry: minimum on/off times, phase delay, stale timeout."""
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Start at the charger's own options step (``ev_charging_options``)."""
-        return await self.async_step_ev_charging_options(user_input)
+    options_step = STEP_OPTIONS
 
-    async def async_step_ev_charging_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show and save the options."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        return self.async_show_form(
-            step_id=STEP_OPTIONS,
-            data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, dict(self.config_entry.options)
-            ),
-        )
+    options_schema = OPTIONS_SCHEMA
+
+    async_step_ev_charging_options = OneFormOptionsFlow.async_options_step

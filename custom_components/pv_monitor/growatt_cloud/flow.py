@@ -19,12 +19,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -36,6 +33,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from ..common.flow import OneFormOptionsFlow, number_box
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .account import account_key, async_hand_over, async_user_agent, build_client
 from .api.client import DEFAULT_REGION, REGION_URLS, GrowattCloudClient, hash_password
@@ -311,53 +309,29 @@ class GrowattCloudFlowMixin(ConfigFlow):
 
 
 _MINUTES: Final = vol.All(
-    NumberSelector(
-        NumberSelectorConfig(
-            min=MIN_POLL_INTERVAL,
-            max=MAX_POLL_INTERVAL,
-            step=1,
-            mode=NumberSelectorMode.BOX,
-            unit_of_measurement="min",
-        )
-    ),
+    number_box(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL, unit="min"),
     vol.Coerce(int),
     vol.Range(min=MIN_POLL_INTERVAL, max=MAX_POLL_INTERVAL),
 )
 _BUDGET: Final = vol.All(
-    NumberSelector(
-        NumberSelectorConfig(
-            min=MIN_DAILY_BUDGET, max=MAX_DAILY_BUDGET, step=1, mode=NumberSelectorMode.BOX
-        )
-    ),
+    number_box(MIN_DAILY_BUDGET, MAX_DAILY_BUDGET),
     vol.Coerce(int),
     vol.Range(min=MIN_DAILY_BUDGET, max=MAX_DAILY_BUDGET),
 )
+OPTIONS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_POLL_INTERVAL, default=DEFAULT_POLL_INTERVAL): _MINUTES,
+        vol.Required(CONF_DAILY_BUDGET, default=DEFAULT_DAILY_BUDGET): _BUDGET,
+    }
+)
+"""Poll interval (minutes, at least 5) and daily request budget."""
 
 
-class GrowattCloudOptionsFlow(OptionsFlow):
+class GrowattCloudOptionsFlow(OneFormOptionsFlow):
     """Options of a Growatt cloud entry: poll interval and daily request budget."""
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the form (its own step id, so that its texts are its own)."""
-        return await self.async_step_growatt_cloud()
+    options_step = STEP_OPTIONS
 
-    async def async_step_growatt_cloud(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Save poll interval (minutes, at least 5) and daily request budget."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        options = self.config_entry.options
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_POLL_INTERVAL,
-                    default=options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
-                ): _MINUTES,
-                vol.Required(
-                    CONF_DAILY_BUDGET,
-                    default=options.get(CONF_DAILY_BUDGET, DEFAULT_DAILY_BUDGET),
-                ): _BUDGET,
-            }
-        )
-        return self.async_show_form(step_id=STEP_OPTIONS, data_schema=schema)
+    options_schema = OPTIONS_SCHEMA
+
+    async_step_growatt_cloud = OneFormOptionsFlow.async_options_step

@@ -1,0 +1,56 @@
+"""Config-flow pieces every kind builds the same way: number boxes and one-form options flows."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.helpers.selector import NumberSelector, NumberSelectorConfig, NumberSelectorMode
+import voluptuous as vol
+
+
+def number_box(
+    minimum: float, maximum: float, step: float = 1, unit: str | None = None
+) -> NumberSelector:
+    """A number typed into a box (not a slider) from ``minimum`` to ``maximum`` in ``step``s.
+
+    ``unit`` is the label shown next to the box (``"s"``, ``"W"``, ``"kW"``); None for none.
+    """
+    config = NumberSelectorConfig(min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+class OneFormOptionsFlow(OptionsFlow):
+    """An options flow of one form, shown with the entry's present options.
+
+    A kind sets :attr:`options_step` (its step id, so that the form's texts are its own) and
+    :attr:`options_schema` (fields with their defaults), and binds
+    ``async_step_<options_step> = OneFormOptionsFlow.async_options_step``; it may convert
+    the submitted values in :meth:`options_data`.
+    """
+
+    options_step: ClassVar[str]
+    options_schema: ClassVar[vol.Schema]
+
+    def options_data(self, user_input: dict[str, Any]) -> dict[str, Any]:
+        """The options to save from the submitted form (as submitted by default)."""
+        return user_input
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Start at the kind's own options step."""
+        return await self.async_options_step(user_input)
+
+    async def async_options_step(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the form with the present options; save what is submitted."""
+        if user_input is not None:
+            return self.async_create_entry(data=self.options_data(user_input))
+        return self.async_show_form(
+            step_id=self.options_step,
+            data_schema=self.add_suggested_values_to_schema(
+                self.options_schema, dict(self.config_entry.options)
+            ),
+        )
