@@ -22,6 +22,19 @@ def number_box(
     return NumberSelector(config)
 
 
+def schema_defaults(schema: vol.Schema) -> dict[str, Any]:
+    """``{field: default}`` of every field of ``schema`` that has a default.
+
+    A new entry's options are its options form's defaults: one definition of both.
+    """
+    defaults: dict[str, Any] = {}
+    for marker in schema.schema:
+        default: Any = getattr(marker, "default", vol.UNDEFINED)
+        if default is not vol.UNDEFINED:
+            defaults[str(marker)] = default()
+    return defaults
+
+
 class OneFormOptionsFlow(OptionsFlow):
     """An options flow of one form, shown with the entry's present options.
 

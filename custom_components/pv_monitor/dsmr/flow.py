@@ -37,7 +37,7 @@ from serial.tools import list_ports
 import voluptuous as vol
 
 from ..common.counter import METER_MAX_POWER_KW
-from ..common.flow import OneFormOptionsFlow, number_box
+from ..common.flow import OneFormOptionsFlow, number_box, schema_defaults
 from ..const import CONF_KIND, EntryKind
 from .const import (
     CONF_AUTHENTICATION_KEY,
@@ -300,11 +300,7 @@ class DsmrFlowMixin(ConfigFlow):
         return self.async_create_entry(
             title=dsmr_title(equipment_id, label),
             data=data,
-            options={
-                CONF_POWER_INTERVAL: DEFAULT_POWER_INTERVAL,
-                CONF_RECONNECT_INTERVAL: DEFAULT_RECONNECT_INTERVAL,
-                CONF_MAX_POWER_KW: METER_MAX_POWER_KW,
-            },
+            options=schema_defaults(OPTIONS_SCHEMA),
         )
 
     async def async_step_reconfigure_dsmr(

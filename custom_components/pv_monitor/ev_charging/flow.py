@@ -23,7 +23,7 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from ..common.flow import OneFormOptionsFlow, number_box
+from ..common.flow import OneFormOptionsFlow, number_box, schema_defaults
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .const import (
     CONF_BATTERY_PRIORITY_SOC,
@@ -139,10 +139,7 @@ OPTIONS_SCHEMA: Final = vol.Schema(
     }
 )
 
-DEFAULT_OPTIONS: Final[dict[str, float]] = {
-    key: SETTING_DEFAULTS[key]
-    for key in (CONF_MIN_ON_TIME, CONF_MIN_OFF_TIME, CONF_PHASE_SWITCH_DELAY, CONF_STALE_TIMEOUT)
-}
+DEFAULT_OPTIONS: Final = schema_defaults(OPTIONS_SCHEMA)
 
 
 def ev_unique_id(charger: str) -> str:

@@ -33,7 +33,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from ..common.flow import OneFormOptionsFlow, number_box
+from ..common.flow import OneFormOptionsFlow, number_box, schema_defaults
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .account import account_key, async_hand_over, async_user_agent, build_client
 from .api.client import DEFAULT_REGION, REGION_URLS, GrowattCloudClient, hash_password
@@ -247,10 +247,7 @@ class GrowattCloudFlowMixin(ConfigFlow):
         return self.async_create_entry(
             title=", ".join(names.values()),
             data={**data, CONF_PLANT_IDS: list(names), CONF_PLANTS: names},
-            options={
-                CONF_POLL_INTERVAL: DEFAULT_POLL_INTERVAL,
-                CONF_DAILY_BUDGET: DEFAULT_DAILY_BUDGET,
-            },
+            options=schema_defaults(OPTIONS_SCHEMA),
         )
 
     # -- reauthentication and reconfiguration ---------------------------------------------
