@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntityDescription,
+)
 from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntityDescription,
@@ -19,27 +23,39 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import (
     PERCENTAGE,
+    EntityCategory,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfFrequency,
     UnitOfPower,
+    UnitOfReactiveEnergy,
+    UnitOfReactivePower,
     UnitOfTemperature,
+    UnitOfTime,
     UnitOfVolume,
 )
 
 UNIT_CLASSES: Final[dict[str, tuple[SensorDeviceClass | None, str]]] = {
     "W": (SensorDeviceClass.POWER, UnitOfPower.WATT),
+    "VA": (SensorDeviceClass.APPARENT_POWER, "VA"),
+    "var": (SensorDeviceClass.REACTIVE_POWER, UnitOfReactivePower.VOLT_AMPERE_REACTIVE),
     "V": (SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT),
     "A": (SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE),
     "Hz": (SensorDeviceClass.FREQUENCY, UnitOfFrequency.HERTZ),
     "kWh": (SensorDeviceClass.ENERGY, UnitOfEnergy.KILO_WATT_HOUR),
     "GJ": (SensorDeviceClass.ENERGY, UnitOfEnergy.GIGA_JOULE),
+    "kvarh": (
+        SensorDeviceClass.REACTIVE_ENERGY,
+        UnitOfReactiveEnergy.KILO_VOLT_AMPERE_REACTIVE_HOUR,
+    ),
+    "h": (SensorDeviceClass.DURATION, UnitOfTime.HOURS),
     "°C": (SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS),
     "m³": (SensorDeviceClass.VOLUME, UnitOfVolume.CUBIC_METERS),
     "%": (None, PERCENTAGE),
 }
-"""``{unit as the sources write it: (device class, Home Assistant unit)}``; a caller that
+"""``{unit as the sources write it: (device class, Home Assistant unit)}`` (the Growatt
+register units of ``growatt_local/protocol/registers.py``, DSMR's and the EV's); a caller that
 knows better (``battery`` for a state of charge, ``gas``/``water`` for a volume) passes
 ``device_class``."""
 
@@ -72,3 +88,12 @@ def measured_description[D: SensorEntityDescription](
     }
     fields.update(kwargs)
     return description_class(key=key, translation_key=translation_key or key, **fields)
+
+
+def connectivity_description(key: str) -> BinarySensorEntityDescription:
+    """The diagnostic "connected" binary sensor of a link (P1 port, datalogger): ``key``."""
+    return BinarySensorEntityDescription(
+        key=key,
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+    )

@@ -1,11 +1,20 @@
-"""Config-flow pieces every kind builds the same way: number boxes and one-form options flows."""
+"""Config-flow pieces every kind builds the same way: number boxes, choices, one-form options."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar, cast
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
-from homeassistant.helpers.selector import NumberSelector, NumberSelectorConfig, NumberSelectorMode
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
 import voluptuous as vol
 
 
@@ -20,6 +29,29 @@ def number_box(
     if unit is not None:
         config["unit_of_measurement"] = unit
     return NumberSelector(config)
+
+
+def choice(
+    options: Iterable[str | SelectOptionDict],
+    *,
+    translation_key: str | None = None,
+    dropdown: bool = False,
+    **config: Any,
+) -> SelectSelector:
+    """One (or with ``multiple=True`` several) of ``options``, as radio buttons or a dropdown.
+
+    Plain string options are labelled by ``translation_key``'s ``options`` texts; labelled
+    ones (:class:`SelectOptionDict`) show their own label. ``config``: further
+    :class:`SelectSelectorConfig` keys (``multiple``, ``custom_value``).
+    """
+    selector_config: dict[str, Any] = {
+        "options": list(options),
+        "mode": SelectSelectorMode.DROPDOWN if dropdown else SelectSelectorMode.LIST,
+        **config,
+    }
+    if translation_key is not None:
+        selector_config["translation_key"] = translation_key
+    return SelectSelector(cast(SelectSelectorConfig, selector_config))
 
 
 def schema_defaults(schema: vol.Schema) -> dict[str, Any]:

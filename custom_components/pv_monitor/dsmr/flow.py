@@ -24,20 +24,13 @@ from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.importlib import async_import_module
-from homeassistant.helpers.selector import (
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-)
+from homeassistant.helpers.selector import SelectOptionDict, TextSelector, TextSelectorConfig
 from homeassistant.util.network import is_host_valid
 from serial.tools import list_ports
 import voluptuous as vol
 
 from ..common.counter import METER_MAX_POWER_KW
-from ..common.flow import OneFormOptionsFlow, number_box, schema_defaults
+from ..common.flow import OneFormOptionsFlow, choice, number_box, schema_defaults
 from ..const import CONF_KIND, EntryKind
 from .const import (
     CONF_AUTHENTICATION_KEY,
@@ -88,11 +81,9 @@ newer: ``dsmr_<random hex>``); reconfigure cannot check such a meter's identity.
 ERROR_INVALID_KEY: Final = "dsmr_invalid_key"
 ERROR_INVALID_HOST: Final = "invalid_host"
 
-_VERSION_SELECTOR: Final = SelectSelector(
-    SelectSelectorConfig(
-        options=[SelectOptionDict(value=key, label=VERSION_LABELS[key]) for key in DSMR_VERSIONS],
-        mode=SelectSelectorMode.DROPDOWN,
-    )
+_VERSION_SELECTOR: Final = choice(
+    (SelectOptionDict(value=key, label=VERSION_LABELS[key]) for key in DSMR_VERSIONS),
+    dropdown=True,
 )
 _PORT_SELECTOR: Final = vol.All(number_box(1, 65535), vol.Coerce(int))
 _TEXT: Final = TextSelector(TextSelectorConfig(autocomplete="off"))
@@ -129,11 +120,7 @@ def dsmr_title(equipment_id: str | None, label: str) -> str:
 def _serial_schema(ports: list[SelectOptionDict]) -> vol.Schema:
     return vol.Schema(
         {
-            vol.Required(CONF_SERIAL_PATH): SelectSelector(
-                SelectSelectorConfig(
-                    options=ports, custom_value=True, mode=SelectSelectorMode.DROPDOWN
-                )
-            ),
+            vol.Required(CONF_SERIAL_PATH): choice(ports, dropdown=True, custom_value=True),
             vol.Required(CONF_DSMR_VERSION, default=DEFAULT_DSMR_VERSION): _VERSION_SELECTOR,
         }
     )

@@ -14,16 +14,10 @@ from typing import Any, Final
 
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
-from homeassistant.helpers.selector import (
-    EntitySelector,
-    EntitySelectorConfig,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-)
+from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
 import voluptuous as vol
 
-from ..common.flow import OneFormOptionsFlow, number_box, schema_defaults
+from ..common.flow import OneFormOptionsFlow, choice, number_box, schema_defaults
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .const import (
     CONF_BATTERY_PRIORITY_SOC,
@@ -87,22 +81,14 @@ ENTITIES_SCHEMA: Final = vol.Schema(
         vol.Optional(CONF_CURRENT_ENTITY): EntitySelector(
             EntitySelectorConfig(domain=["number", "input_number"])
         ),
-        vol.Required(CONF_PHASES, default="1"): SelectSelector(
-            SelectSelectorConfig(
-                options=["1", "3"], translation_key="ev_phases", mode=SelectSelectorMode.LIST
-            )
-        ),
+        vol.Required(CONF_PHASES, default="1"): choice(["1", "3"], translation_key="ev_phases"),
         vol.Optional(CONF_PHASE_SWITCH_ENTITY): _SWITCH_SELECTOR,
         _required(CONF_VOLTAGE): _box(100, 400, 1, "V"),
         vol.Required(CONF_GRID_POWER): EntitySelector(
             EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.POWER)
         ),
-        vol.Required(CONF_GRID_SIGN, default=GridSign.IMPORT_POSITIVE.value): SelectSelector(
-            SelectSelectorConfig(
-                options=[sign.value for sign in GridSign],
-                translation_key="ev_grid_sign",
-                mode=SelectSelectorMode.LIST,
-            )
+        vol.Required(CONF_GRID_SIGN, default=GridSign.IMPORT_POSITIVE.value): choice(
+            GridSign, translation_key="ev_grid_sign"
         ),
         vol.Optional(CONF_BATTERY_SOC): EntitySelector(
             EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.BATTERY)

@@ -23,9 +23,6 @@ from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 from homeassistant.helpers.selector import (
     SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -33,7 +30,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from ..common.flow import OneFormOptionsFlow, number_box, schema_defaults
+from ..common.flow import OneFormOptionsFlow, choice, number_box, schema_defaults
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .account import account_key, async_hand_over, async_user_agent, build_client
 from .api.client import DEFAULT_REGION, REGION_URLS, GrowattCloudClient, hash_password
@@ -73,11 +70,7 @@ ABORT_NO_PLANTS: Final = "no_plants"
 ABORT_WRONG_PLANT: Final = "wrong_plant"
 ERROR_NO_PLANT: Final = "growatt_cloud_no_plant"
 
-_REGION_SELECTOR: Final = SelectSelector(
-    SelectSelectorConfig(
-        options=list(REGION_URLS), translation_key="growatt_region", mode=SelectSelectorMode.LIST
-    )
-)
+_REGION_SELECTOR: Final = choice(REGION_URLS, translation_key="growatt_region")
 _TEXT: Final = TextSelector(TextSelectorConfig(autocomplete="username"))
 _SECRET: Final = TextSelector(
     TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
@@ -217,15 +210,12 @@ class GrowattCloudFlowMixin(ConfigFlow):
             if plants:
                 return await self._gc_create(plants)
             errors["base"] = ERROR_NO_PLANT
-        selector = SelectSelector(
-            SelectSelectorConfig(
-                options=[
-                    SelectOptionDict(value=plant.plant_id, label=f"{plant.name} ({plant.plant_id})")
-                    for plant in self._gc_plants
-                ],
-                multiple=True,
-                mode=SelectSelectorMode.LIST,
-            )
+        selector = choice(
+            (
+                SelectOptionDict(value=plant.plant_id, label=f"{plant.name} ({plant.plant_id})")
+                for plant in self._gc_plants
+            ),
+            multiple=True,
         )
         default = [plant.plant_id for plant in self._gc_plants]
         return self.async_show_form(
