@@ -17,6 +17,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntityDescription,
     SensorStateClass,
@@ -97,3 +98,14 @@ def connectivity_description(key: str) -> BinarySensorEntityDescription:
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
     )
+
+
+async def async_last_number(sensor: RestoreSensor) -> float | None:
+    """The value ``sensor`` showed before the restart when it was a number, else None.
+
+    Restored counters hand it to their guard (a lifetime counter never starts from 0 again).
+    """
+    last = await sensor.async_get_last_sensor_data()
+    if last is None or not isinstance(last.native_value, (int, float)):
+        return None
+    return float(last.native_value)

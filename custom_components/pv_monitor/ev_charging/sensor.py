@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from ..common.entity import measured_description
+from ..common.entity import async_last_number, measured_description
 from .controller import Status
 from .coordinator import EvChargingConfigEntry, EvData
 from .entity import EvEntity
@@ -100,11 +100,10 @@ class EvEnergySensor(EvSensor, RestoreSensor):
         """Seed the controller with today's value from before the restart."""
         await super().async_added_to_hass()
         last_state = await self.async_get_last_state()
-        last = await self.async_get_last_sensor_data()
+        value = await async_last_number(self)
         if (
             last_state is not None
-            and last is not None
-            and isinstance(last.native_value, (int, float))
+            and value is not None
             and dt_util.as_local(last_state.last_changed).date() == dt_util.now().date()
         ):
-            self.coordinator.async_restore_energy(float(last.native_value))
+            self.coordinator.async_restore_energy(value)

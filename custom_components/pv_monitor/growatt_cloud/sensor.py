@@ -25,7 +25,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from ..common.entity import measured_description
+from ..common.entity import async_last_number, measured_description
 from ..const import DOMAIN
 from ..growatt_local.protocol.registers import VALUE_UNITS
 from .api.models import DeviceType
@@ -221,15 +221,9 @@ class GrowattCloudValueSensor(GrowattCloudEntity, RestoreSensor):
     async def async_added_to_hass(self) -> None:
         """Hand a restored lifetime counter to the coordinator's guard."""
         await super().async_added_to_hass()
-        if not self.entity_description.counter:
-            return
-        last = await self.async_get_last_sensor_data()
-        if last is not None and isinstance(last.native_value, (int, float)):
-            self.coordinator.restore_value(
-                self.serial or self.plant_id,
-                self.entity_description.key,
-                float(last.native_value),
-            )
+        if self.entity_description.counter and (value := await async_last_number(self)) is not None:
+            key = self.entity_description.key
+            self.coordinator.restore_value(self.serial or self.plant_id, key, value)
 
     @property
     def _values(self) -> dict[str, float]:
