@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar, cast
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -65,6 +65,22 @@ def schema_defaults(schema: vol.Schema) -> dict[str, Any]:
         if default is not vol.UNDEFINED:
             defaults[str(marker)] = default()
     return defaults
+
+
+class KindFlowMixin(ConfigFlow):
+    """Base of a kind's config-flow steps (mixins of the integration's one flow class)."""
+
+    _kind_values: dict[str, dict[str, Any]]
+
+    def kind_values(self, kind: str) -> dict[str, Any]:
+        """The entry data a kind's steps have collected so far (its own dict, made on first use).
+
+        Home Assistant creates the flow without the mixins' help, so there is no ``__init__``
+        to set it up in.
+        """
+        if not hasattr(self, "_kind_values"):
+            self._kind_values = {}
+        return self._kind_values.setdefault(kind, {})
 
 
 class OneFormOptionsFlow(OptionsFlow):

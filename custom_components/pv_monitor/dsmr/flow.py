@@ -20,7 +20,7 @@ import os
 from typing import Any, Final
 from uuid import uuid4
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.importlib import async_import_module
@@ -30,7 +30,7 @@ from serial.tools import list_ports
 import voluptuous as vol
 
 from ..common.counter import METER_MAX_POWER_KW
-from ..common.flow import OneFormOptionsFlow, choice, number_box, schema_defaults
+from ..common.flow import KindFlowMixin, OneFormOptionsFlow, choice, number_box, schema_defaults
 from ..const import CONF_KIND, EntryKind
 from .const import (
     CONF_AUTHENTICATION_KEY,
@@ -175,15 +175,11 @@ def _normalise_keys(user_input: dict[str, Any], errors: dict[str, str]) -> dict[
     return keys
 
 
-class DsmrFlowMixin(ConfigFlow):
+class DsmrFlowMixin(KindFlowMixin):
     """Steps adding and reconfiguring a DSMR P1 meter entry."""
 
-    _dsmr: dict[str, Any]
-
     def _dsmr_data(self) -> dict[str, Any]:
-        if not hasattr(self, "_dsmr"):
-            self._dsmr = {}
-        return self._dsmr
+        return self.kind_values(EntryKind.DSMR)
 
     async def async_step_dsmr(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose how the P1 port is connected."""

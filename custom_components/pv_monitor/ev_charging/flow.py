@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
 import voluptuous as vol
 
-from ..common.flow import OneFormOptionsFlow, choice, number_box, schema_defaults
+from ..common.flow import KindFlowMixin, OneFormOptionsFlow, choice, number_box, schema_defaults
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .const import (
     CONF_BATTERY_PRIORITY_SOC,
@@ -133,15 +133,11 @@ def ev_unique_id(charger: str) -> str:
     return f"ev_charging_{charger}"
 
 
-class EvChargingFlowMixin(ConfigFlow):
+class EvChargingFlowMixin(KindFlowMixin):
     """Steps adding and reconfiguring an EV surplus charging entry."""
 
-    _ev: dict[str, Any]
-
     def _ev_data(self) -> dict[str, Any]:
-        if not hasattr(self, "_ev"):
-            self._ev = {}
-        return self._ev
+        return self.kind_values(EntryKind.EV_CHARGING)
 
     def _ev_entities(self, user_input: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
         """Validated entity fields of ``user_input``; problems go to ``errors``."""
