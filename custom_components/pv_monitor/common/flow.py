@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, cast
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
@@ -81,6 +81,25 @@ class KindFlowMixin(ConfigFlow):
         if not hasattr(self, "_kind_values"):
             self._kind_values = {}
         return self._kind_values.setdefault(kind, {})
+
+    def async_show_step(
+        self,
+        step_id: str,
+        schema: vol.Schema,
+        values: Mapping[str, Any] | None,
+        errors: dict[str, str],
+        **kwargs: Any,
+    ) -> ConfigFlowResult:
+        """Show form ``step_id`` filled in with ``values`` (what was entered, or the entry's).
+
+        ``kwargs``: further :meth:`async_show_form` arguments (``description_placeholders``).
+        """
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, values),
+            errors=errors,
+            **kwargs,
+        )
 
 
 class OneFormOptionsFlow(OptionsFlow):

@@ -206,11 +206,7 @@ class DsmrFlowMixin(KindFlowMixin):
             if not (errors := await self._async_dsmr_check()):
                 return await self._async_dsmr_create()
         ports = await self.hass.async_add_executor_job(list_serial_ports)
-        return self.async_show_form(
-            step_id="dsmr_serial",
-            data_schema=self.add_suggested_values_to_schema(_serial_schema(ports), user_input),
-            errors=errors,
-        )
+        return self.async_show_step("dsmr_serial", _serial_schema(ports), user_input, errors)
 
     async def async_step_dsmr_network(
         self, user_input: dict[str, Any] | None = None
@@ -237,11 +233,7 @@ class DsmrFlowMixin(KindFlowMixin):
                     return await self.async_step_dsmr_keys()
                 if not (errors := await self._async_dsmr_check()):
                     return await self._async_dsmr_create()
-        return self.async_show_form(
-            step_id="dsmr_network",
-            data_schema=self.add_suggested_values_to_schema(NETWORK_SCHEMA, user_input),
-            errors=errors,
-        )
+        return self.async_show_step("dsmr_network", NETWORK_SCHEMA, user_input, errors)
 
     async def async_step_dsmr_keys(
         self, user_input: dict[str, Any] | None = None
@@ -254,11 +246,7 @@ class DsmrFlowMixin(KindFlowMixin):
                 self._dsmr_data().update(keys)
                 if not (errors := await self._async_dsmr_check()):
                     return await self._async_dsmr_create()
-        return self.async_show_form(
-            step_id="dsmr_keys",
-            data_schema=self.add_suggested_values_to_schema(KEYS_SCHEMA, user_input),
-            errors=errors,
-        )
+        return self.async_show_step("dsmr_keys", KEYS_SCHEMA, user_input, errors)
 
     async def _async_dsmr_check(self) -> dict[str, str]:
         """Read a telegram; remember the meter's identifier; return form errors."""
@@ -326,11 +314,7 @@ class DsmrFlowMixin(KindFlowMixin):
                 vol.Optional(CONF_AUTHENTICATION_KEY): _TEXT,
             }
         )
-        return self.async_show_form(
-            step_id="reconfigure_dsmr",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input or entry.data),
-            errors=errors,
-        )
+        return self.async_show_step("reconfigure_dsmr", schema, user_input or entry.data, errors)
 
 
 OPTIONS_SCHEMA: Final = vol.Schema(

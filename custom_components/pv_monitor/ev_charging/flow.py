@@ -176,10 +176,8 @@ class EvChargingFlowMixin(KindFlowMixin):
                 self._ev_data().clear()
                 self._ev_data().update({CONF_KIND: EntryKind.EV_CHARGING.value, **data})
                 return await self.async_step_ev_charging_limits()
-        return self.async_show_form(
-            step_id=EntryKind.EV_CHARGING.value,
-            data_schema=self.add_suggested_values_to_schema(ENTITIES_SCHEMA, user_input),
-            errors=errors,
+        return self.async_show_step(
+            EntryKind.EV_CHARGING.value, ENTITIES_SCHEMA, user_input, errors
         )
 
     async def async_step_ev_charging_limits(
@@ -200,11 +198,7 @@ class EvChargingFlowMixin(KindFlowMixin):
                     title=f"EV charging: {name}", data=data, options=dict(DEFAULT_OPTIONS)
                 )
         schema = limits_schema(CONF_CURRENT_ENTITY in data, CONF_BATTERY_SOC in data)
-        return self.async_show_form(
-            step_id=STEP_LIMITS,
-            data_schema=self.add_suggested_values_to_schema(schema, user_input),
-            errors=errors,
-        )
+        return self.async_show_step(STEP_LIMITS, schema, user_input, errors)
 
     async def async_step_reconfigure_ev_charging(
         self, user_input: dict[str, Any] | None = None
@@ -226,12 +220,8 @@ class EvChargingFlowMixin(KindFlowMixin):
                     data=new_data,
                     reason=ABORT_RECONFIGURED,
                 )
-        return self.async_show_form(
-            step_id=STEP_RECONFIGURE,
-            data_schema=self.add_suggested_values_to_schema(
-                ENTITIES_SCHEMA, user_input or dict(entry.data)
-            ),
-            errors=errors,
+        return self.async_show_step(
+            STEP_RECONFIGURE, ENTITIES_SCHEMA, user_input or dict(entry.data), errors
         )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 from homeassistant.helpers.selector import (
     SelectOptionDict,
@@ -30,7 +30,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from ..common.flow import OneFormOptionsFlow, choice, number_box, schema_defaults
+from ..common.flow import KindFlowMixin, OneFormOptionsFlow, choice, number_box, schema_defaults
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .account import account_key, async_hand_over, async_user_agent, build_client
 from .api.client import DEFAULT_REGION, REGION_URLS, GrowattCloudClient, hash_password
@@ -95,7 +95,7 @@ def _credentials(auth_type: str, user_input: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class GrowattCloudFlowMixin(ConfigFlow):
+class GrowattCloudFlowMixin(KindFlowMixin):
     """Steps of the Growatt cloud kind, mixed into the integration's config flow."""
 
     _gc_data: dict[str, Any]
@@ -184,11 +184,8 @@ class GrowattCloudFlowMixin(ConfigFlow):
                 return await self.async_step_growatt_cloud_plant()
             # Never show the password again.
             user_input = {k: v for k, v in user_input.items() if k != CONF_PASSWORD}
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(schema, user_input),
-            errors=errors,
-            description_placeholders=placeholders,
+        return self.async_show_step(
+            step_id, schema, user_input, errors, description_placeholders=placeholders
         )
 
     def _gc_configured_plants(self) -> set[str]:
@@ -287,11 +284,8 @@ class GrowattCloudFlowMixin(ConfigFlow):
                 await async_hand_over(self.hass, data, self._gc_client, self._gc_requests)
                 return self.async_update_reload_and_abort(entry, data_updates=updates)
             suggested.update({k: v for k, v in user_input.items() if k != CONF_PASSWORD})
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
-            description_placeholders=placeholders,
+        return self.async_show_step(
+            step_id, schema, suggested, errors, description_placeholders=placeholders
         )
 
 
