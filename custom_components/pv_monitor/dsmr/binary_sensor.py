@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from homeassistant.components.binary_sensor import (
-    BinarySensorDeviceClass,
-    BinarySensorEntity,
-    BinarySensorEntityDescription,
-)
-from homeassistant.const import EntityCategory
+from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from ..common.entity import connectivity_description
 from .coordinator import STATUS_CONTEXT, DsmrConfigEntry, DsmrCoordinator
 from .sensor import DsmrEntity
 
 PARALLEL_UPDATES = 0
 
-P1_CONNECTIVITY = BinarySensorEntityDescription(
-    key="p1_connectivity",
-    device_class=BinarySensorDeviceClass.CONNECTIVITY,
-    entity_category=EntityCategory.DIAGNOSTIC,
-)
+P1_CONNECTIVITY = connectivity_description("p1_connectivity")
 """On while connected and valid telegrams arrive (see ``STALE_AFTER``)."""
 
 

@@ -31,6 +31,7 @@ from homeassistant.helpers.importlib import async_import_module
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from ..common.callbacks import Callbacks
 from ..common.counter import METER_MAX_POWER_KW
 from ..common.log import LogOnce
 from ..const import DOMAIN
@@ -119,9 +120,9 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
         self._link = LogOnce(_LOGGER, level=logging.INFO)
         self._status_pending: CALLBACK_TYPE | None = None
         self._first = asyncio.Event()
-        self._subscribers: list[Callable[[MeterReading], None]] = []
-        self._net_power_subscribers: list[Callable[[float | None], None]] = []
-        self._new_key_callbacks: list[Callable[[], None]] = []
+        self._subscribers: Callbacks[[MeterReading]] = Callbacks()
+        self._net_power_subscribers: Callbacks[[float | None]] = Callbacks()
+        self._new_key_callbacks: Callbacks[[]] = Callbacks()
 
     # -- lifecycle --------------------------------------------------------------------------
     async def async_setup(self) -> None:
@@ -229,14 +230,12 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
         self.last_raw = raw
         self._first.set()
         self._arm_stale()
-        for subscriber in list(self._subscribers):
-            subscriber(reading)
+        self._subscribers.fire(reading)
         self._notify_net_power(reading.net_power_w)
         keys = {key for key, _value in reading.states()}
         if not keys <= self.known_keys:
             self.known_keys |= keys
-            for cb in list(self._new_key_callbacks):
-                cb()
+            self._new_key_callbacks.fire()
         if not self.online:
             self.online = True
             self.publisher.reset()
@@ -311,12 +310,7 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
     @callback
     def async_subscribe(self, cb: Callable[[MeterReading], None]) -> CALLBACK_TYPE:
         """Call ``cb`` with every valid reading (before any state write); returns unsubscribe."""
-        self._subscribers.append(cb)
-
-        def remove() -> None:
-            self._subscribers.remove(cb)
-
-        return remove
+        return self._subscribers.add(cb)
 
     def published(self, key: str) -> float | int | str | None:
         """The state last published for sensor ``key`` (None before the first write)."""
@@ -330,27 +324,15 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
         This is the typed in-process subscription of the EV surplus controller
         (``ev_charging.coordinator.GridPowerSource``).
         """
-        self._net_power_subscribers.append(cb)
-
-        def remove() -> None:
-            if cb in self._net_power_subscribers:
-                self._net_power_subscribers.remove(cb)
-
-        return remove
+        return self._net_power_subscribers.add(cb)
 
     def _notify_net_power(self, power: float | None) -> None:
-        for subscriber in list(self._net_power_subscribers):
-            subscriber(power)
+        self._net_power_subscribers.fire(power)
 
     @callback
     def async_add_new_key_listener(self, cb: Callable[[], None]) -> CALLBACK_TYPE:
         """Call ``cb`` when a telegram brings a sensor key not seen before."""
-        self._new_key_callbacks.append(cb)
-
-        def remove() -> None:
-            self._new_key_callbacks.remove(cb)
-
-        return remove
+        return self._new_key_callbacks.add(cb)
 
     @callback
     def async_update_context(self, contexts: set[str]) -> None:

@@ -20,26 +20,17 @@ import os
 from typing import Any, Final
 from uuid import uuid4
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.importlib import async_import_module
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-)
+from homeassistant.helpers.selector import SelectOptionDict, TextSelector, TextSelectorConfig
 from homeassistant.util.network import is_host_valid
 from serial.tools import list_ports
 import voluptuous as vol
 
 from ..common.counter import METER_MAX_POWER_KW
+from ..common.flow import KindFlowMixin, OneFormOptionsFlow, choice, number_box, schema_defaults
 from ..const import CONF_KIND, EntryKind
 from .const import (
     CONF_AUTHENTICATION_KEY,
@@ -90,16 +81,11 @@ newer: ``dsmr_<random hex>``); reconfigure cannot check such a meter's identity.
 ERROR_INVALID_KEY: Final = "dsmr_invalid_key"
 ERROR_INVALID_HOST: Final = "invalid_host"
 
-_VERSION_SELECTOR: Final = SelectSelector(
-    SelectSelectorConfig(
-        options=[SelectOptionDict(value=key, label=VERSION_LABELS[key]) for key in DSMR_VERSIONS],
-        mode=SelectSelectorMode.DROPDOWN,
-    )
+_VERSION_SELECTOR: Final = choice(
+    (SelectOptionDict(value=key, label=VERSION_LABELS[key]) for key in DSMR_VERSIONS),
+    dropdown=True,
 )
-_PORT_SELECTOR: Final = vol.All(
-    NumberSelector(NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)),
-    vol.Coerce(int),
-)
+_PORT_SELECTOR: Final = vol.All(number_box(1, 65535), vol.Coerce(int))
 _TEXT: Final = TextSelector(TextSelectorConfig(autocomplete="off"))
 
 
@@ -134,11 +120,7 @@ def dsmr_title(equipment_id: str | None, label: str) -> str:
 def _serial_schema(ports: list[SelectOptionDict]) -> vol.Schema:
     return vol.Schema(
         {
-            vol.Required(CONF_SERIAL_PATH): SelectSelector(
-                SelectSelectorConfig(
-                    options=ports, custom_value=True, mode=SelectSelectorMode.DROPDOWN
-                )
-            ),
+            vol.Required(CONF_SERIAL_PATH): choice(ports, dropdown=True, custom_value=True),
             vol.Required(CONF_DSMR_VERSION, default=DEFAULT_DSMR_VERSION): _VERSION_SELECTOR,
         }
     )
@@ -193,15 +175,11 @@ def _normalise_keys(user_input: dict[str, Any], errors: dict[str, str]) -> dict[
     return keys
 
 
-class DsmrFlowMixin(ConfigFlow):
+class DsmrFlowMixin(KindFlowMixin):
     """Steps adding and reconfiguring a DSMR P1 meter entry."""
 
-    _dsmr: dict[str, Any]
-
     def _dsmr_data(self) -> dict[str, Any]:
-        if not hasattr(self, "_dsmr"):
-            self._dsmr = {}
-        return self._dsmr
+        return self.kind_values(EntryKind.DSMR)
 
     async def async_step_dsmr(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose how the P1 port is connected."""
@@ -228,11 +206,7 @@ class DsmrFlowMixin(ConfigFlow):
             if not (errors := await self._async_dsmr_check()):
                 return await self._async_dsmr_create()
         ports = await self.hass.async_add_executor_job(list_serial_ports)
-        return self.async_show_form(
-            step_id="dsmr_serial",
-            data_schema=self.add_suggested_values_to_schema(_serial_schema(ports), user_input),
-            errors=errors,
-        )
+        return self.async_show_step("dsmr_serial", _serial_schema(ports), user_input, errors)
 
     async def async_step_dsmr_network(
         self, user_input: dict[str, Any] | None = None
@@ -259,11 +233,7 @@ class DsmrFlowMixin(ConfigFlow):
                     return await self.async_step_dsmr_keys()
                 if not (errors := await self._async_dsmr_check()):
                     return await self._async_dsmr_create()
-        return self.async_show_form(
-            step_id="dsmr_network",
-            data_schema=self.add_suggested_values_to_schema(NETWORK_SCHEMA, user_input),
-            errors=errors,
-        )
+        return self.async_show_step("dsmr_network", NETWORK_SCHEMA, user_input, errors)
 
     async def async_step_dsmr_keys(
         self, user_input: dict[str, Any] | None = None
@@ -276,11 +246,7 @@ class DsmrFlowMixin(ConfigFlow):
                 self._dsmr_data().update(keys)
                 if not (errors := await self._async_dsmr_check()):
                     return await self._async_dsmr_create()
-        return self.async_show_form(
-            step_id="dsmr_keys",
-            data_schema=self.add_suggested_values_to_schema(KEYS_SCHEMA, user_input),
-            errors=errors,
-        )
+        return self.async_show_step("dsmr_keys", KEYS_SCHEMA, user_input, errors)
 
     async def _async_dsmr_check(self) -> dict[str, str]:
         """Read a telegram; remember the meter's identifier; return form errors."""
@@ -305,11 +271,7 @@ class DsmrFlowMixin(ConfigFlow):
         return self.async_create_entry(
             title=dsmr_title(equipment_id, label),
             data=data,
-            options={
-                CONF_POWER_INTERVAL: DEFAULT_POWER_INTERVAL,
-                CONF_RECONNECT_INTERVAL: DEFAULT_RECONNECT_INTERVAL,
-                CONF_MAX_POWER_KW: METER_MAX_POWER_KW,
-            },
+            options=schema_defaults(OPTIONS_SCHEMA),
         )
 
     async def async_step_reconfigure_dsmr(
@@ -352,67 +314,38 @@ class DsmrFlowMixin(ConfigFlow):
                 vol.Optional(CONF_AUTHENTICATION_KEY): _TEXT,
             }
         )
-        return self.async_show_form(
-            step_id="reconfigure_dsmr",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input or entry.data),
-            errors=errors,
-        )
+        return self.async_show_step("reconfigure_dsmr", schema, user_input or entry.data, errors)
 
 
-class DsmrOptionsFlow(OptionsFlow):
-    """Options of a meter entry: power-sensor write interval, reconnect interval."""
+OPTIONS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_POWER_INTERVAL, default=DEFAULT_POWER_INTERVAL): number_box(
+            0, 3600, unit="s"
+        ),
+        vol.Required(CONF_RECONNECT_INTERVAL, default=DEFAULT_RECONNECT_INTERVAL): number_box(
+            1, 600, unit="s"
+        ),
+        vol.Required(CONF_MAX_POWER_KW, default=METER_MAX_POWER_KW): number_box(
+            1, 1000, 0.01, "kW"
+        ),
+    }
+)
+"""Power-sensor write interval (s), reconnect interval (s), the counters' power bound (kW)."""
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Start at the meter's own options step (``dsmr_options``)."""
-        return await self.async_step_dsmr_options(user_input)
 
-    async def async_step_dsmr_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show and save the options."""
-        if user_input is not None:
-            return self.async_create_entry(
-                data={
-                    CONF_POWER_INTERVAL: float(user_input[CONF_POWER_INTERVAL]),
-                    CONF_RECONNECT_INTERVAL: float(user_input[CONF_RECONNECT_INTERVAL]),
-                    CONF_MAX_POWER_KW: float(user_input.get(CONF_MAX_POWER_KW, METER_MAX_POWER_KW)),
-                }
-            )
-        options = self.config_entry.options
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_POWER_INTERVAL,
-                    default=options.get(CONF_POWER_INTERVAL, DEFAULT_POWER_INTERVAL),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=3600,
-                        step=1,
-                        unit_of_measurement="s",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Required(
-                    CONF_RECONNECT_INTERVAL,
-                    default=options.get(CONF_RECONNECT_INTERVAL, DEFAULT_RECONNECT_INTERVAL),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=1, max=600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
-                    )
-                ),
-                vol.Required(
-                    CONF_MAX_POWER_KW,
-                    default=options.get(CONF_MAX_POWER_KW, METER_MAX_POWER_KW),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=1,
-                        max=1000,
-                        step=0.01,
-                        unit_of_measurement="kW",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-            }
-        )
-        return self.async_show_form(step_id="dsmr_options", data_schema=schema)
+class DsmrOptionsFlow(OneFormOptionsFlow):
+    """Options of a meter entry: power-sensor write interval, reconnect interval, power bound."""
+
+    options_step = "dsmr_options"
+
+    options_schema = OPTIONS_SCHEMA
+
+    def options_data(self, user_input: dict[str, Any]) -> dict[str, Any]:
+        """The submitted values as floats (the power bound defaults to the meter's)."""
+        return {
+            CONF_POWER_INTERVAL: float(user_input[CONF_POWER_INTERVAL]),
+            CONF_RECONNECT_INTERVAL: float(user_input[CONF_RECONNECT_INTERVAL]),
+            CONF_MAX_POWER_KW: float(user_input.get(CONF_MAX_POWER_KW, METER_MAX_POWER_KW)),
+        }
+
+    async_step_dsmr_options = OneFormOptionsFlow.async_options_step

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from homeassistant.components.sensor import (
     RestoreSensor,
@@ -17,20 +17,14 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import (
-    EntityCategory,
-    UnitOfElectricCurrent,
-    UnitOfElectricPotential,
-    UnitOfEnergy,
-    UnitOfPower,
-    UnitOfVolume,
-)
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from ..common.entity import measured_description
 from ..const import DOMAIN
 from .coordinator import STATUS_CONTEXT, DsmrConfigEntry, DsmrCoordinator, meter_device_identifier
 from .p1.mapping import (
@@ -50,15 +44,9 @@ class DsmrSensorEntityDescription(SensorEntityDescription):
     """A meter value sensor; ``key`` is the :class:`.dsmr.mapping.MeterReading` key."""
 
 
-def _power(key: str, translation_key: str, **kwargs: object) -> DsmrSensorEntityDescription:
-    return DsmrSensorEntityDescription(
-        key=key,
-        translation_key=translation_key,
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
-        **kwargs,  # type: ignore[arg-type]
+def _power(key: str, translation_key: str, **kwargs: Any) -> DsmrSensorEntityDescription:
+    return measured_description(
+        DsmrSensorEntityDescription, key, "W", 0, translation_key=translation_key, **kwargs
     )
 
 
@@ -66,40 +54,22 @@ def _phases() -> list[DsmrSensorEntityDescription]:
     """Per-phase power, voltage and current: disabled by default, as in core's dsmr."""
     descriptions: list[DsmrSensorEntityDescription] = []
     for phase in (1, 2, 3):
-        placeholders = {"phase": f"L{phase}"}
         descriptions += [
-            _power(
-                f"power_import_l{phase}",
-                "dsmr_power_import_phase",
-                translation_placeholders=placeholders,
+            measured_description(
+                DsmrSensorEntityDescription,
+                f"{quantity}_l{phase}",
+                unit,
+                precision,
+                translation_key=f"dsmr_{quantity}_phase",
+                translation_placeholders={"phase": f"L{phase}"},
                 entity_registry_enabled_default=False,
-            ),
-            _power(
-                f"power_export_l{phase}",
-                "dsmr_power_export_phase",
-                translation_placeholders=placeholders,
-                entity_registry_enabled_default=False,
-            ),
-            DsmrSensorEntityDescription(
-                key=f"voltage_l{phase}",
-                translation_key="dsmr_voltage_phase",
-                translation_placeholders=placeholders,
-                device_class=SensorDeviceClass.VOLTAGE,
-                native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-                state_class=SensorStateClass.MEASUREMENT,
-                suggested_display_precision=1,
-                entity_registry_enabled_default=False,
-            ),
-            DsmrSensorEntityDescription(
-                key=f"current_l{phase}",
-                translation_key="dsmr_current_phase",
-                translation_placeholders=placeholders,
-                device_class=SensorDeviceClass.CURRENT,
-                native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-                state_class=SensorStateClass.MEASUREMENT,
-                suggested_display_precision=2,
-                entity_registry_enabled_default=False,
-            ),
+            )
+            for quantity, unit, precision in (
+                ("power_import", "W", 0),
+                ("power_export", "W", 0),
+                ("voltage", "V", 1),
+                ("current", "A", 2),
+            )
         ]
     return descriptions
 
@@ -111,14 +81,14 @@ def _energy(key: str) -> DsmrSensorEntityDescription:
     else:
         translation_key = f"dsmr_energy_{way}_tariff"
         placeholders = {"tariff": key.rsplit("_", 1)[1]}
-    return DsmrSensorEntityDescription(
-        key=key,
+    return measured_description(
+        DsmrSensorEntityDescription,
+        key,
+        "kWh",
+        3,
+        total_increasing=True,
         translation_key=translation_key,
         translation_placeholders=placeholders,
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        suggested_display_precision=3,
     )
 
 
@@ -162,30 +132,20 @@ METER_SENSORS: Final[dict[str, DsmrSensorEntityDescription]] = {
 """Every electricity-meter sensor by reading key (created when the meter sends it)."""
 
 MBUS_SENSORS: Final[dict[Medium, DsmrSensorEntityDescription]] = {
-    Medium.GAS: DsmrSensorEntityDescription(
-        key="gas",
-        translation_key="dsmr_gas",
-        device_class=SensorDeviceClass.GAS,
-        native_unit_of_measurement=UnitOfVolume.CUBIC_METERS,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        suggested_display_precision=3,
-    ),
-    Medium.WATER: DsmrSensorEntityDescription(
-        key="water",
-        translation_key="dsmr_water",
-        device_class=SensorDeviceClass.WATER,
-        native_unit_of_measurement=UnitOfVolume.CUBIC_METERS,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        suggested_display_precision=3,
-    ),
-    Medium.HEAT: DsmrSensorEntityDescription(
-        key="heat",
-        translation_key="dsmr_heat",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.GIGA_JOULE,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        suggested_display_precision=3,
-    ),
+    medium: measured_description(
+        DsmrSensorEntityDescription,
+        medium.value,
+        unit,
+        3,
+        total_increasing=True,
+        translation_key=f"dsmr_{medium.value}",
+        device_class=device_class,
+    )
+    for medium, unit, device_class in (
+        (Medium.GAS, "m³", SensorDeviceClass.GAS),
+        (Medium.WATER, "m³", SensorDeviceClass.WATER),
+        (Medium.HEAT, "GJ", SensorDeviceClass.ENERGY),
+    )
 }
 """The reading sensor of an M-Bus device, by medium (native unit from the reading)."""
 

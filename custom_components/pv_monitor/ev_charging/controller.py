@@ -40,7 +40,7 @@ State machine (surplus modes)::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 import math
 from typing import Final
@@ -188,6 +188,18 @@ class ControllerSettings:
     def min_power(self, phases: int) -> float:
         """Charging power (W) at the minimum current on ``phases`` phases."""
         return self.min_current * self.voltage * phases
+
+
+SETTING_DEFAULTS: Final[dict[str, float]] = {
+    **{
+        setting.name: setting.default
+        for setting in fields(ControllerSettings)
+        if isinstance(setting.default, float)
+    },
+    "battery_priority_soc": DEFAULT_BATTERY_PRIORITY_SOC,
+}
+"""Default of every numeric setting by :class:`ControllerSettings` field name, which is also
+its config-entry key (``const.CONF_*``): the flow's defaults and the entry's fallbacks."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,33 +63,13 @@ from .const import (
     CONF_GRID_SIGN,
     CONF_MAX_CURRENT,
     CONF_MIN_CURRENT,
-    CONF_MIN_OFF_TIME,
-    CONF_MIN_ON_TIME,
-    CONF_PHASE_SWITCH_DELAY,
     CONF_PHASE_SWITCH_ENTITY,
     CONF_PHASES,
-    CONF_STALE_TIMEOUT,
-    CONF_START_DELAY,
-    CONF_START_THRESHOLD,
-    CONF_STOP_DELAY,
-    CONF_STOP_THRESHOLD,
-    CONF_VOLTAGE,
     TICK_INTERVAL,
     GridSign,
 )
 from .controller import (
-    DEFAULT_BATTERY_PRIORITY_SOC,
-    DEFAULT_MAX_CURRENT,
-    DEFAULT_MIN_CURRENT,
-    DEFAULT_MIN_OFF_TIME,
-    DEFAULT_MIN_ON_TIME,
-    DEFAULT_PHASE_SWITCH_DELAY,
-    DEFAULT_STALE_TIMEOUT,
-    DEFAULT_START_DELAY,
-    DEFAULT_START_THRESHOLD,
-    DEFAULT_STOP_DELAY,
-    DEFAULT_STOP_THRESHOLD,
-    DEFAULT_VOLTAGE,
+    SETTING_DEFAULTS,
     ChargeState,
     Command,
     ControllerSettings,
@@ -124,39 +104,28 @@ class EvData:
 def settings_from_entry(entry: ConfigEntry[Any]) -> ControllerSettings:
     """Controller settings from an entry's data (set-up values) and options (timing).
 
+    Every numeric setting is stored under its field name (:data:`SETTING_DEFAULTS`), in the
+    data or, for the timing options, in the options; a missing one takes its default.
+
     Without a current entity the charger's current is fixed: the maximum equals the
     minimum. Without a battery sensor there is no battery priority.
 
     Raises:
         ValueError: the stored values are inconsistent.
     """
-    data, options = entry.data, entry.options
-    phases = int(data[CONF_PHASES])
-    min_current = float(data.get(CONF_MIN_CURRENT, DEFAULT_MIN_CURRENT))
-    max_current = (
-        float(data.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT))
-        if data.get(CONF_CURRENT_ENTITY)
-        else min_current
-    )
+    data = entry.data
+    stored = {**data, **entry.options}
+    settings: dict[str, Any] = {
+        key: float(stored.get(key, default)) for key, default in SETTING_DEFAULTS.items()
+    }
+    if not data.get(CONF_CURRENT_ENTITY):
+        settings[CONF_MAX_CURRENT] = settings[CONF_MIN_CURRENT]
+    if not data.get(CONF_BATTERY_SOC):
+        settings[CONF_BATTERY_PRIORITY_SOC] = None
     return ControllerSettings(
-        voltage=float(data.get(CONF_VOLTAGE, DEFAULT_VOLTAGE)),
-        phases=phases,
+        phases=int(data[CONF_PHASES]),
         phase_switching=bool(data.get(CONF_PHASE_SWITCH_ENTITY)),
-        min_current=min_current,
-        max_current=max_current,
-        start_threshold=float(data.get(CONF_START_THRESHOLD, DEFAULT_START_THRESHOLD)),
-        stop_threshold=float(data.get(CONF_STOP_THRESHOLD, DEFAULT_STOP_THRESHOLD)),
-        start_delay=float(data.get(CONF_START_DELAY, DEFAULT_START_DELAY)),
-        stop_delay=float(data.get(CONF_STOP_DELAY, DEFAULT_STOP_DELAY)),
-        min_on_time=float(options.get(CONF_MIN_ON_TIME, DEFAULT_MIN_ON_TIME)),
-        min_off_time=float(options.get(CONF_MIN_OFF_TIME, DEFAULT_MIN_OFF_TIME)),
-        phase_switch_delay=float(options.get(CONF_PHASE_SWITCH_DELAY, DEFAULT_PHASE_SWITCH_DELAY)),
-        stale_timeout=float(options.get(CONF_STALE_TIMEOUT, DEFAULT_STALE_TIMEOUT)),
-        battery_priority_soc=(
-            float(data.get(CONF_BATTERY_PRIORITY_SOC, DEFAULT_BATTERY_PRIORITY_SOC))
-            if data.get(CONF_BATTERY_SOC)
-            else None
-        ),
+        **settings,
     ).validate()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ..const import DOMAIN
@@ -10,13 +11,17 @@ from .coordinator import EvChargingCoordinator
 
 
 class EvEntity(CoordinatorEntity[EvChargingCoordinator]):
-    """An entity of the entry's controller device; ``key`` is unique within the entry."""
+    """An entity of the entry's controller device, described by ``entity_description``.
+
+    The description's ``key`` is unique within the entry (the unique id's suffix).
+    """
 
     _attr_has_entity_name = True
 
-    def __init__(self, coordinator: EvChargingCoordinator, key: str) -> None:
-        """Attach the entity to the entry's service device."""
+    def __init__(self, coordinator: EvChargingCoordinator, description: EntityDescription) -> None:
+        """Create the entity ``description`` on the entry's service device."""
         super().__init__(coordinator)
+        self.entity_description = description
         entry_id = coordinator.config_entry.entry_id
-        self._attr_unique_id = f"{entry_id}_{key}"
+        self._attr_unique_id = f"{entry_id}_{description.key}"
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry_id)})

@@ -13,19 +13,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
-from homeassistant.helpers.selector import (
-    EntitySelector,
-    EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-)
+from homeassistant.config_entries import ConfigFlowResult
+from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
 import voluptuous as vol
 
+from ..common.flow import KindFlowMixin, OneFormOptionsFlow, choice, number_box, schema_defaults
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .const import (
     CONF_BATTERY_PRIORITY_SOC,
@@ -49,20 +41,7 @@ from .const import (
     CONF_VOLTAGE,
     GridSign,
 )
-from .controller import (
-    DEFAULT_BATTERY_PRIORITY_SOC,
-    DEFAULT_MAX_CURRENT,
-    DEFAULT_MIN_CURRENT,
-    DEFAULT_MIN_OFF_TIME,
-    DEFAULT_MIN_ON_TIME,
-    DEFAULT_PHASE_SWITCH_DELAY,
-    DEFAULT_STALE_TIMEOUT,
-    DEFAULT_START_DELAY,
-    DEFAULT_START_THRESHOLD,
-    DEFAULT_STOP_DELAY,
-    DEFAULT_STOP_THRESHOLD,
-    DEFAULT_VOLTAGE,
-)
+from .controller import SETTING_DEFAULTS
 
 STEP_LIMITS: Final = "ev_charging_limits"
 STEP_RECONFIGURE: Final = "reconfigure_ev_charging"
@@ -88,18 +67,12 @@ _SWITCH_SELECTOR: Final = EntitySelector(EntitySelectorConfig(domain=["switch", 
 
 
 def _box(minimum: float, maximum: float, step: float, unit: str) -> vol.All:
-    return vol.All(
-        NumberSelector(
-            NumberSelectorConfig(
-                min=minimum,
-                max=maximum,
-                step=step,
-                unit_of_measurement=unit,
-                mode=NumberSelectorMode.BOX,
-            )
-        ),
-        vol.Coerce(float),
-    )
+    return vol.All(number_box(minimum, maximum, step, unit), vol.Coerce(float))
+
+
+def _required(key: str) -> vol.Required:
+    """Required field of controller setting ``key``, defaulting to the controller's default."""
+    return vol.Required(key, default=SETTING_DEFAULTS[key])
 
 
 ENTITIES_SCHEMA: Final = vol.Schema(
@@ -108,22 +81,14 @@ ENTITIES_SCHEMA: Final = vol.Schema(
         vol.Optional(CONF_CURRENT_ENTITY): EntitySelector(
             EntitySelectorConfig(domain=["number", "input_number"])
         ),
-        vol.Required(CONF_PHASES, default="1"): SelectSelector(
-            SelectSelectorConfig(
-                options=["1", "3"], translation_key="ev_phases", mode=SelectSelectorMode.LIST
-            )
-        ),
+        vol.Required(CONF_PHASES, default="1"): choice(["1", "3"], translation_key="ev_phases"),
         vol.Optional(CONF_PHASE_SWITCH_ENTITY): _SWITCH_SELECTOR,
-        vol.Required(CONF_VOLTAGE, default=DEFAULT_VOLTAGE): _box(100, 400, 1, "V"),
+        _required(CONF_VOLTAGE): _box(100, 400, 1, "V"),
         vol.Required(CONF_GRID_POWER): EntitySelector(
             EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.POWER)
         ),
-        vol.Required(CONF_GRID_SIGN, default=GridSign.IMPORT_POSITIVE.value): SelectSelector(
-            SelectSelectorConfig(
-                options=[sign.value for sign in GridSign],
-                translation_key="ev_grid_sign",
-                mode=SelectSelectorMode.LIST,
-            )
+        vol.Required(CONF_GRID_SIGN, default=GridSign.IMPORT_POSITIVE.value): choice(
+            GridSign, translation_key="ev_grid_sign"
         ),
         vol.Optional(CONF_BATTERY_SOC): EntitySelector(
             EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.BATTERY)
@@ -138,42 +103,29 @@ def limits_schema(current_entity: bool, battery: bool) -> vol.Schema:
     The maximum current only with a current entity, battery priority only with a battery.
     """
     fields: dict[vol.Marker, Any] = {
-        vol.Required(CONF_START_THRESHOLD, default=DEFAULT_START_THRESHOLD): _box(
-            -10_000, 10_000, 10, "W"
-        ),
-        vol.Required(CONF_STOP_THRESHOLD, default=DEFAULT_STOP_THRESHOLD): _box(
-            -10_000, 10_000, 10, "W"
-        ),
-        vol.Required(CONF_START_DELAY, default=DEFAULT_START_DELAY): _box(0, 3600, 1, "s"),
-        vol.Required(CONF_STOP_DELAY, default=DEFAULT_STOP_DELAY): _box(0, 3600, 1, "s"),
-        vol.Required(CONF_MIN_CURRENT, default=DEFAULT_MIN_CURRENT): _box(1, 32, 1, "A"),
+        _required(CONF_START_THRESHOLD): _box(-10_000, 10_000, 10, "W"),
+        _required(CONF_STOP_THRESHOLD): _box(-10_000, 10_000, 10, "W"),
+        _required(CONF_START_DELAY): _box(0, 3600, 1, "s"),
+        _required(CONF_STOP_DELAY): _box(0, 3600, 1, "s"),
+        _required(CONF_MIN_CURRENT): _box(1, 32, 1, "A"),
     }
     if current_entity:
-        fields[vol.Required(CONF_MAX_CURRENT, default=DEFAULT_MAX_CURRENT)] = _box(1, 32, 1, "A")
+        fields[_required(CONF_MAX_CURRENT)] = _box(1, 32, 1, "A")
     if battery:
-        fields[vol.Required(CONF_BATTERY_PRIORITY_SOC, default=DEFAULT_BATTERY_PRIORITY_SOC)] = (
-            _box(0, 100, 1, "%")
-        )
+        fields[_required(CONF_BATTERY_PRIORITY_SOC)] = _box(0, 100, 1, "%")
     return vol.Schema(fields)
 
 
 OPTIONS_SCHEMA: Final = vol.Schema(
     {
-        vol.Required(CONF_MIN_ON_TIME, default=DEFAULT_MIN_ON_TIME): _box(0, 3600, 1, "s"),
-        vol.Required(CONF_MIN_OFF_TIME, default=DEFAULT_MIN_OFF_TIME): _box(0, 3600, 1, "s"),
-        vol.Required(CONF_PHASE_SWITCH_DELAY, default=DEFAULT_PHASE_SWITCH_DELAY): _box(
-            0, 3600, 1, "s"
-        ),
-        vol.Required(CONF_STALE_TIMEOUT, default=DEFAULT_STALE_TIMEOUT): _box(5, 3600, 1, "s"),
+        _required(CONF_MIN_ON_TIME): _box(0, 3600, 1, "s"),
+        _required(CONF_MIN_OFF_TIME): _box(0, 3600, 1, "s"),
+        _required(CONF_PHASE_SWITCH_DELAY): _box(0, 3600, 1, "s"),
+        _required(CONF_STALE_TIMEOUT): _box(5, 3600, 1, "s"),
     }
 )
 
-DEFAULT_OPTIONS: Final[dict[str, float]] = {
-    CONF_MIN_ON_TIME: DEFAULT_MIN_ON_TIME,
-    CONF_MIN_OFF_TIME: DEFAULT_MIN_OFF_TIME,
-    CONF_PHASE_SWITCH_DELAY: DEFAULT_PHASE_SWITCH_DELAY,
-    CONF_STALE_TIMEOUT: DEFAULT_STALE_TIMEOUT,
-}
+DEFAULT_OPTIONS: Final = schema_defaults(OPTIONS_SCHEMA)
 
 
 def ev_unique_id(charger: str) -> str:
@@ -181,15 +133,11 @@ def ev_unique_id(charger: str) -> str:
     return f"ev_charging_{charger}"
 
 
-class EvChargingFlowMixin(ConfigFlow):
+class EvChargingFlowMixin(KindFlowMixin):
     """Steps adding and reconfiguring an EV surplus charging entry."""
 
-    _ev: dict[str, Any]
-
     def _ev_data(self) -> dict[str, Any]:
-        if not hasattr(self, "_ev"):
-            self._ev = {}
-        return self._ev
+        return self.kind_values(EntryKind.EV_CHARGING)
 
     def _ev_entities(self, user_input: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
         """Validated entity fields of ``user_input``; problems go to ``errors``."""
@@ -228,10 +176,8 @@ class EvChargingFlowMixin(ConfigFlow):
                 self._ev_data().clear()
                 self._ev_data().update({CONF_KIND: EntryKind.EV_CHARGING.value, **data})
                 return await self.async_step_ev_charging_limits()
-        return self.async_show_form(
-            step_id=EntryKind.EV_CHARGING.value,
-            data_schema=self.add_suggested_values_to_schema(ENTITIES_SCHEMA, user_input),
-            errors=errors,
+        return self.async_show_step(
+            EntryKind.EV_CHARGING.value, ENTITIES_SCHEMA, user_input, errors
         )
 
     async def async_step_ev_charging_limits(
@@ -252,11 +198,7 @@ class EvChargingFlowMixin(ConfigFlow):
                     title=f"EV charging: {name}", data=data, options=dict(DEFAULT_OPTIONS)
                 )
         schema = limits_schema(CONF_CURRENT_ENTITY in data, CONF_BATTERY_SOC in data)
-        return self.async_show_form(
-            step_id=STEP_LIMITS,
-            data_schema=self.add_suggested_values_to_schema(schema, user_input),
-            errors=errors,
-        )
+        return self.async_show_step(STEP_LIMITS, schema, user_input, errors)
 
     async def async_step_reconfigure_ev_charging(
         self, user_input: dict[str, Any] | None = None
@@ -278,31 +220,16 @@ class EvChargingFlowMixin(ConfigFlow):
                     data=new_data,
                     reason=ABORT_RECONFIGURED,
                 )
-        return self.async_show_form(
-            step_id=STEP_RECONFIGURE,
-            data_schema=self.add_suggested_values_to_schema(
-                ENTITIES_SCHEMA, user_input or dict(entry.data)
-            ),
-            errors=errors,
+        return self.async_show_step(
+            STEP_RECONFIGURE, ENTITIES_SCHEMA, user_input or dict(entry.data), errors
         )
 
 
-class EvChargingOptionsFlow(OptionsFlow):
+class EvChargingOptionsFlow(OneFormOptionsFlow):
     """Options of an EV charging entry: minimum on/off times, phase delay, stale timeout."""
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Start at the charger's own options step (``ev_charging_options``)."""
-        return await self.async_step_ev_charging_options(user_input)
+    options_step = STEP_OPTIONS
 
-    async def async_step_ev_charging_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show and save the options."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        return self.async_show_form(
-            step_id=STEP_OPTIONS,
-            data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, dict(self.config_entry.options)
-            ),
-        )
+    options_schema = OPTIONS_SCHEMA
+
+    async_step_ev_charging_options = OneFormOptionsFlow.async_options_step

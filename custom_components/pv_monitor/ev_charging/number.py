@@ -31,7 +31,7 @@ from .const import (
     CONF_STOP_DELAY,
     CONF_STOP_THRESHOLD,
 )
-from .coordinator import EvChargingConfigEntry, EvChargingCoordinator
+from .coordinator import EvChargingConfigEntry
 from .entity import EvEntity
 
 
@@ -136,13 +136,6 @@ class EvSettingNumber(EvEntity, RestoreNumber):
     """One controller setting; restored after a restart, applied at once when changed."""
 
     entity_description: EvNumberEntityDescription
-
-    def __init__(
-        self, coordinator: EvChargingCoordinator, description: EvNumberEntityDescription
-    ) -> None:
-        """Create the number of setting ``description.key``."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
 
     async def async_added_to_hass(self) -> None:
         """Restore the last value (ignored when it no longer fits the other settings)."""

@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from .controller import Mode
-from .coordinator import EvChargingConfigEntry, EvChargingCoordinator
+from .coordinator import EvChargingConfigEntry
 from .entity import EvEntity
 
 MODE_SELECT: Final = SelectEntityDescription(
@@ -25,17 +25,11 @@ async def async_setup_ev_select(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the mode select."""
-    async_add_entities([EvModeSelect(entry.runtime_data)])
+    async_add_entities([EvModeSelect(entry.runtime_data, MODE_SELECT)])
 
 
 class EvModeSelect(EvEntity, SelectEntity, RestoreEntity):
     """The charging mode (restored; ``solar`` after the first set-up)."""
-
-    entity_description = MODE_SELECT
-
-    def __init__(self, coordinator: EvChargingCoordinator) -> None:
-        """Create the select."""
-        super().__init__(coordinator, MODE_SELECT.key)
 
     async def async_added_to_hass(self) -> None:
         """Restore the last mode into the controller."""

@@ -11,16 +11,15 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
-    SensorStateClass,
 )
-from homeassistant.const import UnitOfElectricCurrent, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from ..common.entity import async_last_number, measured_description
 from .controller import Status
-from .coordinator import EvChargingConfigEntry, EvChargingCoordinator, EvData
+from .coordinator import EvChargingConfigEntry, EvData
 from .entity import EvEntity
 
 
@@ -34,22 +33,18 @@ class EvSensorEntityDescription(SensorEntityDescription):
 ENERGY_TODAY_KEY: Final = "ev_solar_energy_today"
 
 EV_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
-    EvSensorEntityDescription(
-        key="ev_available_surplus",
-        translation_key="ev_available_surplus",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
+    measured_description(
+        EvSensorEntityDescription,
+        "ev_available_surplus",
+        "W",
+        0,
         value_fn=lambda data: data.surplus,
     ),
-    EvSensorEntityDescription(
-        key="ev_target_current",
-        translation_key="ev_target_current",
-        device_class=SensorDeviceClass.CURRENT,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-        suggested_display_precision=0,
+    measured_description(
+        EvSensorEntityDescription,
+        "ev_target_current",
+        "A",
+        0,
         value_fn=lambda data: data.command.current,
     ),
     EvSensorEntityDescription(
@@ -59,13 +54,12 @@ EV_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
         options=[status.value for status in Status],
         value_fn=lambda data: data.status.value,
     ),
-    EvSensorEntityDescription(
-        key=ENERGY_TODAY_KEY,
-        translation_key=ENERGY_TODAY_KEY,
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
+    measured_description(
+        EvSensorEntityDescription,
+        ENERGY_TODAY_KEY,
+        "kWh",
+        2,
+        total_increasing=True,
         value_fn=lambda data: round(data.energy_today_kwh, 4),
     ),
 )
@@ -93,13 +87,6 @@ class EvSensor(EvEntity, SensorEntity):
 
     entity_description: EvSensorEntityDescription
 
-    def __init__(
-        self, coordinator: EvChargingCoordinator, description: EvSensorEntityDescription
-    ) -> None:
-        """Create the sensor ``description``."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
-
     @property
     def native_value(self) -> StateType:
         """The value from the controller's latest tick."""
@@ -113,11 +100,10 @@ class EvEnergySensor(EvSensor, RestoreSensor):
         """Seed the controller with today's value from before the restart."""
         await super().async_added_to_hass()
         last_state = await self.async_get_last_state()
-        last = await self.async_get_last_sensor_data()
+        value = await async_last_number(self)
         if (
             last_state is not None
-            and last is not None
-            and isinstance(last.native_value, (int, float))
+            and value is not None
             and dt_util.as_local(last_state.last_changed).date() == dt_util.now().date()
         ):
-            self.coordinator.async_restore_energy(float(last.native_value))
+            self.coordinator.async_restore_energy(value)

@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
-from .coordinator import EvChargingConfigEntry, EvChargingCoordinator
+from .coordinator import EvChargingConfigEntry
 from .entity import EvEntity
 
 CONTROLLER_SWITCH: Final = SwitchEntityDescription(
@@ -25,17 +25,11 @@ async def async_setup_ev_switch(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the "Solar surplus charging" switch."""
-    async_add_entities([EvControllerSwitch(entry.runtime_data)])
+    async_add_entities([EvControllerSwitch(entry.runtime_data, CONTROLLER_SWITCH)])
 
 
 class EvControllerSwitch(EvEntity, SwitchEntity, RestoreEntity):
     """Turns the surplus controller on or off (restored; on after the first set-up)."""
-
-    entity_description = CONTROLLER_SWITCH
-
-    def __init__(self, coordinator: EvChargingCoordinator) -> None:
-        """Create the switch."""
-        super().__init__(coordinator, CONTROLLER_SWITCH.key)
 
     async def async_added_to_hass(self) -> None:
         """Restore the last on/off state into the controller."""

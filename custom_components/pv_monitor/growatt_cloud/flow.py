@@ -19,16 +19,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -36,6 +30,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from ..common.flow import KindFlowMixin, OneFormOptionsFlow, choice, number_box, schema_defaults
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .account import account_key, async_hand_over, async_user_agent, build_client
 from .api.client import DEFAULT_REGION, REGION_URLS, GrowattCloudClient, hash_password
@@ -75,11 +70,7 @@ ABORT_NO_PLANTS: Final = "no_plants"
 ABORT_WRONG_PLANT: Final = "wrong_plant"
 ERROR_NO_PLANT: Final = "growatt_cloud_no_plant"
 
-_REGION_SELECTOR: Final = SelectSelector(
-    SelectSelectorConfig(
-        options=list(REGION_URLS), translation_key="growatt_region", mode=SelectSelectorMode.LIST
-    )
-)
+_REGION_SELECTOR: Final = choice(REGION_URLS, translation_key="growatt_region")
 _TEXT: Final = TextSelector(TextSelectorConfig(autocomplete="username"))
 _SECRET: Final = TextSelector(
     TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
@@ -104,7 +95,7 @@ def _credentials(auth_type: str, user_input: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class GrowattCloudFlowMixin(ConfigFlow):
+class GrowattCloudFlowMixin(KindFlowMixin):
     """Steps of the Growatt cloud kind, mixed into the integration's config flow."""
 
     _gc_data: dict[str, Any]
@@ -193,11 +184,8 @@ class GrowattCloudFlowMixin(ConfigFlow):
                 return await self.async_step_growatt_cloud_plant()
             # Never show the password again.
             user_input = {k: v for k, v in user_input.items() if k != CONF_PASSWORD}
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(schema, user_input),
-            errors=errors,
-            description_placeholders=placeholders,
+        return self.async_show_step(
+            step_id, schema, user_input, errors, description_placeholders=placeholders
         )
 
     def _gc_configured_plants(self) -> set[str]:
@@ -219,15 +207,12 @@ class GrowattCloudFlowMixin(ConfigFlow):
             if plants:
                 return await self._gc_create(plants)
             errors["base"] = ERROR_NO_PLANT
-        selector = SelectSelector(
-            SelectSelectorConfig(
-                options=[
-                    SelectOptionDict(value=plant.plant_id, label=f"{plant.name} ({plant.plant_id})")
-                    for plant in self._gc_plants
-                ],
-                multiple=True,
-                mode=SelectSelectorMode.LIST,
-            )
+        selector = choice(
+            (
+                SelectOptionDict(value=plant.plant_id, label=f"{plant.name} ({plant.plant_id})")
+                for plant in self._gc_plants
+            ),
+            multiple=True,
         )
         default = [plant.plant_id for plant in self._gc_plants]
         return self.async_show_form(
@@ -249,10 +234,7 @@ class GrowattCloudFlowMixin(ConfigFlow):
         return self.async_create_entry(
             title=", ".join(names.values()),
             data={**data, CONF_PLANT_IDS: list(names), CONF_PLANTS: names},
-            options={
-                CONF_POLL_INTERVAL: DEFAULT_POLL_INTERVAL,
-                CONF_DAILY_BUDGET: DEFAULT_DAILY_BUDGET,
-            },
+            options=schema_defaults(OPTIONS_SCHEMA),
         )
 
     # -- reauthentication and reconfiguration ---------------------------------------------
@@ -302,62 +284,35 @@ class GrowattCloudFlowMixin(ConfigFlow):
                 await async_hand_over(self.hass, data, self._gc_client, self._gc_requests)
                 return self.async_update_reload_and_abort(entry, data_updates=updates)
             suggested.update({k: v for k, v in user_input.items() if k != CONF_PASSWORD})
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
-            description_placeholders=placeholders,
+        return self.async_show_step(
+            step_id, schema, suggested, errors, description_placeholders=placeholders
         )
 
 
 _MINUTES: Final = vol.All(
-    NumberSelector(
-        NumberSelectorConfig(
-            min=MIN_POLL_INTERVAL,
-            max=MAX_POLL_INTERVAL,
-            step=1,
-            mode=NumberSelectorMode.BOX,
-            unit_of_measurement="min",
-        )
-    ),
+    number_box(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL, unit="min"),
     vol.Coerce(int),
     vol.Range(min=MIN_POLL_INTERVAL, max=MAX_POLL_INTERVAL),
 )
 _BUDGET: Final = vol.All(
-    NumberSelector(
-        NumberSelectorConfig(
-            min=MIN_DAILY_BUDGET, max=MAX_DAILY_BUDGET, step=1, mode=NumberSelectorMode.BOX
-        )
-    ),
+    number_box(MIN_DAILY_BUDGET, MAX_DAILY_BUDGET),
     vol.Coerce(int),
     vol.Range(min=MIN_DAILY_BUDGET, max=MAX_DAILY_BUDGET),
 )
+OPTIONS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_POLL_INTERVAL, default=DEFAULT_POLL_INTERVAL): _MINUTES,
+        vol.Required(CONF_DAILY_BUDGET, default=DEFAULT_DAILY_BUDGET): _BUDGET,
+    }
+)
+"""Poll interval (minutes, at least 5) and daily request budget."""
 
 
-class GrowattCloudOptionsFlow(OptionsFlow):
+class GrowattCloudOptionsFlow(OneFormOptionsFlow):
     """Options of a Growatt cloud entry: poll interval and daily request budget."""
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the form (its own step id, so that its texts are its own)."""
-        return await self.async_step_growatt_cloud()
+    options_step = STEP_OPTIONS
 
-    async def async_step_growatt_cloud(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Save poll interval (minutes, at least 5) and daily request budget."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        options = self.config_entry.options
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_POLL_INTERVAL,
-                    default=options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
-                ): _MINUTES,
-                vol.Required(
-                    CONF_DAILY_BUDGET,
-                    default=options.get(CONF_DAILY_BUDGET, DEFAULT_DAILY_BUDGET),
-                ): _BUDGET,
-            }
-        )
-        return self.async_show_form(step_id=STEP_OPTIONS, data_schema=schema)
+    options_schema = OPTIONS_SCHEMA
+
+    async_step_growatt_cloud = OneFormOptionsFlow.async_options_step

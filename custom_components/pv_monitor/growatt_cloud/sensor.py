@@ -19,21 +19,13 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import (
-    PERCENTAGE,
-    EntityCategory,
-    UnitOfElectricCurrent,
-    UnitOfElectricPotential,
-    UnitOfEnergy,
-    UnitOfFrequency,
-    UnitOfPower,
-    UnitOfTemperature,
-)
+from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from ..common.entity import async_last_number, measured_description
 from ..const import DOMAIN
 from ..growatt_local.protocol.registers import VALUE_UNITS
 from .api.models import DeviceType
@@ -41,16 +33,8 @@ from .coordinator import GrowattCloudConfigEntry, GrowattCloudCoordinator
 
 PARALLEL_UPDATES = 0
 
-_UNITS: Final[dict[str, tuple[SensorDeviceClass | None, str, int]]] = {
-    "W": (SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
-    "V": (SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 1),
-    "A": (SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1),
-    "Hz": (SensorDeviceClass.FREQUENCY, UnitOfFrequency.HERTZ, 2),
-    "kWh": (SensorDeviceClass.ENERGY, UnitOfEnergy.KILO_WATT_HOUR, 1),
-    "°C": (SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, 1),
-    "%": (None, PERCENTAGE, 0),
-}
-"""Units of the local listener's value keys that the cloud delivers."""
+_PRECISIONS: Final = {"W": 0, "V": 1, "A": 1, "Hz": 2, "kWh": 1, "°C": 1, "%": 0}
+"""Display precision of the local listener's units that the cloud delivers (others: none)."""
 
 DEVICE_MODELS: Final = {
     DeviceType.INVERTER: "PV inverter",
@@ -76,51 +60,36 @@ class GrowattCloudSensorEntityDescription(SensorEntityDescription):
 def value_description(key: str) -> GrowattCloudSensorEntityDescription | None:
     """Description of the local-listener value ``key`` (its translation key), or None."""
     unit = VALUE_UNITS.get(key)
-    if unit not in _UNITS:
+    if unit is None or unit not in _PRECISIONS:
         return None
-    device_class, native_unit, precision = _UNITS[unit]
-    if key == "battery_soc":
-        device_class = SensorDeviceClass.BATTERY
     counter = unit == "kWh"
     per_string_energy = key.startswith("pv") and key[2:3].isdigit() and counter
-    return GrowattCloudSensorEntityDescription(
-        key=key,
-        translation_key=key,
-        device_class=device_class,
-        native_unit_of_measurement=native_unit,
-        state_class=SensorStateClass.TOTAL_INCREASING if counter else SensorStateClass.MEASUREMENT,
-        suggested_display_precision=precision,
+    extra = {"device_class": SensorDeviceClass.BATTERY} if key == "battery_soc" else {}
+    return measured_description(
+        GrowattCloudSensorEntityDescription,
+        key,
+        unit,
+        _PRECISIONS[unit],
+        total_increasing=counter,
         entity_registry_enabled_default=not per_string_energy,
         counter=counter,
+        **extra,
     )
 
 
 PLANT_SENSORS: Final = (
-    GrowattCloudSensorEntityDescription(
-        key="current_power",
+    measured_description(
+        GrowattCloudSensorEntityDescription,
+        "current_power",
+        "W",
+        0,
         translation_key="growatt_cloud_current_power",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
     ),
-    GrowattCloudSensorEntityDescription(
-        key="energy_today",
-        translation_key="energy_today",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        suggested_display_precision=1,
-        counter=True,
-    ),
-    GrowattCloudSensorEntityDescription(
-        key="energy_total",
-        translation_key="energy_total",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        suggested_display_precision=1,
-        counter=True,
+    *(
+        measured_description(
+            GrowattCloudSensorEntityDescription, key, "kWh", 1, total_increasing=True, counter=True
+        )
+        for key in ("energy_today", "energy_total")
     ),
 )
 """Plant totals (W, kWh)."""
@@ -252,15 +221,9 @@ class GrowattCloudValueSensor(GrowattCloudEntity, RestoreSensor):
     async def async_added_to_hass(self) -> None:
         """Hand a restored lifetime counter to the coordinator's guard."""
         await super().async_added_to_hass()
-        if not self.entity_description.counter:
-            return
-        last = await self.async_get_last_sensor_data()
-        if last is not None and isinstance(last.native_value, (int, float)):
-            self.coordinator.restore_value(
-                self.serial or self.plant_id,
-                self.entity_description.key,
-                float(last.native_value),
-            )
+        if self.entity_description.counter and (value := await async_last_number(self)) is not None:
+            key = self.entity_description.key
+            self.coordinator.restore_value(self.serial or self.plant_id, key, value)
 
     @property
     def _values(self) -> dict[str, float]:

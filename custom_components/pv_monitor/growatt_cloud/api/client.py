@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 import hashlib
 from http.cookies import SimpleCookie
 import json
 import logging
 import math
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypedDict, Unpack
 
 import aiohttp
 
@@ -51,6 +52,7 @@ from .models import (
     Device,
     DeviceData,
     DeviceType,
+    FieldMap,
     LoginResult,
     Plant,
     map_fields,
@@ -103,6 +105,26 @@ DEFAULT_TIMEOUT: Final = 30.0
 
 type RequestHook = Callable[[str], None]
 """Called with the endpoint (path) before every HTTP request."""
+
+
+class RequestBody(TypedDict, total=False):
+    """What one request sends besides its method and path."""
+
+    params: dict[str, str] | None
+    """Query parameters."""
+    data: dict[str, str] | None
+    """Form body (``application/x-www-form-urlencoded``)."""
+
+
+class HttpOptions(TypedDict, total=False):
+    """Keyword options of both clients (passed on to the HTTP plumbing)."""
+
+    on_request: RequestHook | None
+    """Called with the endpoint before every request (the budget guard's count)."""
+    timeout: float
+    """Seconds a request may take in total (:data:`DEFAULT_TIMEOUT`)."""
+    agent: str
+    """User-Agent header (:data:`DEFAULT_USER_AGENT`, or :func:`user_agent` of the install)."""
 
 
 def user_agent(install_id: str) -> str:
@@ -174,10 +196,9 @@ class _HttpClient:
         method: str,
         path: str,
         *,
-        params: dict[str, str] | None = None,
-        data: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         cookies: dict[str, str] | None = None,
+        **request: Unpack[RequestBody],
     ) -> tuple[int, str, SimpleCookie]:
         """Send one request; return ``(status, body, cookies set)``.
 
@@ -193,8 +214,8 @@ class _HttpClient:
             async with self._session.request(
                 method,
                 self.base_url + path,
-                params=params,
-                data=data,
+                params=request.get("params"),
+                data=request.get("data"),
                 headers={"User-Agent": self.agent, **(headers or {})},
                 cookies=cookies,
                 allow_redirects=False,
@@ -234,6 +255,75 @@ def _list(value: Any, what: str) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)]
 
 
+@dataclass(frozen=True, slots=True)
+class ShinePhoneRead:
+    """One ShinePhone request for a device's values and where they stand in the answer."""
+
+    what: str
+    """Name of the answer in error messages."""
+    path: str
+    op: str
+    """The ``op`` query parameter."""
+    id_param: str
+    """Parameter carrying the device serial (with ``plantId`` when ``plant``)."""
+    container: str
+    """Key of the answer holding the values."""
+    fields: FieldMap
+    method: str = "GET"
+    """``GET``: ids in the query; ``POST``: ids in the form body, ``op`` in the query."""
+    plant: bool = False
+    inline: bool = False
+    """The values may stand at the answer's top level when ``container`` is missing."""
+
+
+SHINEPHONE_READS: Final[dict[DeviceType, tuple[ShinePhoneRead, ...]]] = {
+    DeviceType.INVERTER: (
+        ShinePhoneRead(
+            "inverter detail",
+            "newInverterAPI.do",
+            "getInverterDetailData",
+            "inverterId",
+            "data",
+            INVERTER_FIELDS,
+            inline=True,
+        ),
+    ),
+    DeviceType.TLX: (
+        ShinePhoneRead(
+            "tlx detail", "newTlxApi.do", "getTlxDetailData", "id", "data", TLX_FIELDS, inline=True
+        ),
+    ),
+    DeviceType.MIX: (
+        ShinePhoneRead(
+            "mix info", "newMixApi.do", "getMixInfo", "mixId", "obj", MIX_INFO_FIELDS, plant=True
+        ),
+        ShinePhoneRead(
+            "mix status",
+            "newMixApi.do",
+            "getSystemStatus_KW",
+            "mixId",
+            "obj",
+            MIX_STATUS_FIELDS,
+            method="POST",
+            plant=True,
+        ),
+    ),
+    DeviceType.STORAGE: (
+        ShinePhoneRead(
+            "storage detail",
+            "newStorageAPI.do",
+            "getStorageParams_sacolar",
+            "storageId",
+            "storageDetailBean",
+            STORAGE_FIELDS,
+        ),
+    ),
+}
+"""The requests that read each device type's values over ShinePhone (growattServer's
+``inverter_detail``, ``tlx_detail``, ``mix_info`` + ``mix_system_status``,
+``storage_params``); a SPH hybrid needs two."""
+
+
 class GrowattShinePhoneClient(_HttpClient):
     """Classic ShinePhone API: one login per session, cookie reused until it expires."""
 
@@ -245,13 +335,10 @@ class GrowattShinePhoneClient(_HttpClient):
         base_url: str,
         username: str,
         password_hash: str,
-        *,
-        on_request: RequestHook | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        agent: str = DEFAULT_USER_AGENT,
+        **options: Unpack[HttpOptions],
     ) -> None:
         """``password_hash`` is :func:`hash_password` of the password (never sent plain)."""
-        super().__init__(session, base_url, on_request=on_request, timeout=timeout, agent=agent)
+        super().__init__(session, base_url, **options)
         self._username = username
         self._password_hash = password_hash
         self._cookies: dict[str, str] | None = None
@@ -309,27 +396,16 @@ class GrowattShinePhoneClient(_HttpClient):
         self.user_id = str(user_id)
         return LoginResult(user_id=self.user_id)
 
-    async def _once(
-        self, method: str, path: str, params: dict[str, str] | None, data: dict[str, str] | None
-    ) -> Any:
-        status, body, _cookies = await self._http(
-            method, path, params=params, data=data, cookies=self._cookies
-        )
+    async def _once(self, method: str, path: str, body: RequestBody) -> Any:
+        status, text, _cookies = await self._http(method, path, cookies=self._cookies, **body)
         if status in (301, 302, 303, 307, 401, 403):
             # 403 here carried JSON (a CDN block without it raised GrowattBlockedError).
             raise GrowattSessionExpiredError(f"{path}: HTTP {status}")
-        if (answer := _loads(body)) is None:
+        if (answer := _loads(text)) is None:
             raise GrowattSessionExpiredError(f"{path}: not JSON")
         return answer
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        data: dict[str, str] | None = None,
-    ) -> Any:
+    async def _call(self, method: str, path: str, **body: Unpack[RequestBody]) -> Any:
         """JSON answer of one call.
 
         Logs in first when there is no session yet and once more when the session turns
@@ -338,12 +414,12 @@ class GrowattShinePhoneClient(_HttpClient):
         await self._login_unless(None)
         session = self._cookies
         try:
-            return await self._once(method, path, params, data)
+            return await self._once(method, path, body)
         except GrowattSessionExpiredError:
             _LOGGER.debug("Growatt session expired at %s; logging in again", path)
         await self._login_unless(session, expired=True)
         try:
-            return await self._once(method, path, params, data)
+            return await self._once(method, path, body)
         except GrowattSessionExpiredError as err:
             raise GrowattUnavailableError(f"{err} right after a fresh login") from err
 
@@ -430,63 +506,23 @@ class GrowattShinePhoneClient(_HttpClient):
         return devices
 
     async def device_data(self, plant_id: str, device: Device) -> DeviceData | None:
-        """Values of one device by its type; None for :attr:`DeviceType.OTHER`."""
-        serial = device.serial
-        values: dict[str, float]
-        match device.device_type:
-            case DeviceType.INVERTER:
-                answer = _dict(
-                    await self._call(
-                        "GET",
-                        "newInverterAPI.do",
-                        params={"op": "getInverterDetailData", "inverterId": serial},
-                    ),
-                    "inverter detail",
-                )
-                values = map_fields(_dict(answer.get("data", answer), "inverter"), INVERTER_FIELDS)
-            case DeviceType.TLX:
-                answer = _dict(
-                    await self._call(
-                        "GET", "newTlxApi.do", params={"op": "getTlxDetailData", "id": serial}
-                    ),
-                    "tlx detail",
-                )
-                values = map_fields(_dict(answer.get("data", answer), "tlx detail"), TLX_FIELDS)
-            case DeviceType.MIX:
-                info = _dict(
-                    await self._call(
-                        "GET",
-                        "newMixApi.do",
-                        params={"op": "getMixInfo", "mixId": serial, "plantId": plant_id},
-                    ),
-                    "mix info",
-                )
-                status = _dict(
-                    await self._call(
-                        "POST",
-                        "newMixApi.do",
-                        params={"op": "getSystemStatus_KW"},
-                        data={"mixId": serial, "plantId": plant_id},
-                    ),
-                    "mix status",
-                )
-                values = map_fields(_dict(info.get("obj"), "mix info"), MIX_INFO_FIELDS)
-                values.update(map_fields(_dict(status.get("obj"), "mix status"), MIX_STATUS_FIELDS))
-            case DeviceType.STORAGE:
-                answer = _dict(
-                    await self._call(
-                        "GET",
-                        "newStorageAPI.do",
-                        params={"op": "getStorageParams_sacolar", "storageId": serial},
-                    ),
-                    "storage detail",
-                )
-                values = map_fields(
-                    _dict(answer.get("storageDetailBean"), "storage detail"), STORAGE_FIELDS
-                )
-            case _:
-                return None
-        return DeviceData(serial=serial, device_type=device.device_type, values=values)
+        """Values of one device by its type (:data:`SHINEPHONE_READS`); None for others."""
+        reads = SHINEPHONE_READS.get(device.device_type)
+        if reads is None:
+            return None
+        values: dict[str, float] = {}
+        for read in reads:
+            ids = {read.id_param: device.serial, **({"plantId": plant_id} if read.plant else {})}
+            if read.method == "POST":
+                params, data = {"op": read.op}, ids
+            else:
+                params, data = {"op": read.op, **ids}, None
+            answer = _dict(
+                await self._call(read.method, read.path, params=params, data=data), read.what
+            )
+            raw = answer.get(read.container, answer if read.inline else None)
+            values.update(map_fields(_dict(raw, read.what), read.fields))
+        return DeviceData(serial=device.serial, device_type=device.device_type, values=values)
 
     async def daily_energy(self, plant_id: str, start: date, end: date) -> dict[date, float]:
         """Energy (kWh) of each day from ``start`` to ``end``, one request per month.
@@ -518,6 +554,14 @@ class GrowattShinePhoneClient(_HttpClient):
         return days
 
 
+V1_LAST_DATA: Final[dict[DeviceType, tuple[str, FieldMap]]] = {
+    DeviceType.TLX: ("tlx", TLX_FIELDS),
+    DeviceType.MIX: ("mix", MIX_V1_FIELDS),
+}
+"""OpenAPI V1 device types with a ``device/<name>/<name>_last_data`` endpoint, and the fields
+of its answer."""
+
+
 class GrowattOpenApiClient(_HttpClient):
     """OpenAPI V1 with an API token; no login."""
 
@@ -528,23 +572,13 @@ class GrowattOpenApiClient(_HttpClient):
         session: aiohttp.ClientSession,
         base_url: str,
         token: str,
-        *,
-        on_request: RequestHook | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        agent: str = DEFAULT_USER_AGENT,
+        **options: Unpack[HttpOptions],
     ) -> None:
         """``base_url`` is the region's server; calls go to ``<base_url>v1/<endpoint>``."""
-        super().__init__(session, base_url, on_request=on_request, timeout=timeout, agent=agent)
+        super().__init__(session, base_url, **options)
         self._token = token
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        data: dict[str, str] | None = None,
-    ) -> Any:
+    async def _call(self, method: str, path: str, **body: Unpack[RequestBody]) -> Any:
         """The ``data`` of a V1 answer.
 
         Raises:
@@ -553,12 +587,12 @@ class GrowattOpenApiClient(_HttpClient):
             GrowattBlockedError: HTTP 403 without the API's JSON body.
             GrowattUnavailableError: any other error code or an answer that is not JSON.
         """
-        status, body, _cookies = await self._http(
-            method, f"v1/{path}", params=params, data=data, headers={"token": self._token}
+        status, text, _cookies = await self._http(
+            method, f"v1/{path}", headers={"token": self._token}, **body
         )
         if status == 401:
             raise GrowattAuthError(f"{path}: HTTP {status}")
-        answer = _dict(_loads(body), path)
+        answer = _dict(_loads(text), path)
         code = answer.get("error_code")
         message = str(answer.get("error_msg") or "")
         if code == V1_OK:
@@ -651,18 +685,12 @@ class GrowattOpenApiClient(_HttpClient):
         ``device/tlx/tlx_last_data`` or ``device/mix/mix_last_data`` (POST, form field
         ``tlx_sn``/``mix_sn``); None for other types (V1 support limited to these).
         """
-        if device.device_type is DeviceType.TLX:
-            data = await self._call(
-                "POST", "device/tlx/tlx_last_data", data={"tlx_sn": device.serial}
-            )
-            fields = TLX_FIELDS
-        elif device.device_type is DeviceType.MIX:
-            data = await self._call(
-                "POST", "device/mix/mix_last_data", data={"mix_sn": device.serial}
-            )
-            fields = MIX_V1_FIELDS
-        else:
+        if (kind := V1_LAST_DATA.get(device.device_type)) is None:
             return None
+        name, fields = kind
+        data = await self._call(
+            "POST", f"device/{name}/{name}_last_data", data={f"{name}_sn": device.serial}
+        )
         if isinstance(data, list) and data:
             data = data[0]
         return DeviceData(

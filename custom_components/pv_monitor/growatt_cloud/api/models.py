@@ -124,13 +124,29 @@ _PV: Final[FieldMap] = {
     for prefix, kind in (("vpv", "voltage"), ("ipv", "current"), ("ppv", "power"))
 }
 
+_STORAGE_ENERGY: Final[FieldMap] = {
+    "epvToday": ("pv_energy_today", 1.0),
+    "epvTotal": ("pv_energy_total", 1.0),
+    "eBatChargeToday": ("battery_charge_energy_today", 1.0),
+    "eBatChargeTotal": ("battery_charge_energy_total", 1.0),
+    "eBatDisChargeToday": ("battery_discharge_energy_today", 1.0),
+    "eBatDisChargeTotal": ("battery_discharge_energy_total", 1.0),
+}
+"""PV and battery energies (kWh) as ShinePhone's ``getMixInfo`` and ``storageDetailBean`` both
+name them."""
+
+_AC: Final[FieldMap] = {
+    "ppv": ("pv_power", 1.0),
+    "pac": ("ac_power", 1.0),
+    "fac": ("grid_frequency", 1.0),
+}
+"""PV input, AC output power (W) and grid frequency (Hz), named alike by every inverter answer."""
+
 INVERTER_FIELDS: Final[FieldMap] = {
     **{k: v for k, v in _PV.items() if not k.endswith("4")},
     "powerToday": ("energy_today", 1.0),
     "powerTotal": ("energy_total", 1.0),
-    "ppv": ("pv_power", 1.0),
-    "pac": ("ac_power", 1.0),
-    "fac": ("grid_frequency", 1.0),
+    **_AC,
     "vacr": ("ac_l1_voltage", 1.0),
     "iacr": ("ac_l1_current", 1.0),
     "pacr": ("ac_l1_power", 1.0),
@@ -146,9 +162,7 @@ TLX_FIELDS: Final[FieldMap] = {
     "eacTotal": ("energy_total", 1.0),
     "epvToday": ("pv_energy_today", 1.0),
     "epvTotal": ("pv_energy_total", 1.0),
-    "ppv": ("pv_power", 1.0),
-    "pac": ("ac_power", 1.0),
-    "fac": ("grid_frequency", 1.0),
+    **_AC,
     "vac1": ("ac_l1_voltage", 1.0),
     "vacRs": ("ac_l1_voltage", 1.0),
     "vacrs": ("ac_l1_voltage", 1.0),
@@ -167,12 +181,7 @@ MIX_INFO_FIELDS: Final[FieldMap] = {
     "vbat": ("battery_voltage", 1.0),
     "vpv1": ("pv1_voltage", 1.0),
     "vpv2": ("pv2_voltage", 1.0),
-    "epvToday": ("pv_energy_today", 1.0),
-    "epvTotal": ("pv_energy_total", 1.0),
-    "eBatChargeToday": ("battery_charge_energy_today", 1.0),
-    "eBatChargeTotal": ("battery_charge_energy_total", 1.0),
-    "eBatDisChargeToday": ("battery_discharge_energy_today", 1.0),
-    "eBatDisChargeTotal": ("battery_discharge_energy_total", 1.0),
+    **_STORAGE_ENERGY,
     "acChargeEnergyToday": ("ac_charge_energy_today", 1.0),
     "acChargeEnergyTotal": ("ac_charge_energy_total", 1.0),
 }
@@ -197,15 +206,13 @@ MIX_V1_FIELDS: Final[FieldMap] = {
     **{k: v for k, v in _PV.items() if k[-1] in "12"},
     "soc": ("battery_soc", 1.0),
     "vbat": ("battery_voltage", 1.0),
-    "ppv": ("pv_power", 1.0),
-    "pac": ("ac_power", 1.0),
+    **_AC,
     "pcharge1": ("battery_charge_power", 1.0),
     "pdischarge1": ("battery_discharge_power", 1.0),
     "pacToGridTotal": ("grid_export_power", 1.0),
     "pacToUserTotal": ("grid_import_power", 1.0),
     "plocalLoadTotal": ("load_power", 1.0),
     "vac1": ("grid_voltage", 1.0),
-    "fac": ("grid_frequency", 1.0),
     "temp1": ("inverter_temperature", 1.0),
     "eacToday": ("energy_today", 1.0),
     "eacTotal": ("energy_total", 1.0),
@@ -245,12 +252,7 @@ STORAGE_FIELDS: Final[FieldMap] = {
     "vGrid": ("grid_voltage", 1.0),
     "freqGrid": ("grid_frequency", 1.0),
     "loadPercent": ("load_percent", 1.0),
-    "epvToday": ("pv_energy_today", 1.0),
-    "epvTotal": ("pv_energy_total", 1.0),
-    "eBatChargeToday": ("battery_charge_energy_today", 1.0),
-    "eBatChargeTotal": ("battery_charge_energy_total", 1.0),
-    "eBatDisChargeToday": ("battery_discharge_energy_today", 1.0),
-    "eBatDisChargeTotal": ("battery_discharge_energy_total", 1.0),
+    **_STORAGE_ENERGY,
 }
 """ShinePhone ``getStorageParams_sacolar`` ``storageDetailBean`` fields."""
 

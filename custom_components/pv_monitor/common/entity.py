@@ -1,0 +1,111 @@
+"""Sensor entity descriptions that every kind builds the same way: one unit, one rule.
+
+A measured value is described by its key, its unit and its display precision; the device
+class and the native unit follow from the unit (:data:`UNIT_CLASSES`), the state class from
+whether it is a lifetime counter (``total_increasing``, Home Assistant's rule for meters
+that only count up and restart from zero on a meter swap) or a momentary reading
+(``measurement``). Growatt cloud, DSMR and EV charging use it; a kind passes its own
+description class (extra fields such as ``value_fn`` go through ``**kwargs``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntityDescription,
+)
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfPower,
+    UnitOfReactiveEnergy,
+    UnitOfReactivePower,
+    UnitOfTemperature,
+    UnitOfTime,
+    UnitOfVolume,
+)
+
+UNIT_CLASSES: Final[dict[str, tuple[SensorDeviceClass | None, str]]] = {
+    "W": (SensorDeviceClass.POWER, UnitOfPower.WATT),
+    "VA": (SensorDeviceClass.APPARENT_POWER, "VA"),
+    "var": (SensorDeviceClass.REACTIVE_POWER, UnitOfReactivePower.VOLT_AMPERE_REACTIVE),
+    "V": (SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT),
+    "A": (SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE),
+    "Hz": (SensorDeviceClass.FREQUENCY, UnitOfFrequency.HERTZ),
+    "kWh": (SensorDeviceClass.ENERGY, UnitOfEnergy.KILO_WATT_HOUR),
+    "GJ": (SensorDeviceClass.ENERGY, UnitOfEnergy.GIGA_JOULE),
+    "kvarh": (
+        SensorDeviceClass.REACTIVE_ENERGY,
+        UnitOfReactiveEnergy.KILO_VOLT_AMPERE_REACTIVE_HOUR,
+    ),
+    "h": (SensorDeviceClass.DURATION, UnitOfTime.HOURS),
+    "°C": (SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS),
+    "m³": (SensorDeviceClass.VOLUME, UnitOfVolume.CUBIC_METERS),
+    "%": (None, PERCENTAGE),
+}
+"""``{unit as the sources write it: (device class, Home Assistant unit)}`` (the Growatt
+register units of ``growatt_local/protocol/registers.py``, DSMR's and the EV's); a caller that
+knows better (``battery`` for a state of charge, ``gas``/``water`` for a volume) passes
+``device_class``."""
+
+
+def measured_description[D: SensorEntityDescription](
+    description_class: type[D],
+    key: str,
+    unit: str,
+    precision: int,
+    *,
+    total_increasing: bool = False,
+    translation_key: str | None = None,
+    **kwargs: Any,
+) -> D:
+    """A ``description_class`` for the value ``key`` in ``unit`` (a key of :data:`UNIT_CLASSES`).
+
+    ``total_increasing``: a lifetime or daily energy/volume counter, else a
+    momentary reading (``measurement``). ``translation_key`` defaults to ``key``; ``kwargs``
+    (``device_class``, ``translation_placeholders``, a kind's own fields) override or extend
+    the description. Raises KeyError for a unit not in :data:`UNIT_CLASSES`.
+    """
+    device_class, native_unit = UNIT_CLASSES[unit]
+    fields: dict[str, Any] = {
+        "device_class": device_class,
+        "native_unit_of_measurement": native_unit,
+        "state_class": (
+            SensorStateClass.TOTAL_INCREASING if total_increasing else SensorStateClass.MEASUREMENT
+        ),
+        "suggested_display_precision": precision,
+    }
+    fields.update(kwargs)
+    return description_class(key=key, translation_key=translation_key or key, **fields)
+
+
+def connectivity_description(key: str) -> BinarySensorEntityDescription:
+    """The diagnostic "connected" binary sensor of a link (P1 port, datalogger): ``key``."""
+    return BinarySensorEntityDescription(
+        key=key,
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+    )
+
+
+async def async_last_number(sensor: RestoreSensor) -> float | None:
+    """The value ``sensor`` showed before the restart when it was a number, else None.
+
+    Restored counters hand it to their guard (a lifetime counter never starts from 0 again).
+    """
+    last = await sensor.async_get_last_sensor_data()
+    if last is None or not isinstance(last.native_value, (int, float)):
+        return None
+    return float(last.native_value)
