@@ -127,7 +127,11 @@ async def test_spike_negative_reload_and_meter_swap(
             assert value(hass, TARIFF_1) == "4.427"
             assert issues.async_get_issue(DOMAIN, coordinator.meter_counters.issue_id) is None
     assert value(hass, TARIFF_1) == "0.12"
-    ours = [i for i in issues.issues.values() if i.domain == DOMAIN]
+    ours = [
+        i
+        for i in issues.issues.values()
+        if i.domain == DOMAIN and i.translation_key == "dsmr_counter_reset"
+    ]
     assert len(ours) == 1
     assert "energy_import_tariff_1: 4.427 -> 0.12" in ours[0].translation_placeholders["changes"]
     assert coordinator.meter_counters.guards["energy_import_tariff_1"].resets == 1
