@@ -92,7 +92,8 @@ class PvSystemSensorEntityDescription(SensorEntityDescription):
     """Decimals of the state (None: not rounded, e.g. timestamps)."""
 
 
-def _energy(key: str, fn: Callable[[PvSystemCoordinator], float | None]) -> Any:
+def _energy(key: str, fn: Callable[[PvSystemCoordinator], float | None] | None = None) -> Any:
+    """A kWh forecast or day total (no state class); ``fn`` defaults to the KPI ``key``."""
     return PvSystemSensorEntityDescription(
         key=key,
         translation_key=key,
@@ -100,11 +101,57 @@ def _energy(key: str, fn: Callable[[PvSystemCoordinator], float | None]) -> Any:
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
         precision=3,
+        value_fn=fn or _kpi(key),
+    )
+
+
+def _power(
+    key: str,
+    fn: Callable[[PvSystemCoordinator], float | None],
+    state_class: SensorStateClass | None = None,
+) -> Any:
+    """A power in whole watts."""
+    return PvSystemSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=state_class,
+        suggested_display_precision=0,
+        precision=0,
         value_fn=fn,
     )
 
 
-def _ratio(key: str, category: EntityCategory | None = None) -> Any:
+def _peak_time(key: str, offset: int) -> Any:
+    """The time of the forecast peak ``offset`` days from today."""
+    return PvSystemSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_peak(offset),
+    )
+
+
+def _money(key: str) -> Any:
+    """A KPI in the configured currency (unit set by the entity)."""
+    return PvSystemSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        precision=2,
+        monetary=True,
+        value_fn=_kpi(key),
+    )
+
+
+def _ratio(
+    key: str,
+    category: EntityCategory | None = None,
+    fn: Callable[[PvSystemCoordinator], float | None] | None = None,
+) -> Any:
+    """A percentage measurement; ``fn`` defaults to the KPI ``key``."""
     return PvSystemSensorEntityDescription(
         key=key,
         translation_key=key,
@@ -113,7 +160,7 @@ def _ratio(key: str, category: EntityCategory | None = None) -> Any:
         suggested_display_precision=1,
         precision=1,
         entity_category=category,
-        value_fn=_kpi(key),
+        value_fn=fn or _kpi(key),
     )
 
 
@@ -121,46 +168,11 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
     _energy("forecast_energy_today", _today),
     _energy("forecast_energy_today_remaining", _remaining),
     _energy("forecast_energy_tomorrow", _tomorrow),
-    PvSystemSensorEntityDescription(
-        key="forecast_power_now",
-        translation_key="forecast_power_now",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        precision=0,
-        value_fn=_power_now,
-    ),
-    PvSystemSensorEntityDescription(
-        key="forecast_power_next_hour",
-        translation_key="forecast_power_next_hour",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        precision=0,
-        value_fn=_power_next_hour,
-    ),
-    PvSystemSensorEntityDescription(
-        key="peak_time_today",
-        translation_key="peak_time_today",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=_peak(0),
-    ),
-    PvSystemSensorEntityDescription(
-        key="peak_time_tomorrow",
-        translation_key="peak_time_tomorrow",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=_peak(1),
-    ),
-    PvSystemSensorEntityDescription(
-        key="expected_power",
-        translation_key="expected_power",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
-        precision=0,
-        value_fn=lambda c: c.data.expected_power,
-    ),
+    _power("forecast_power_now", _power_now),
+    _power("forecast_power_next_hour", _power_next_hour),
+    _peak_time("peak_time_today", 0),
+    _peak_time("peak_time_tomorrow", 1),
+    _power("expected_power", lambda c: c.data.expected_power, SensorStateClass.MEASUREMENT),
     _ratio("performance_ratio_today"),
     _ratio("performance_ratio_7d"),
     _ratio("temperature_corrected_pr_today"),
@@ -176,43 +188,10 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
     _ratio("capacity_factor_today"),
     _ratio("self_consumption_ratio_today"),
     _ratio("self_sufficiency_today"),
-    PvSystemSensorEntityDescription(
-        key="direct_consumption_today",
-        translation_key="direct_consumption_today",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
-        precision=3,
-        value_fn=_kpi("direct_consumption_today"),
-    ),
-    PvSystemSensorEntityDescription(
-        key="grid_cost_today",
-        translation_key="grid_cost_today",
-        device_class=SensorDeviceClass.MONETARY,
-        suggested_display_precision=2,
-        precision=2,
-        monetary=True,
-        value_fn=_kpi("grid_cost_today"),
-    ),
-    PvSystemSensorEntityDescription(
-        key="savings_today",
-        translation_key="savings_today",
-        device_class=SensorDeviceClass.MONETARY,
-        suggested_display_precision=2,
-        precision=2,
-        monetary=True,
-        value_fn=_kpi("savings_today"),
-    ),
-    PvSystemSensorEntityDescription(
-        key="forecast_accuracy",
-        translation_key="forecast_accuracy",
-        native_unit_of_measurement=PERCENTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        suggested_display_precision=1,
-        precision=1,
-        value_fn=lambda c: c.forecast_accuracy,
-    ),
+    _energy("direct_consumption_today"),
+    _money("grid_cost_today"),
+    _money("savings_today"),
+    _ratio("forecast_accuracy", EntityCategory.DIAGNOSTIC, lambda c: c.forecast_accuracy),
 )
 """Every sensor of a PV system."""
 
@@ -243,26 +222,11 @@ class PvSystemSensor(PvSystemEntity, SensorEntity):
         return value
 
 
-HOUSE_CONSUMPTION: Final = PvSystemSensorEntityDescription(
-    key="house_consumption_today",
-    translation_key="house_consumption_today",
-    device_class=SensorDeviceClass.ENERGY,
-    native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-    suggested_display_precision=2,
-    precision=3,
-    value_fn=_kpi("house_consumption_today"),
-)
+HOUSE_CONSUMPTION: Final = _energy("house_consumption_today")
 """PV + grid import - export today, with grid import and export energy sensors."""
 
-HOUSE_LOAD: Final = PvSystemSensorEntityDescription(
-    key="house_load_power",
-    translation_key="house_load_power",
-    device_class=SensorDeviceClass.POWER,
-    native_unit_of_measurement=UnitOfPower.WATT,
-    state_class=SensorStateClass.MEASUREMENT,
-    suggested_display_precision=0,
-    precision=0,
-    value_fn=lambda c: c.house_load(),
+HOUSE_LOAD: Final = _power(
+    "house_load_power", lambda c: c.house_load(), SensorStateClass.MEASUREMENT
 )
 """Production power + net grid power, with a net grid power sensor."""
 
