@@ -87,19 +87,12 @@ DIAGNOSTIC_KEYS: Final = frozenset(
 )
 """Values that describe the inverter's health rather than the energy it makes."""
 
-DISABLED_KEYS: Final = frozenset(
-    {
-        "status_code",
-        "warning_code",
-        "p_bus_voltage",
-        "n_bus_voltage",
-        "ipm_temperature",
-        "boost_temperature",
-        "operating_hours",
-        "output_apparent_power",
-    }
-)
-"""Noisy or rarely used values: created disabled, the user can enable them."""
+DISABLED_KEYS: Final = (DIAGNOSTIC_KEYS - {"fault_code"}) | {"output_apparent_power"}
+"""Noisy or rarely used values: created disabled, the user can enable them.
+
+Every diagnostic value but the fault code (shown by default: it says why nothing is made),
+and the apparent power next to the active power.
+"""
 
 
 def _is_disabled(key: str) -> bool:
