@@ -92,75 +92,72 @@ class PvSystemSensorEntityDescription(SensorEntityDescription):
     """Decimals of the state (None: not rounded, e.g. timestamps)."""
 
 
-def _energy(key: str, fn: Callable[[PvSystemCoordinator], float | None] | None = None) -> Any:
-    """A kWh forecast or day total (no state class); ``fn`` defaults to the KPI ``key``."""
+type _ValueFn = Callable[[PvSystemCoordinator], StateType | datetime]
+
+
+def _describe(key: str, fn: _ValueFn | None, **fields: Any) -> PvSystemSensorEntityDescription:
+    """The sensor ``key`` (also its translation key); ``fn`` defaults to the KPI ``key``."""
     return PvSystemSensorEntityDescription(
-        key=key,
-        translation_key=key,
+        key=key, translation_key=key, value_fn=fn or _kpi(key), **fields
+    )
+
+
+def _energy(key: str, fn: _ValueFn | None = None) -> PvSystemSensorEntityDescription:
+    """A kWh forecast or day total (no state class)."""
+    return _describe(
+        key,
+        fn,
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
         precision=3,
-        value_fn=fn or _kpi(key),
     )
 
 
 def _power(
-    key: str,
-    fn: Callable[[PvSystemCoordinator], float | None],
-    state_class: SensorStateClass | None = None,
-) -> Any:
+    key: str, fn: _ValueFn, state_class: SensorStateClass | None = None
+) -> PvSystemSensorEntityDescription:
     """A power in whole watts."""
-    return PvSystemSensorEntityDescription(
-        key=key,
-        translation_key=key,
+    return _describe(
+        key,
+        fn,
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         state_class=state_class,
         suggested_display_precision=0,
         precision=0,
-        value_fn=fn,
     )
 
 
-def _peak_time(key: str, offset: int) -> Any:
+def _peak_time(key: str, offset: int) -> PvSystemSensorEntityDescription:
     """The time of the forecast peak ``offset`` days from today."""
-    return PvSystemSensorEntityDescription(
-        key=key,
-        translation_key=key,
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=_peak(offset),
-    )
+    return _describe(key, _peak(offset), device_class=SensorDeviceClass.TIMESTAMP)
 
 
-def _money(key: str) -> Any:
+def _money(key: str) -> PvSystemSensorEntityDescription:
     """A KPI in the configured currency (unit set by the entity)."""
-    return PvSystemSensorEntityDescription(
-        key=key,
-        translation_key=key,
+    return _describe(
+        key,
+        None,
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
         precision=2,
         monetary=True,
-        value_fn=_kpi(key),
     )
 
 
 def _ratio(
-    key: str,
-    category: EntityCategory | None = None,
-    fn: Callable[[PvSystemCoordinator], float | None] | None = None,
-) -> Any:
-    """A percentage measurement; ``fn`` defaults to the KPI ``key``."""
-    return PvSystemSensorEntityDescription(
-        key=key,
-        translation_key=key,
+    key: str, category: EntityCategory | None = None, fn: _ValueFn | None = None
+) -> PvSystemSensorEntityDescription:
+    """A percentage measurement."""
+    return _describe(
+        key,
+        fn,
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
         precision=1,
         entity_category=category,
-        value_fn=fn or _kpi(key),
     )
 
 
@@ -176,14 +173,13 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
     _ratio("performance_ratio_today"),
     _ratio("performance_ratio_7d"),
     _ratio("temperature_corrected_pr_today"),
-    PvSystemSensorEntityDescription(
-        key="specific_yield_today",
-        translation_key="specific_yield_today",
+    _describe(
+        "specific_yield_today",
+        None,
         native_unit_of_measurement=SPECIFIC_YIELD_UNIT,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
         precision=3,
-        value_fn=_kpi("specific_yield_today"),
     ),
     _ratio("capacity_factor_today"),
     _ratio("self_consumption_ratio_today"),
