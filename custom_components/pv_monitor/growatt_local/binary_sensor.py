@@ -8,12 +8,11 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
-from .entity import GrowattEntity
+from .entity import GrowattEntity, registered_entities, track_new_items
 
 PARALLEL_UPDATES = 0
 
@@ -32,22 +31,17 @@ async def async_setup_growatt_local(
 ) -> None:
     """Add a connectivity sensor for every datalogger, as they appear."""
     coordinator = entry.runtime_data
-    known: set[str] = set()
     # Dataloggers known before a restart show "disconnected" until they reconnect.
-    for reg_entry in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
-        serial, _, key = reg_entry.unique_id.partition("_")
-        if reg_entry.domain == "binary_sensor" and key == CONNECTIVITY.key:
+    for serial, key in registered_entities(hass, entry, "binary_sensor"):
+        if key == CONNECTIVITY.key:
             coordinator.async_known_datalogger(serial)
-
-    @callback
-    def _discover() -> None:
-        new = [serial for serial in coordinator.data.dataloggers if serial not in known]
-        known.update(new)
-        if new:
-            async_add_entities(DataloggerConnectivity(coordinator, serial) for serial in new)
-
-    _discover()
-    entry.async_on_unload(coordinator.async_add_new_device_listener(_discover))
+    track_new_items(
+        entry,
+        lambda: coordinator.data.dataloggers,
+        lambda new: async_add_entities(
+            DataloggerConnectivity(coordinator, serial) for serial in new
+        ),
+    )
 
 
 class DataloggerConnectivity(GrowattEntity, BinarySensorEntity):

@@ -264,7 +264,9 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 proxy=entry.data[CONF_MODE] == ListenerMode.PROXY,
                 upstream_host=entry.data[CONF_UPSTREAM_HOST],
                 upstream_port=entry.data[CONF_UPSTREAM_PORT],
-                allowed_dataloggers=normalise_serials(options.get(CONF_ALLOWED_DATALOGGERS, [])),
+                allowed_dataloggers=frozenset(
+                    normalise_serials(options.get(CONF_ALLOWED_DATALOGGERS, []))
+                ),
                 allow_redirect=options.get(CONF_ALLOW_REDIRECT, False),
                 allow_commands=options.get(CONF_ALLOW_COMMANDS, False),
                 max_connections=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),

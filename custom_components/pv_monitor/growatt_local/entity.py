@@ -2,14 +2,60 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ..const import DOMAIN
-from .coordinator import GrowattLocalCoordinator
+from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
+
+
+def registered_entities(
+    hass: HomeAssistant, entry: GrowattLocalConfigEntry, domain: str
+) -> list[tuple[str, str]]:
+    """``(device serial, key)`` of the entry's registered ``domain`` entities.
+
+    Split from the unique id ``<serial>_<key>`` (see :class:`GrowattEntity`; the listener's
+    own entities carry the entry id as serial). Lets a platform bring back, at start-up,
+    the entities that existed before a restart.
+    """
+    return [
+        (serial, key)
+        for reg_entry in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if reg_entry.domain == domain
+        for serial, _, key in (reg_entry.unique_id.partition("_"),)
+    ]
+
+
+def track_new_items[T](
+    entry: GrowattLocalConfigEntry,
+    current: Callable[[], Iterable[T]],
+    add: Callable[[list[T]], None],
+    restored: Iterable[T] = (),
+) -> None:
+    """Call ``add`` with the items of ``current()`` not seen before, now and on new devices.
+
+    ``current`` lists what the coordinator holds now (datalogger serials, ``(serial, key)``
+    pairs, ...); ``restored`` (items registered before a restart) are added first, in one
+    call of their own. The listener is removed when the entry unloads.
+    """
+    coordinator = entry.runtime_data
+    known: set[T] = set()
+
+    @callback
+    def _discover(items: Iterable[T] | None = None) -> None:
+        new = [item for item in (current() if items is None else items) if item not in known]
+        known.update(new)
+        if new:
+            add(new)
+
+    _discover(restored)
+    _discover()
+    entry.async_on_unload(coordinator.async_add_new_device_listener(_discover))
 
 
 class GrowattEntity(CoordinatorEntity[GrowattLocalCoordinator]):

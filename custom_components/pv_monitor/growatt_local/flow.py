@@ -51,7 +51,12 @@ from .const import (
     DEFAULT_UPSTREAM_PORT,
     ListenerMode,
 )
-from .protocol.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_DATALOGGERS, DEFAULT_MAX_INVERTERS
+from .protocol.server import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_DATALOGGERS,
+    DEFAULT_MAX_INVERTERS,
+    normalise_serials,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -191,16 +196,6 @@ async def _async_validate_listen_address(
         key, text = failure
         errors[CONF_PORT if key == ERROR_PORT_IN_USE else "base"] = key
         placeholders["error"] = text
-
-
-def normalize_serials(values: list[str]) -> list[str]:
-    """Strip, uppercase, drop empty and duplicate serials (first occurrence kept)."""
-    serials: list[str] = []
-    for value in values:
-        serial = value.strip().upper()
-        if serial and serial not in serials:
-            serials.append(serial)
-    return serials
 
 
 def is_valid_serial(serial: str) -> bool:
@@ -356,7 +351,7 @@ class GrowattLocalOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
 
         if user_input is not None:
-            allowed = normalize_serials(user_input.get(CONF_ALLOWED_DATALOGGERS, []))
+            allowed = normalise_serials(user_input.get(CONF_ALLOWED_DATALOGGERS, []))
             if not all(is_valid_serial(serial) for serial in allowed):
                 errors[CONF_ALLOWED_DATALOGGERS] = ERROR_INVALID_SERIAL
             else:

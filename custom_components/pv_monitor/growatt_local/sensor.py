@@ -31,14 +31,13 @@ from homeassistant.const import (
     UnitOfTemperature,
     UnitOfTime,
 )
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
-from .entity import GrowattEntity
+from .entity import GrowattEntity, registered_entities, track_new_items
 from .protocol.registers import STATUS_NAMES, TL_FAULT_NAMES, VALUE_UNITS
 
 PARALLEL_UPDATES = 0
@@ -88,19 +87,12 @@ DIAGNOSTIC_KEYS: Final = frozenset(
 )
 """Values that describe the inverter's health rather than the energy it makes."""
 
-DISABLED_KEYS: Final = frozenset(
-    {
-        "status_code",
-        "warning_code",
-        "p_bus_voltage",
-        "n_bus_voltage",
-        "ipm_temperature",
-        "boost_temperature",
-        "operating_hours",
-        "output_apparent_power",
-    }
-)
-"""Noisy or rarely used values: created disabled, the user can enable them."""
+DISABLED_KEYS: Final = (DIAGNOSTIC_KEYS - {"fault_code"}) | {"output_apparent_power"}
+"""Noisy or rarely used values: created disabled, the user can enable them.
+
+Every diagnostic value but the fault code (shown by default: it says why nothing is made),
+and the apparent power next to the active power.
+"""
 
 
 def _is_disabled(key: str) -> bool:
@@ -178,39 +170,34 @@ class ListenerSensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[GrowattLocalCoordinator], int]
 
 
+def _listener_stat(
+    key: str,
+    value_fn: Callable[[GrowattLocalCoordinator], int],
+    *,
+    state_class: SensorStateClass | None = None,
+    enabled: bool = True,
+) -> ListenerSensorEntityDescription:
+    """A diagnostic counter or gauge of the listener's :class:`ListenerStats`."""
+    return ListenerSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=state_class,
+        entity_registry_enabled_default=enabled,
+        value_fn=value_fn,
+    )
+
+
 LISTENER_SENSORS: Final = (
-    ListenerSensorEntityDescription(
-        key="connections",
-        translation_key="connections",
-        entity_category=EntityCategory.DIAGNOSTIC,
+    _listener_stat(
+        "connections",
+        lambda c: c.listener.stats.connections_open,
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda c: c.listener.stats.connections_open,
     ),
-    ListenerSensorEntityDescription(
-        key="dropped_frames",
-        translation_key="dropped_frames",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda c: c.listener.stats.frames_dropped,
-    ),
-    ListenerSensorEntityDescription(
-        key="buffered_records",
-        translation_key="buffered_records",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda c: c.listener.stats.records_buffered,
-    ),
-    ListenerSensorEntityDescription(
-        key="rejected_connections",
-        translation_key="rejected_connections",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda c: c.listener.stats.connections_refused,
-    ),
-    ListenerSensorEntityDescription(
-        key="blocked_commands",
-        translation_key="blocked_commands",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        value_fn=lambda c: c.listener.stats.commands_blocked,
-    ),
+    _listener_stat("dropped_frames", lambda c: c.listener.stats.frames_dropped),
+    _listener_stat("buffered_records", lambda c: c.listener.stats.records_buffered),
+    _listener_stat("rejected_connections", lambda c: c.listener.stats.connections_refused),
+    _listener_stat("blocked_commands", lambda c: c.listener.stats.commands_blocked, enabled=False),
 )
 
 
@@ -222,38 +209,24 @@ async def async_setup_growatt_local(
     """Add listener sensors now, inverter sensors as inverters and values appear."""
     coordinator = entry.runtime_data
     async_add_entities(ListenerSensor(coordinator, description) for description in LISTENER_SENSORS)
-    known: set[tuple[str, str]] = set()
-
-    def add(pairs: list[tuple[str, str]]) -> None:
-        new = [pair for pair in pairs if pair not in known and pair[1] in INVERTER_SENSORS]
-        known.update(new)
-        if new:
-            async_add_entities(
-                InverterSensor(coordinator, serial, INVERTER_SENSORS[key]) for serial, key in new
-            )
-
     # Entities that existed before a restart come back at once, with restored counters.
-    restored: list[tuple[str, str]] = []
-    for reg_entry in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
-        if reg_entry.domain != "sensor":
-            continue
-        serial, _, key = reg_entry.unique_id.partition("_")
-        if serial != entry.entry_id and key in INVERTER_SENSORS:
-            restored.append((serial, key))
-    add(restored)
-
-    @callback
-    def _discover() -> None:
-        add(
-            [
-                (serial, key)
-                for serial, inverter in coordinator.data.inverters.items()
-                for key in inverter.values
-            ]
-        )
-
-    _discover()
-    entry.async_on_unload(coordinator.async_add_new_device_listener(_discover))
+    track_new_items(
+        entry,
+        lambda: [
+            (serial, key)
+            for serial, inverter in coordinator.data.inverters.items()
+            for key in inverter.values
+            if key in INVERTER_SENSORS
+        ],
+        lambda new: async_add_entities(
+            InverterSensor(coordinator, serial, INVERTER_SENSORS[key]) for serial, key in new
+        ),
+        restored=[
+            (serial, key)
+            for serial, key in registered_entities(hass, entry, "sensor")
+            if serial != entry.entry_id and key in INVERTER_SENSORS
+        ],
+    )
 
 
 class InverterSensor(GrowattEntity, RestoreSensor):

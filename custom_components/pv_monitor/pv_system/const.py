@@ -45,8 +45,6 @@ DEFAULT_LOSSES: Final = 14.0
 """%: PVWatts v5 default system losses (Dobos 2014)."""
 DEFAULT_TILT: Final = 35.0
 DEFAULT_AZIMUTH: Final = 180.0
-DEFAULT_THRESHOLD: Final = 0.8
-DEFAULT_REPAIR_SHARE: Final = 0.1
 DEFAULT_AC_LIMIT: Final = 5.0
 """kW: suggested AC limit (a common home inverter), never the selector's minimum."""
 

@@ -74,8 +74,6 @@ from .const import (
     CONF_THRESHOLD,
     CONF_TILT,
     CONF_WEATHER,
-    DEFAULT_REPAIR_SHARE,
-    DEFAULT_THRESHOLD,
     EVENT_ANOMALY,
     FORECAST_DAYS,
     HISTORY_DAYS,
@@ -86,6 +84,8 @@ from .const import (
 )
 from .solar import kpi
 from .solar.anomaly import (
+    DEFAULT_REPAIR_SHARE,
+    DEFAULT_THRESHOLD,
     MIN_ELEVATION,
     AnomalyDetector,
     AnomalyEvent,
@@ -414,24 +414,9 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         self, statistic_id: str, start: datetime, end: datetime
     ) -> dict[float, float]:
         """Hourly energy change (Wh) of a statistic by hour start (epoch s)."""
-        from homeassistant.components.recorder.statistics import statistics_during_period  # noqa: PLC0415
-        from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
-
-        stats = await get_instance(self.hass).async_add_executor_job(
-            statistics_during_period,
-            self.hass,
-            start,
-            end,
-            {statistic_id},
-            "hour",
-            {"energy": UnitOfEnergy.WATT_HOUR},
-            {"change"},
+        return await self._async_periods(
+            statistic_id, start, end, "hour", "change", UnitOfEnergy.WATT_HOUR
         )
-        return {
-            float(row["start"]): float(change)
-            for row in stats.get(statistic_id, [])
-            if (change := row.get("change")) is not None
-        }
 
     async def _async_refit(self, today: datetime) -> None:
         """Fit the correction on the last year of hourly production; update accuracy."""
@@ -681,12 +666,12 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
             return None
         poa_id = self.options.get(CONF_POA_IRRADIANCE)
         period, length = "5minute", SHORT_TERM
-        energy = await self._async_periods(energy_id, start, end, period, "change", True)
+        energy = await self._async_periods(energy_id, start, end, period, "change", KWH)
         if not energy:
             period, length = "hour", timedelta(hours=1)
-            energy = await self._async_periods(energy_id, start, end, period, "change", True)
-        temps = await self._async_periods(temp_id, start, end, period, "mean", False)
-        poa = await self._async_periods(poa_id, start, end, period, "mean", False) if poa_id else {}
+            energy = await self._async_periods(energy_id, start, end, period, "change", KWH)
+        temps = await self._async_periods(temp_id, start, end, period, "mean", None)
+        poa = await self._async_periods(poa_id, start, end, period, "mean", None) if poa_id else {}
         forecast = self.data.forecast
         hours = length.total_seconds() / 3600
         rows: tuple[list[float], list[float], list[float], float] = ([], [], [], hours)
@@ -703,9 +688,18 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         return rows
 
     async def _async_periods(
-        self, entity_id: str, start: datetime, end: datetime, period: Any, kind: str, energy: bool
+        self,
+        entity_id: str,
+        start: datetime,
+        end: datetime,
+        period: Any,
+        kind: str,
+        energy_unit: str | None,
     ) -> dict[float, float]:
-        """A statistic's values (``change`` in kWh or ``mean``) by period start (epoch s)."""
+        """A statistic's values (``change`` or ``mean``) by period start (epoch s).
+
+        ``energy_unit`` (e.g. kWh) converts energy statistics; None leaves units as stored.
+        """
         from homeassistant.components.recorder.statistics import statistics_during_period  # noqa: PLC0415
         from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
 
@@ -716,7 +710,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
             end,
             {entity_id},
             period,
-            {"energy": KWH} if energy else None,
+            {"energy": energy_unit} if energy_unit else None,
             {kind},
         )
         return {

@@ -68,11 +68,10 @@ from .const import (
     DEFAULT_AZIMUTH,
     DEFAULT_GAMMA,
     DEFAULT_LOSSES,
-    DEFAULT_REPAIR_SHARE,
-    DEFAULT_THRESHOLD,
     DEFAULT_TILT,
     SUBENTRY_ARRAY,
 )
+from .solar.anomaly import DEFAULT_REPAIR_SHARE, DEFAULT_THRESHOLD
 
 STEP_SENSORS: Final = "pv_system_sensors"
 STEP_ARRAY: Final = "pv_system_array"

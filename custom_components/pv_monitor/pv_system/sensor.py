@@ -92,28 +92,72 @@ class PvSystemSensorEntityDescription(SensorEntityDescription):
     """Decimals of the state (None: not rounded, e.g. timestamps)."""
 
 
-def _energy(key: str, fn: Callable[[PvSystemCoordinator], float | None]) -> Any:
+type _ValueFn = Callable[[PvSystemCoordinator], StateType | datetime]
+
+
+def _describe(key: str, fn: _ValueFn | None, **fields: Any) -> PvSystemSensorEntityDescription:
+    """The sensor ``key`` (also its translation key); ``fn`` defaults to the KPI ``key``."""
     return PvSystemSensorEntityDescription(
-        key=key,
-        translation_key=key,
+        key=key, translation_key=key, value_fn=fn or _kpi(key), **fields
+    )
+
+
+def _energy(key: str, fn: _ValueFn | None = None) -> PvSystemSensorEntityDescription:
+    """A kWh forecast or day total (no state class)."""
+    return _describe(
+        key,
+        fn,
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
         precision=3,
-        value_fn=fn,
     )
 
 
-def _ratio(key: str, category: EntityCategory | None = None) -> Any:
-    return PvSystemSensorEntityDescription(
-        key=key,
-        translation_key=key,
+def _power(
+    key: str, fn: _ValueFn, state_class: SensorStateClass | None = None
+) -> PvSystemSensorEntityDescription:
+    """A power in whole watts."""
+    return _describe(
+        key,
+        fn,
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=state_class,
+        suggested_display_precision=0,
+        precision=0,
+    )
+
+
+def _peak_time(key: str, offset: int) -> PvSystemSensorEntityDescription:
+    """The time of the forecast peak ``offset`` days from today."""
+    return _describe(key, _peak(offset), device_class=SensorDeviceClass.TIMESTAMP)
+
+
+def _money(key: str) -> PvSystemSensorEntityDescription:
+    """A KPI in the configured currency (unit set by the entity)."""
+    return _describe(
+        key,
+        None,
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        precision=2,
+        monetary=True,
+    )
+
+
+def _ratio(
+    key: str, category: EntityCategory | None = None, fn: _ValueFn | None = None
+) -> PvSystemSensorEntityDescription:
+    """A percentage measurement."""
+    return _describe(
+        key,
+        fn,
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
         precision=1,
         entity_category=category,
-        value_fn=_kpi(key),
     )
 
 
@@ -121,98 +165,29 @@ SENSORS: Final[tuple[PvSystemSensorEntityDescription, ...]] = (
     _energy("forecast_energy_today", _today),
     _energy("forecast_energy_today_remaining", _remaining),
     _energy("forecast_energy_tomorrow", _tomorrow),
-    PvSystemSensorEntityDescription(
-        key="forecast_power_now",
-        translation_key="forecast_power_now",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        precision=0,
-        value_fn=_power_now,
-    ),
-    PvSystemSensorEntityDescription(
-        key="forecast_power_next_hour",
-        translation_key="forecast_power_next_hour",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        precision=0,
-        value_fn=_power_next_hour,
-    ),
-    PvSystemSensorEntityDescription(
-        key="peak_time_today",
-        translation_key="peak_time_today",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=_peak(0),
-    ),
-    PvSystemSensorEntityDescription(
-        key="peak_time_tomorrow",
-        translation_key="peak_time_tomorrow",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=_peak(1),
-    ),
-    PvSystemSensorEntityDescription(
-        key="expected_power",
-        translation_key="expected_power",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
-        precision=0,
-        value_fn=lambda c: c.data.expected_power,
-    ),
+    _power("forecast_power_now", _power_now),
+    _power("forecast_power_next_hour", _power_next_hour),
+    _peak_time("peak_time_today", 0),
+    _peak_time("peak_time_tomorrow", 1),
+    _power("expected_power", lambda c: c.data.expected_power, SensorStateClass.MEASUREMENT),
     _ratio("performance_ratio_today"),
     _ratio("performance_ratio_7d"),
     _ratio("temperature_corrected_pr_today"),
-    PvSystemSensorEntityDescription(
-        key="specific_yield_today",
-        translation_key="specific_yield_today",
+    _describe(
+        "specific_yield_today",
+        None,
         native_unit_of_measurement=SPECIFIC_YIELD_UNIT,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
         precision=3,
-        value_fn=_kpi("specific_yield_today"),
     ),
     _ratio("capacity_factor_today"),
     _ratio("self_consumption_ratio_today"),
     _ratio("self_sufficiency_today"),
-    PvSystemSensorEntityDescription(
-        key="direct_consumption_today",
-        translation_key="direct_consumption_today",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
-        precision=3,
-        value_fn=_kpi("direct_consumption_today"),
-    ),
-    PvSystemSensorEntityDescription(
-        key="grid_cost_today",
-        translation_key="grid_cost_today",
-        device_class=SensorDeviceClass.MONETARY,
-        suggested_display_precision=2,
-        precision=2,
-        monetary=True,
-        value_fn=_kpi("grid_cost_today"),
-    ),
-    PvSystemSensorEntityDescription(
-        key="savings_today",
-        translation_key="savings_today",
-        device_class=SensorDeviceClass.MONETARY,
-        suggested_display_precision=2,
-        precision=2,
-        monetary=True,
-        value_fn=_kpi("savings_today"),
-    ),
-    PvSystemSensorEntityDescription(
-        key="forecast_accuracy",
-        translation_key="forecast_accuracy",
-        native_unit_of_measurement=PERCENTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        suggested_display_precision=1,
-        precision=1,
-        value_fn=lambda c: c.forecast_accuracy,
-    ),
+    _energy("direct_consumption_today"),
+    _money("grid_cost_today"),
+    _money("savings_today"),
+    _ratio("forecast_accuracy", EntityCategory.DIAGNOSTIC, lambda c: c.forecast_accuracy),
 )
 """Every sensor of a PV system."""
 
@@ -243,26 +218,11 @@ class PvSystemSensor(PvSystemEntity, SensorEntity):
         return value
 
 
-HOUSE_CONSUMPTION: Final = PvSystemSensorEntityDescription(
-    key="house_consumption_today",
-    translation_key="house_consumption_today",
-    device_class=SensorDeviceClass.ENERGY,
-    native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-    suggested_display_precision=2,
-    precision=3,
-    value_fn=_kpi("house_consumption_today"),
-)
+HOUSE_CONSUMPTION: Final = _energy("house_consumption_today")
 """PV + grid import - export today, with grid import and export energy sensors."""
 
-HOUSE_LOAD: Final = PvSystemSensorEntityDescription(
-    key="house_load_power",
-    translation_key="house_load_power",
-    device_class=SensorDeviceClass.POWER,
-    native_unit_of_measurement=UnitOfPower.WATT,
-    state_class=SensorStateClass.MEASUREMENT,
-    suggested_display_precision=0,
-    precision=0,
-    value_fn=lambda c: c.house_load(),
+HOUSE_LOAD: Final = _power(
+    "house_load_power", lambda c: c.house_load(), SensorStateClass.MEASUREMENT
 )
 """Production power + net grid power, with a net grid power sensor."""
 

@@ -816,6 +816,10 @@ class _DataloggerConnection(asyncio.Protocol):
             self.write(messages.get_config(self._next_seq(), frame.protocol, frame.unit, serial))
 
 
-def normalise_serials(serials: Iterable[str]) -> frozenset[str]:
-    """Uppercase, strip and deduplicate datalogger serials for :class:`ListenerConfig`."""
-    return frozenset(s.strip().upper() for s in serials if s.strip())
+def normalise_serials(serials: Iterable[str]) -> list[str]:
+    """Strip and uppercase datalogger serials, dropping empty and repeated ones.
+
+    The one rule for a serial list, used by the config flow (which stores the list) and by
+    :class:`ListenerConfig` (``frozenset`` of it). Order kept: first occurrence wins.
+    """
+    return list(dict.fromkeys(serial.strip().upper() for serial in serials if serial.strip()))

@@ -295,6 +295,51 @@ def cloud_cover_to_irradiance(
     )
 
 
+def _simulate_array(
+    array: PvArray,
+    geometry: Mapping[str, Any],
+    ghi: FloatArray,
+    dni: FloatArray,
+    dhi: FloatArray,
+    temp_air: FloatArray | float,
+    wind_speed: FloatArray | float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """POA global (W/m2), cell temperature (degC) and DC after losses (W) of one array.
+
+    Perez transposition, physical IAM on the direct part, Faiman cell temperature, PVWatts
+    DC (all pvlib); inputs as for :func:`simulate`.
+    """
+    import numpy as np  # noqa: PLC0415
+    import pvlib  # noqa: PLC0415
+
+    total = pvlib.irradiance.get_total_irradiance(
+        array.tilt,
+        array.azimuth,
+        geometry["apparent_zenith"],
+        geometry["azimuth"],
+        dni,
+        ghi,
+        dhi,
+        dni_extra=geometry["dni_extra"],
+        airmass=geometry["airmass_relative"],
+        albedo=ALBEDO,
+        model="perez",
+    )
+    poa_global = np.nan_to_num(np.asarray(total["poa_global"], dtype=float))
+    poa_direct = np.nan_to_num(np.asarray(total["poa_direct"], dtype=float))
+    poa_diffuse = np.nan_to_num(np.asarray(total["poa_diffuse"], dtype=float))
+    aoi = pvlib.irradiance.aoi(
+        array.tilt, array.azimuth, geometry["apparent_zenith"], geometry["azimuth"]
+    )
+    effective = poa_direct * np.asarray(pvlib.iam.physical(aoi)) + poa_diffuse
+    cell = np.asarray(pvlib.temperature.faiman(poa_global, temp_air, wind_speed))
+    array_dc = np.asarray(
+        pvlib.pvsystem.pvwatts_dc(effective, cell, array.kwp * 1000.0, array.gamma_pdc / 100.0),
+        dtype=float,
+    ) * (1 - array.losses / 100.0)
+    return poa_global, cell, array_dc
+
+
 def simulate(
     site: PvSite,
     geometry: Mapping[str, Any],
@@ -325,36 +370,11 @@ def simulate(
     poa = np.zeros((len(site.arrays), n_times))
     temp_cell = np.zeros((len(site.arrays), n_times))
     for row, array in enumerate(site.arrays):
-        total = pvlib.irradiance.get_total_irradiance(
-            array.tilt,
-            array.azimuth,
-            geometry["apparent_zenith"],
-            geometry["azimuth"],
-            dni,
-            ghi,
-            dhi,
-            dni_extra=geometry["dni_extra"],
-            airmass=geometry["airmass_relative"],
-            albedo=ALBEDO,
-            model="perez",
+        poa[row], temp_cell[row], dc[row] = _simulate_array(
+            array, geometry, ghi, dni, dhi, temp_air, wind_speed
         )
-        poa_global = np.nan_to_num(np.asarray(total["poa_global"], dtype=float))
-        poa_direct = np.nan_to_num(np.asarray(total["poa_direct"], dtype=float))
-        poa_diffuse = np.nan_to_num(np.asarray(total["poa_diffuse"], dtype=float))
-        aoi = pvlib.irradiance.aoi(
-            array.tilt, array.azimuth, geometry["apparent_zenith"], geometry["azimuth"]
-        )
-        effective = poa_direct * np.asarray(pvlib.iam.physical(aoi)) + poa_diffuse
-        cell = np.asarray(pvlib.temperature.faiman(poa_global, temp_air, wind_speed))
-        array_dc = np.asarray(
-            pvlib.pvsystem.pvwatts_dc(effective, cell, array.kwp * 1000.0, array.gamma_pdc / 100.0),
-            dtype=float,
-        ) * (1 - array.losses / 100.0)
         if scales is not None:
-            array_dc = array_dc * scales[row]
-        dc[row] = array_dc
-        poa[row] = poa_global
-        temp_cell[row] = cell
+            dc[row] = dc[row] * scales[row]
     total_dc = dc.sum(axis=0)
     if shade is not None:
         total_dc = total_dc * shade
