@@ -15,6 +15,7 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
     async_fire_time_changed,
     mock_restore_cache_with_extra_data,
 )
@@ -43,10 +44,18 @@ from custom_components.pv_monitor.growatt_local.protocol.registers import (
     InverterFamily,
     detect_family,
 )
+from tests.helpers import until
 
 from .dongle import FakeDongle
-from .fixtures import capture, captures, register_lifetime_energy_sensor
-from .test_local import freeze_datalogger_clock, make_entry, play_growattmonitor, setup_entry, until
+from .fixtures import (
+    capture,
+    captures,
+    freeze_datalogger_clock,
+    make_entry,
+    register_lifetime_energy_sensor,
+    setup_entry,
+)
+from .test_local import play_growattmonitor
 
 
 def raw(name: str) -> bytes:
@@ -220,11 +229,14 @@ async def test_options_change_reloads_and_unload_closes_connections(
 
 
 async def test_diagnostics(
-    hass: HomeAssistant, free_port: int, hass_client, snapshot: SnapshotAssertion
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    free_port: int,
+    hass_client,
+    snapshot: SnapshotAssertion,
 ) -> None:
     """Diagnostics carry counters, dataloggers and inverters with serials redacted."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = str(diagnostics)
@@ -257,10 +269,11 @@ def test_spf_told_apart_from_tl_by_values() -> None:
     assert checked >= 9
 
 
-async def test_spf_recognised_without_override(hass: HomeAssistant, free_port: int) -> None:
+async def test_spf_recognised_without_override(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """An SPF off-grid inverter gets the SPF map with no option set, and keeps it at night."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await FakeDongle.connect(free_port)
     frames = [
         raw("grott_test_v6_0104_spf_valid"),
@@ -278,11 +291,13 @@ async def test_spf_recognised_without_override(hass: HomeAssistant, free_port: i
 
 
 async def test_handler_error_does_not_end_session(
-    hass: HomeAssistant, free_port: int, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    free_port: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A fault while handling one record is counted and logged once; the session goes on."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     coordinator = entry.runtime_data
     dongle = await FakeDongle.connect(free_port)
     first = raw("gm_data1_v5_0104_data_from_logger_23")
@@ -297,11 +312,12 @@ async def test_handler_error_does_not_end_session(
     await dongle.close()
 
 
-async def test_repeated_record_wakes_no_entity(hass: HomeAssistant, free_port: int) -> None:
+async def test_repeated_record_wakes_no_entity(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """A record whose values did not change calls no entity callback; a change wakes only
     the entities of the values that changed."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     calls: list[str] = []
     original = GrowattEntity._handle_coordinator_update
 

@@ -18,7 +18,7 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.pv_monitor.const import DOMAIN
@@ -28,11 +28,12 @@ from custom_components.pv_monitor.growatt_local.protocol.records import (
     encode_record_payload,
     parse_record,
 )
+from tests.helpers import until
 
 from .dongle import FakeDongle
-from .fixtures import capture
+from .fixtures import capture, make_entry, setup_entry
 from .test_limits import raw_connect
-from .test_local import make_entry, play_growattmonitor, setup_entry, until
+from .test_local import play_growattmonitor
 
 SERIAL = "JPC492227A"
 INVERTER = "1VZG8211B7"
@@ -127,10 +128,11 @@ async def test_invalid_inverter_serial_makes_no_device(hass: HomeAssistant, free
 
 
 # -- case 2: unlimited devices -----------------------------------------------------------------
-async def test_forged_inverter_flood_stops_at_the_cap(hass: HomeAssistant, free_port: int) -> None:
+async def test_forged_inverter_flood_stops_at_the_cap(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """1,000 forged inverter serials from one datalogger: 8 inverters, one repair issue."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     records = [
         forged_record(SERIAL.encode(), f"EVIL{n:06d}".encode(), seq=n % 0xFFFF + 1)
@@ -348,10 +350,11 @@ async def test_spoofing_connection_changes_no_state(
     await dongle.close()
 
 
-async def test_get_config_on_unidentified_connection(hass: HomeAssistant, free_port: int) -> None:
+async def test_get_config_on_unidentified_connection(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """A 0x19 frame first: with a bad serial it closes the connection, raising nothing."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     stats = entry.runtime_data.listener.stats
     conn = await FakeDongle.connect(free_port)
     await conn.send(encode_frame(3, 5, 1, 0x19, b"\x00\x04\x00\x0260"), split=False)
@@ -361,10 +364,11 @@ async def test_get_config_on_unidentified_connection(hass: HomeAssistant, free_p
 
 
 # -- case 8: write spam ------------------------------------------------------------------------
-async def test_counters_write_at_most_once_per_10_s(hass: HomeAssistant, free_port: int) -> None:
+async def test_counters_write_at_most_once_per_10_s(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """3,000 bad frames and 1,000 buffered records: at most one state per counter per 10 s."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     writes: dict[str, int] = {}
 

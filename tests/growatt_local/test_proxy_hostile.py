@@ -19,10 +19,10 @@ import pytest
 
 from custom_components.pv_monitor.growatt_local.protocol import messages, proxy
 from custom_components.pv_monitor.growatt_local.protocol.framing import decode_frame, encode_frame
+from tests.helpers import until
 
 from .dongle import FakeDongle, FakeGrowattServer
 from .fixtures import capture
-from .test_local import until
 from .test_proxy import SERIAL, proxy_entry
 
 PING = capture("shine2mqtt_v6_0116_ping_1").raw
