@@ -150,10 +150,12 @@ async def test_allow_list_rejects_other_dataloggers(hass: HomeAssistant, free_po
 
 
 async def test_bad_frames_are_counted_and_logged_once(
-    hass: HomeAssistant, free_port: int, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    free_port: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Garbage and a record with a broken layout: counted, one warning, session goes on."""
-    await setup_entry(hass, make_entry(free_port))
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     dongle = await FakeDongle.connect(free_port)
     bad_record = encode_frame(5, 6, 1, 0x04, b"XGDABCDEFG" + bytes(20) + b"\x01\x02")
@@ -206,11 +208,10 @@ async def test_restored_counter_survives_lower_value(hass: HomeAssistant, free_p
 
 
 async def test_options_change_reloads_and_unload_closes_connections(
-    hass: HomeAssistant, free_port: int
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
 ) -> None:
     """New options restart the listener; unload drops every datalogger connection."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     hass.config_entries.async_update_entry(
         entry, options={**entry.options, "inverter_families": {"1VZG8211B7": "spf"}}
@@ -414,11 +415,10 @@ async def test_spf_keeps_its_family_over_restarts(
 
 
 async def test_family_change_removes_the_entities_the_new_family_lacks(
-    hass: HomeAssistant, free_port: int
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
 ) -> None:
     """Choosing another family in the options removes the old family's extra sensors."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)  # a TL inverter
     registry = er.async_get(hass)
     assert registry.async_get_entity_id("sensor", DOMAIN, "1VZG8211B7_reactive_power")

@@ -109,10 +109,11 @@ async def test_identified_datalogger_cannot_send_for_another(
     await dongle.close()
 
 
-async def test_invalid_inverter_serial_makes_no_device(hass: HomeAssistant, free_port: int) -> None:
+async def test_invalid_inverter_serial_makes_no_device(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """Empty, NUL-prefixed or self-naming inverter serials: dropped, no device, no via self."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     stats = entry.runtime_data.listener.stats
     for seq, field in enumerate((b"", b"\x00EVIL00001", SERIAL.encode()), start=20):
@@ -308,12 +309,14 @@ def test_max_connections_stays_below_the_descriptor_limit() -> None:
 
 # -- case 4: spoofing --------------------------------------------------------------------------
 async def test_spoofing_connection_changes_no_state(
-    hass: HomeAssistant, free_port: int, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    free_port: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A second address claiming the live datalogger: refused, counted, logged once; its
     0x19 answers (a 60-minute interval) and a ping-and-close loop change nothing."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     coordinator = entry.runtime_data
     logger = coordinator.data.dataloggers[SERIAL]
