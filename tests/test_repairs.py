@@ -26,7 +26,8 @@ from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.repairs import async_create_fix_flow
 
 from .growatt_cloud.fake import FakeGrowatt, fake_cloud  # noqa: F401
-from .growatt_cloud.test_coordinator import advance, make_entry as cloud_entry, setup as cloud_setup
+from .growatt_cloud.fixtures import make_entry as cloud_entry, setup as cloud_setup
+from .growatt_cloud.test_coordinator import advance
 from .growatt_local.fixtures import make_entry as local_entry
 from .pv_system.test_runtime import NOON, _setup as pv_setup
 
