@@ -247,7 +247,7 @@ async def test_hostile_connections_cannot_lock_out_the_datalogger(
     half_open: list[asyncio.StreamWriter] = []
     loop = asyncio.get_running_loop()
     storm = [asyncio.create_task(half_open_flood(free_port, a, half_open)) for a in range(1, 251)]
-    await asyncio.sleep(0.05)
+    await until(lambda: len(half_open) >= 250)  # the storm is under way
     served = False
     attempts = 0
     started = loop.time()
@@ -255,7 +255,9 @@ async def test_hostile_connections_cannot_lock_out_the_datalogger(
         while not served:
             attempts += 1
             real = await raw_connect(free_port, "127.0.0.1")
-            await asyncio.sleep(0.05)  # the datalogger waits before its first frame
+            # The datalogger stays silent while 250 more half-open connections arrive.
+            target = min(len(half_open) + 250, 4000)
+            await until(lambda: len(half_open) >= target)  # noqa: B023 - awaited here
             await real.send(PING, split=False)
             try:
                 await real.expect_raw(PING)
