@@ -26,21 +26,15 @@ from custom_components.pv_monitor.common.redact import (
     redact_serials,
 )
 from custom_components.pv_monitor.growatt_cloud.api.client import hash_password
+from custom_components.pv_monitor.growatt_cloud.api.models import AuthType
 
 from .dsmr.fixtures import P1Server, make_entry as dsmr_entry, telegram
-from .ev_charging.test_charging import make_entry as ev_entry, setup_charger, setup_entry
+from .ev_charging.fixtures import make_entry as ev_entry, setup_charger, setup_entry
 from .growatt_cloud.fake import PASSWORD, TOKEN, USERNAME, FakeGrowatt, fake_cloud  # noqa: F401
-from .growatt_cloud.test_coordinator import (
-    AuthType,
-    make_entry as cloud_entry,
-    setup as cloud_setup,
-)
-from .growatt_local.test_local import (
-    make_entry as local_entry,
-    play_growattmonitor,
-    setup_entry as local_setup,
-)
-from .pv_system.test_runtime import _setup as pv_setup
+from .growatt_cloud.fixtures import make_entry as cloud_entry, setup as cloud_setup
+from .growatt_local.fixtures import make_entry as local_entry, setup_entry as local_setup
+from .growatt_local.test_local import play_growattmonitor
+from .pv_system.fixtures import setup_roof as pv_setup
 
 
 async def _download(hass: HomeAssistant, hass_client: Any, entry: Any) -> str:

@@ -26,9 +26,11 @@ from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.repairs import async_create_fix_flow
 
 from .growatt_cloud.fake import FakeGrowatt, fake_cloud  # noqa: F401
-from .growatt_cloud.test_coordinator import advance, make_entry as cloud_entry, setup as cloud_setup
-from .growatt_local.test_local import make_entry as local_entry
-from .pv_system.test_runtime import NOON, _setup as pv_setup
+from .growatt_cloud.fixtures import make_entry as cloud_entry, setup as cloud_setup
+from .growatt_cloud.test_coordinator import advance
+from .growatt_local.fixtures import make_entry as local_entry
+from .pv_system.fixtures import setup_roof as pv_setup
+from .pv_system.test_runtime import NOON
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.pv_monitor.dsmr.coordinator import DsmrCoordinator
 from custom_components.pv_monitor.ev_charging.coordinator import EvChargingCoordinator
-from tests.dsmr.fixtures import P1Server, make_entry as make_dsmr_entry, telegram, wait_io
+from tests.dsmr.fixtures import P1Server, make_entry as make_dsmr_entry, telegram
 from tests.ev_charging.test_charging import (
     CHARGER,
     STATUS,
@@ -28,6 +28,7 @@ from tests.ev_charging.test_charging import (
     setup_charger,
     state,
 )
+from tests.helpers import until
 
 NET_POWER = "sensor.smart_meter_net_grid_power"
 STEADY_EXPORT = (
@@ -62,7 +63,7 @@ async def step(
     if server is not None:
         before = meter.counters.telegrams
         await server.send(STEADY_EXPORT)
-        await wait_io(lambda: meter.counters.telegrams == before + 1)
+        await until(lambda: meter.counters.telegrams == before + 1)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
 

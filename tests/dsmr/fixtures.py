@@ -1,15 +1,19 @@
-"""Shared helpers of the DSMR tests: real telegrams and a loopback P1 server (ser2net-like)."""
+"""Shared helpers of the DSMR tests: real telegrams, a loopback P1 server (ser2net-like) and
+the config entry (``make_entry``/``setup_entry``, wrapped by the ``mock_config_entry`` and
+``init_integration`` fixtures of ``conftest.py``)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.pv_monitor.const import DOMAIN
+from custom_components.pv_monitor.dsmr.coordinator import DsmrCoordinator
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "dsmr"
 
@@ -23,19 +27,6 @@ TELEGRAMS: dict[str, str] = {
     "iskra_ie": "ISKRA_IE",
 }
 """Fixture name -> DSMR version key."""
-
-
-async def wait_io(condition: Callable[[], bool]) -> None:
-    """Yield to the loop until ``condition`` holds (socket I/O on loopback).
-
-    For tests with the ``freezer`` fixture: the frozen clock also stops the event loop's
-    clock, so waiting may not use ``asyncio.sleep`` with a delay.
-    """
-    for _ in range(20000):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("condition not reached")
 
 
 def with_crc(text: bytes) -> bytes:
@@ -115,3 +106,13 @@ def make_entry(
         },
         options={"power_interval": 5.0, "reconnect_interval": 30.0, **options},
     )
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> DsmrCoordinator:
+    """Add ``entry``, set it up (asserting it loaded) and return its coordinator."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    coordinator: DsmrCoordinator = entry.runtime_data
+    return coordinator

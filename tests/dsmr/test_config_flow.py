@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import Generator
 import os
 from types import SimpleNamespace
 from unittest.mock import AsyncMock, patch
@@ -24,14 +24,6 @@ V5 = telegram("v5")
 V5_ID = "4B384547303034303436333935353037"
 FLOW = "custom_components.pv_monitor.dsmr.flow"
 READER = "custom_components.pv_monitor.dsmr.p1.reader"
-
-
-@pytest.fixture
-async def server(socket_enabled: None) -> AsyncGenerator[P1Server]:
-    p1 = P1Server(greeting=V5)
-    await p1.start()
-    yield p1
-    await p1.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator, Callable
 from datetime import timedelta
 import logging
 import os
@@ -21,36 +19,11 @@ from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.diagnostics import async_get_config_entry_diagnostics
 from custom_components.pv_monitor.dsmr.coordinator import DsmrCoordinator
 from custom_components.pv_monitor.dsmr.p1.mapping import MeterReading
+from tests.helpers import until
 
-from .fixtures import P1Server, make_entry, telegram
+from .fixtures import P1Server, make_entry, setup_entry, telegram
 
 V5 = telegram("v5")
-
-
-async def wait_for(condition: Callable[[], bool]) -> None:
-    """Yield to the loop (tiny sleeps for socket I/O) until ``condition`` holds."""
-    for _ in range(300):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
-
-
-@pytest.fixture
-async def server(socket_enabled: None) -> AsyncGenerator[P1Server]:
-    p1 = P1Server(greeting=V5)
-    await p1.start()
-    yield p1
-    await p1.stop()
-
-
-async def setup(hass: HomeAssistant, entry: MockConfigEntry) -> DsmrCoordinator:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    coordinator: DsmrCoordinator = entry.runtime_data
-    return coordinator
 
 
 def meter_states(hass: HomeAssistant) -> dict[str, str]:
@@ -66,21 +39,25 @@ async def test_link_cut_mid_telegram(
 ) -> None:
     """Cut mid-telegram: partial dropped and counted, reconnected within the interval."""
     entry = make_entry(server.port, "5", reconnect_interval=10.0)
-    coordinator = await setup(hass, entry)
+    coordinator = await setup_entry(hass, entry)
     assert coordinator.counters.telegrams == 1
     assert STATE_UNAVAILABLE not in meter_states(hass).values()
 
     await server.send(V5[: len(V5) // 2])
-    await asyncio.sleep(0.05)
+    await until(
+        lambda: (
+            coordinator._protocol is not None and bool(len(coordinator._protocol.telegram_buffer))
+        )
+    )
     server.cut()
-    await wait_for(lambda: not coordinator.connected)
+    await until(lambda: not coordinator.connected)
     assert coordinator.counters.dropped["truncated"] == 1
     assert "Connection to 127.0.0.1" in caplog.text
 
     # The new connection starts with the tail of a telegram, then a whole one.
     server.greeting = V5[len(V5) // 2 :] + V5
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1.5))
-    await wait_for(lambda: coordinator.counters.telegrams == 2)
+    await until(lambda: coordinator.counters.telegrams == 2)
     await hass.async_block_till_done()
     assert coordinator.connected
     assert coordinator.reconnects == 1
@@ -97,41 +74,44 @@ async def test_link_cut_mid_telegram(
 async def test_reconnect_backoff_capped(hass: HomeAssistant, server: P1Server) -> None:
     """While the server is down the retries back off, never beyond the reconnect interval."""
     entry = make_entry(server.port, "5", reconnect_interval=3.0)
-    coordinator = await setup(hass, entry)
+    coordinator = await setup_entry(hass, entry)
     port = server.port
     await server.stop()
-    await wait_for(lambda: not coordinator.connected)
+    await until(lambda: not coordinator.connected)
     for seconds in (1, 2, 3, 3):
         async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds + 0.1))
-        await hass.async_block_till_done()
-        await asyncio.sleep(0.02)
+        # The retry runs as a background task: wait until it failed and rescheduled.
+        await hass.async_block_till_done(wait_background_tasks=True)
     assert coordinator.reconnects == 4
     assert not coordinator.connected
     await server.start(port)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=3.1))
-    await wait_for(lambda: coordinator.counters.telegrams == 2)
+    await until(lambda: coordinator.counters.telegrams == 2)
     assert coordinator.connected
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_crc_burst_logged_once(
-    hass: HomeAssistant, server: P1Server, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    server: P1Server,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Bad CRCs are dropped and counted; one warning per burst, an info when it ends."""
-    coordinator = await setup(hass, make_entry(server.port, "5"))
+    coordinator: DsmrCoordinator = init_integration.runtime_data
     bad = V5.replace(b"!6EEE", b"!0000")
     assert bad != V5
     caplog.set_level(logging.INFO)
     for _ in range(3):
         await server.send(bad)
-    await wait_for(lambda: coordinator.counters.total_dropped == 3)
+    await until(lambda: coordinator.counters.total_dropped == 3)
     assert coordinator.counters.dropped["crc"] == 3
     assert caplog.text.count("Dropped a telegram") == 1
     await server.send(V5)
-    await wait_for(lambda: coordinator.counters.telegrams == 2)
+    await until(lambda: coordinator.counters.telegrams == 2)
     assert "again (3 occurrences)" in caplog.text
     await server.send(b"/XYZ5\xff\r\n!1234\r\n")
-    await wait_for(lambda: coordinator.counters.total_dropped == 4)
+    await until(lambda: coordinator.counters.total_dropped == 4)
     assert coordinator.counters.dropped["invalid"] == 1
     assert caplog.text.count("Dropped a telegram") == 2
     assert await hass.config_entries.async_unload(entry_of(hass).entry_id)
@@ -142,18 +122,20 @@ def entry_of(hass: HomeAssistant) -> MockConfigEntry:
     return entry  # type: ignore[return-value]
 
 
-async def test_stale_link_reopened(hass: HomeAssistant, server: P1Server) -> None:
+async def test_stale_link_reopened(
+    hass: HomeAssistant, init_integration: MockConfigEntry, server: P1Server
+) -> None:
     """A silent link makes the sensors unavailable and is re-opened; data brings them back."""
-    coordinator = await setup(hass, make_entry(server.port, "5"))
+    coordinator: DsmrCoordinator = init_integration.runtime_data
     assert coordinator.latest_net_power_w == 244.0
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=36))
     await hass.async_block_till_done()
     assert not coordinator.online
     assert coordinator.latest_net_power_w is None
     assert hass.states.get("sensor.smart_meter_net_grid_power").state == STATE_UNAVAILABLE
-    await wait_for(lambda: not coordinator.connected)
+    await until(lambda: not coordinator.connected)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=38))
-    await wait_for(lambda: coordinator.counters.telegrams == 2)
+    await until(lambda: coordinator.counters.telegrams == 2)
     await hass.async_block_till_done()
     assert hass.states.get("sensor.smart_meter_net_grid_power").state == "244.0"
     assert await hass.config_entries.async_unload(entry_of(hass).entry_id)
@@ -167,13 +149,15 @@ def variant(power: bytes, tariff_1: bytes) -> bytes:
     return body + b"%04X\r\n" % TelegramParser.crc16(body.decode("ascii"))
 
 
-async def test_consumers_get_every_telegram(hass: HomeAssistant, server: P1Server) -> None:
+async def test_consumers_get_every_telegram(
+    hass: HomeAssistant, init_integration: MockConfigEntry, server: P1Server
+) -> None:
     """Consumers see every telegram at once; power states wait for the interval."""
-    coordinator = await setup(hass, make_entry(server.port, "5"))
+    coordinator: DsmrCoordinator = init_integration.runtime_data
     seen: list[MeterReading] = []
     unsubscribe = coordinator.async_subscribe(seen.append)
     await server.send(variant(b"01.244", b"000004.427"))
-    await wait_for(lambda: coordinator.counters.telegrams == 2)
+    await until(lambda: coordinator.counters.telegrams == 2)
     await hass.async_block_till_done()
     assert [reading.net_power_w for reading in seen] == [1244.0]
     assert coordinator.latest_net_power_w == 1244.0
@@ -182,7 +166,7 @@ async def test_consumers_get_every_telegram(hass: HomeAssistant, server: P1Serve
     assert hass.states.get("sensor.smart_meter_net_grid_power").state == "244.0"
     unsubscribe()
     await server.send(V5.replace(b"!6EEE", b"!0000"))  # dropped: consumers see nothing
-    await wait_for(lambda: coordinator.counters.total_dropped == 1)
+    await until(lambda: coordinator.counters.total_dropped == 1)
     assert len(seen) == 1
     assert len(coordinator.history) == 2
     assert await hass.config_entries.async_unload(entry_of(hass).entry_id)
@@ -190,9 +174,9 @@ async def test_consumers_get_every_telegram(hass: HomeAssistant, server: P1Serve
 
 async def test_every_telegram_option(hass: HomeAssistant, server: P1Server) -> None:
     """Power interval 0: every telegram writes the power states."""
-    coordinator = await setup(hass, make_entry(server.port, "5", power_interval=0.0))
+    coordinator = await setup_entry(hass, make_entry(server.port, "5", power_interval=0.0))
     await server.send(variant(b"01.244", b"000004.427"))
-    await wait_for(lambda: coordinator.counters.telegrams == 2)
+    await until(lambda: coordinator.counters.telegrams == 2)
     await hass.async_block_till_done()
     assert hass.states.get("sensor.smart_meter_net_grid_power").state == "1244.0"
     assert await hass.config_entries.async_unload(entry_of(hass).entry_id)
@@ -210,10 +194,10 @@ async def test_setup_without_telegram(hass: HomeAssistant, server: P1Server) -> 
     """A meter that is silent at start-up gets its entities with the first telegram."""
     server.greeting = b""
     with patch("custom_components.pv_monitor.dsmr.coordinator.FIRST_TELEGRAM_WAIT", 0.01):
-        coordinator = await setup(hass, make_entry(server.port, "5"))
+        coordinator = await setup_entry(hass, make_entry(server.port, "5"))
     assert hass.states.get("sensor.smart_meter_net_grid_power") is None
     await server.send(V5)
-    await wait_for(lambda: coordinator.counters.telegrams == 1)
+    await until(lambda: coordinator.counters.telegrams == 1)
     await hass.async_block_till_done()
     assert hass.states.get("sensor.smart_meter_net_grid_power").state == "244.0"
     assert await hass.config_entries.async_unload(entry_of(hass).entry_id)
@@ -221,7 +205,7 @@ async def test_setup_without_telegram(hass: HomeAssistant, server: P1Server) -> 
 
 async def test_diagnostics_redacted(hass: HomeAssistant, server: P1Server) -> None:
     """The last telegram is in the diagnostics, equipment identifiers redacted."""
-    await setup(hass, make_entry(server.port, "5"))
+    await setup_entry(hass, make_entry(server.port, "5"))
     entry = entry_of(hass)
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     runtime = diagnostics["runtime"]
@@ -245,9 +229,9 @@ async def test_serial_port_through_pty(hass: HomeAssistant) -> None:
     )
     try:
         with patch("custom_components.pv_monitor.dsmr.coordinator.FIRST_TELEGRAM_WAIT", 0.01):
-            coordinator = await setup(hass, entry)
+            coordinator = await setup_entry(hass, entry)
         os.write(master, V5)
-        await wait_for(lambda: coordinator.counters.telegrams == 1)
+        await until(lambda: coordinator.counters.telegrams == 1)
         await hass.async_block_till_done()
         assert hass.states.get("sensor.smart_meter_net_grid_power").state == "244.0"
         assert hass.states.get("sensor.gas_meter_m_bus_1_gas").state == "0.107"

@@ -311,7 +311,7 @@ async def test_read_one_telegram_errors() -> None:
         await reader.async_read_one_telegram(settings, 1)
 
     async def hangs(*_args: Any) -> Any:
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # never connects: the read's own timeout ends it
 
     with (
         mock_patch.object(reader, "async_connect", hangs),

@@ -20,8 +20,9 @@ import pytest
 from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.diagnostics import async_get_config_entry_diagnostics
 from custom_components.pv_monitor.dsmr.coordinator import DsmrCoordinator
+from tests.helpers import until
 
-from .fixtures import P1Server, make_entry, telegram, wait_io, with_crc
+from .fixtures import P1Server, make_entry, telegram, with_crc
 
 V5 = telegram("v5")
 TARIFF_1 = "sensor.smart_meter_energy_import_tariff_1"
@@ -31,14 +32,6 @@ IMPORT_TOTAL = "sensor.smart_meter_energy_import"
 def tariff_1(value: bytes) -> bytes:
     """The v5 telegram with ``1-0:1.8.1`` set to ``value`` kWh, CRC recomputed."""
     return with_crc(V5.replace(b"1-0:1.8.1(000004.426*kWh)", b"1-0:1.8.1(" + value + b"*kWh)"))
-
-
-@pytest.fixture
-async def server(socket_enabled: None) -> AsyncGenerator[P1Server]:
-    p1 = P1Server(greeting=V5)
-    await p1.start()
-    yield p1
-    await p1.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +49,7 @@ async def send(
 ) -> None:
     before = coordinator.counters.telegrams + coordinator.counters.total_dropped
     await server.send(data)
-    await wait_io(
+    await until(
         lambda: coordinator.counters.telegrams + coordinator.counters.total_dropped > before
     )
     await hass.async_block_till_done()

@@ -8,7 +8,6 @@ the EasyMeter Q3D behind a COM-1 gateway with its trailing lines, and the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 from datetime import timedelta
 import logging
 import random
@@ -22,14 +21,15 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import homeassistant.util.dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.pv_monitor.dsmr.coordinator import DsmrCoordinator
 from custom_components.pv_monitor.dsmr.p1.link import ConnectionType, DropReason, P1Settings
 from custom_components.pv_monitor.dsmr.p1.reader import BUFFER_SLACK, P1Protocol
 from custom_components.pv_monitor.dsmr.p1.specs import DSMR_VERSIONS
+from tests.helpers import until
 
-from .fixtures import P1Server, make_entry, telegram
-from .test_coordinator import setup, wait_for
+from .fixtures import P1Server, make_entry, setup_entry, telegram
 from .test_core import Recorder
 
 V5 = telegram("v5")
@@ -40,14 +40,6 @@ JUNK_SECONDS = 60
 SERIAL_BYTES_PER_SECOND = 115200 // 10
 """115200 baud, 8N1: 10 bits a byte (DSMR 5)."""
 LAG_P99_LIMIT = 0.020
-
-
-@pytest.fixture
-async def server(socket_enabled: None) -> AsyncGenerator[P1Server]:
-    p1 = P1Server(greeting=V5)
-    await p1.start()
-    yield p1
-    await p1.stop()
 
 
 def dsmr_records(caplog: pytest.LogCaptureFixture, level: int) -> list[logging.LogRecord]:
@@ -76,11 +68,11 @@ async def test_q3d_over_the_link_no_warning(
 ) -> None:
     """The same through the network path: no drop, no warning, no info per telegram."""
     server.greeting = Q3D
-    coordinator = await setup(hass, make_entry(server.port, "Q3D"))
+    coordinator = await setup_entry(hass, make_entry(server.port, "Q3D"))
     caplog.clear()
     for _ in range(99):
         await server.send(Q3D)
-    await wait_for(lambda: coordinator.counters.telegrams == 100)
+    await until(lambda: coordinator.counters.telegrams == 100)
     assert coordinator.counters.total_dropped == 0
     assert dsmr_records(caplog, logging.INFO) == []
     assert hass.states.get("sensor.smart_meter_energy_import").state == "52185.7825309"
@@ -125,9 +117,11 @@ def test_end_split_across_chunks() -> None:
         assert rec.dropped == []
 
 
-async def test_junk_stream_does_not_stall_the_loop(hass: HomeAssistant, server: P1Server) -> None:
+async def test_junk_stream_does_not_stall_the_loop(
+    hass: HomeAssistant, init_integration: MockConfigEntry, server: P1Server
+) -> None:
     """60 s of random bytes at 115200 baud, then telegrams: loop lag, memory, recovery."""
-    coordinator = await setup(hass, make_entry(server.port, "5"))
+    coordinator: DsmrCoordinator = init_integration.runtime_data
     protocol_ = coordinator._protocol
     assert protocol_ is not None
     cap = protocol_.telegram_buffer.cap
@@ -163,7 +157,7 @@ async def test_junk_stream_does_not_stall_the_loop(hass: HomeAssistant, server: 
     assert coordinator.counters.total_dropped > 0
     before = coordinator.counters.telegrams
     await server.send(V5)
-    await wait_for(lambda: coordinator.counters.telegrams == before + 1)
+    await until(lambda: coordinator.counters.telegrams == before + 1)
     assert await hass.config_entries.async_unload(coordinator.config_entry.entry_id)
 
 
@@ -175,52 +169,55 @@ async def test_silent_peer_reopened_repeatedly(
     caplog.set_level(logging.INFO)
     server.greeting = b""
     with patch("custom_components.pv_monitor.dsmr.coordinator.FIRST_TELEGRAM_WAIT", 0.01):
-        coordinator = await setup(hass, make_entry(server.port, "5"))
+        coordinator = await setup_entry(hass, make_entry(server.port, "5"))
     assert server.connections == 1
     now = dt_util.utcnow()
     for attempt in range(2, 5):
         now += timedelta(seconds=35)
         async_fire_time_changed(hass, now)
         await hass.async_block_till_done()
-        await wait_for(lambda: not coordinator.connected)
+        await until(lambda: not coordinator.connected)
         now += timedelta(seconds=2)  # first retry after 1 s
         async_fire_time_changed(hass, now)
-        await wait_for(lambda attempt=attempt: server.connections == attempt)  # type: ignore[misc]
-        await wait_for(lambda: coordinator.connected)
+        await until(lambda attempt=attempt: server.connections == attempt)  # type: ignore[misc]
+        await until(lambda: coordinator.connected)
     assert coordinator.reconnects == 3
     lost = [r for r in dsmr_records(caplog, logging.INFO) if "reconnecting" in r.getMessage()]
     assert len(lost) == 1
     assert lost[0].levelno == logging.INFO
     # Data at last: recovery logged once.
     await server.send(V5)
-    await wait_for(lambda: coordinator.counters.telegrams == 1)
+    await until(lambda: coordinator.counters.telegrams == 1)
     assert sum("is back" in r.getMessage() for r in caplog.records) == 1
 
     # Silent after a reconnect: the link is cut, the new one never sends.
     server.cut()
-    await wait_for(lambda: not coordinator.connected)
+    await until(lambda: not coordinator.connected)
     now += timedelta(seconds=2)
     async_fire_time_changed(hass, now)
-    await wait_for(lambda: server.connections == 5)
-    await wait_for(lambda: coordinator.connected)
+    await until(lambda: server.connections == 5)
+    await until(lambda: coordinator.connected)
     now += timedelta(seconds=35)
     async_fire_time_changed(hass, now)
     await hass.async_block_till_done()
-    await wait_for(lambda: not coordinator.connected)
+    await until(lambda: not coordinator.connected)
     assert not coordinator.online
     now += timedelta(seconds=2)
     async_fire_time_changed(hass, now)
-    await wait_for(lambda: server.connections == 6)
+    await until(lambda: server.connections == 6)
     assert await hass.config_entries.async_unload(coordinator.config_entry.entry_id)
 
 
 async def test_unload_mid_telegram_logs_nothing(
-    hass: HomeAssistant, server: P1Server, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    server: P1Server,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Closing the link during unload with half a telegram buffered: no log, no count."""
-    coordinator = await setup(hass, make_entry(server.port, "5"))
+    coordinator: DsmrCoordinator = init_integration.runtime_data
     await server.send(V5[:100])
-    await wait_for(
+    await until(
         lambda: (
             coordinator._protocol is not None and bool(len(coordinator._protocol.telegram_buffer))
         )
@@ -229,7 +226,8 @@ async def test_unload_mid_telegram_logs_nothing(
     caplog.set_level(logging.DEBUG)
     assert await hass.config_entries.async_unload(coordinator.config_entry.entry_id)
     await hass.async_block_till_done()
-    await asyncio.sleep(0.01)
+    for _ in range(10):  # let the transport's connection_lost callbacks run
+        await asyncio.sleep(0)
     assert coordinator.counters.total_dropped == 0
     assert [r for r in dsmr_records(caplog, logging.DEBUG) if "rop" in r.getMessage()] == []
 
@@ -248,10 +246,10 @@ def test_config_flow_does_not_import_dsmr_parser() -> None:
 
 
 async def test_phase_and_split_power_disabled_by_default(
-    hass: HomeAssistant, server: P1Server
+    hass: HomeAssistant, init_integration: MockConfigEntry, server: P1Server
 ) -> None:
     """As core's dsmr: per-phase values disabled; import/export power too (net is enabled)."""
-    coordinator = await setup(hass, make_entry(server.port, "5"))
+    coordinator: DsmrCoordinator = init_integration.runtime_data
     registry = er.async_get(hass)
     entries = {
         e.unique_id.removeprefix("meter_"): e.disabled_by

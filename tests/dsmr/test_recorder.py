@@ -32,8 +32,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from custom_components.pv_monitor.dsmr.coordinator import DsmrCoordinator
 from custom_components.pv_monitor.dsmr.p1.publish import REWRITE_INTERVAL
+from tests.helpers import until
 
-from .fixtures import P1Server, make_entry, telegram, wait_io, with_crc
+from .fixtures import P1Server, make_entry, telegram, with_crc
 
 NET_POWER = "sensor.smart_meter_net_grid_power"
 TARIFF_1 = "sensor.smart_meter_energy_import_tariff_1"
@@ -81,7 +82,7 @@ async def test_unchanged_rewrites_store_no_rows(
         freezer.tick(timedelta(seconds=5))
         before = coordinator.counters.telegrams
         await server.send(V5)
-        await wait_io(lambda before=before: coordinator.counters.telegrams == before + 1)
+        await until(lambda before=before: coordinator.counters.telegrams == before + 1)
         await hass.async_block_till_done()
     state = hass.states.get(NET_POWER)
     assert state is not None
@@ -91,7 +92,7 @@ async def test_unchanged_rewrites_store_no_rows(
     # A change is a row (the control: the query does see rows).
     freezer.tick(timedelta(seconds=30))
     await server.send(with_crc(V5.replace(b"1-0:1.7.0(00.244*kW)", b"1-0:1.7.0(01.244*kW)")))
-    await wait_io(lambda: hass.states.get(NET_POWER).state == "1244.0")
+    await until(lambda: hass.states.get(NET_POWER).state == "1244.0")
     await async_wait_recording_done(hass)
     history = await recorder_mock.async_add_executor_job(
         partial(state_changes_during_period, hass, start, entity_id=NET_POWER)
@@ -118,7 +119,7 @@ async def test_spike_never_reaches_statistics(
         freezer.tick(timedelta(seconds=30))
         before = coordinator.counters.telegrams
         await server.send(with_crc(V5.replace(b"000004.426*kWh", reading + b"*kWh")))
-        await wait_io(lambda before=before: coordinator.counters.telegrams == before + 1)
+        await until(lambda before=before: coordinator.counters.telegrams == before + 1)
         await hass.async_block_till_done()
     assert hass.states.get(TARIFF_1).state == "4.428"
     await async_wait_recording_done(hass)

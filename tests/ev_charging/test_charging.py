@@ -4,7 +4,6 @@ switch, input_number current and phase switch, from a grid power sensor."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -12,7 +11,6 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -32,12 +30,18 @@ from custom_components.pv_monitor.ev_charging.coordinator import (
 )
 from tests.helpers import only_platforms
 
-ENTRY_ID = "01JEVCHARGINGTESTENTRY0000"
-CHARGER = "input_boolean.wallbox"
-CURRENT = "input_number.wallbox_current"
-PHASE_SWITCH = "input_boolean.wallbox_three_phase"
-GRID = "sensor.grid_power"
-SOC = "sensor.home_battery_soc"
+from .fixtures import (
+    CHARGER,
+    CURRENT,
+    ENTRY_ID,
+    GRID,
+    PHASE_SWITCH,
+    SOC,
+    grid,
+    make_entry,
+    setup_charger,
+    setup_entry,
+)
 
 SWITCH = "switch.ev_charging_wallbox_solar_surplus_charging"
 MODE = "select.ev_charging_wallbox_charging_mode"
@@ -48,74 +52,6 @@ ENERGY = "sensor.ev_charging_wallbox_solar_energy_to_the_car_today"
 MIN_CURRENT = "number.ev_charging_wallbox_minimum_current"
 MAX_CURRENT = "number.ev_charging_wallbox_maximum_current"
 START_DELAY = "number.ev_charging_wallbox_start_delay"
-
-
-async def setup_charger(hass: HomeAssistant, charger_on: bool = False) -> None:
-    """A wallbox made of helpers: on/off, current (A), three-phase switch; a grid sensor."""
-    assert await async_setup_component(
-        hass,
-        "input_boolean",
-        {
-            "input_boolean": {
-                "wallbox": {"name": "Wallbox", "initial": charger_on},
-                "wallbox_three_phase": {"name": "Wallbox three phase", "initial": False},
-            }
-        },
-    )
-    assert await async_setup_component(
-        hass,
-        "input_number",
-        {
-            "input_number": {
-                "wallbox_current": {"name": "Wallbox current", "min": 0, "max": 32, "step": 1}
-            }
-        },
-    )
-    grid(hass, 300)
-    await hass.async_block_till_done()
-
-
-def grid(hass: HomeAssistant, watts: float | str, unit: str = "W") -> None:
-    hass.states.async_set(GRID, str(watts), {"unit_of_measurement": unit, "device_class": "power"})
-
-
-def make_entry(**data: Any) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title="EV charging: Wallbox",
-        unique_id=f"ev_charging_{CHARGER}",
-        data={
-            "kind": "ev_charging",
-            "charger": CHARGER,
-            "current_entity": CURRENT,
-            "phases": "1",
-            "voltage": 230.0,
-            "grid_power": GRID,
-            "grid_sign": "import_positive",
-            "start_threshold": 0.0,
-            "stop_threshold": 0.0,
-            "start_delay": 60.0,
-            "stop_delay": 180.0,
-            "min_current": 6.0,
-            "max_current": 16.0,
-            **data,
-        },
-        options={
-            "min_on_time": 300.0,
-            "min_off_time": 300.0,
-            "phase_switch_delay": 300.0,
-            "stale_timeout": 60.0,
-        },
-    )
-
-
-async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> EvChargingCoordinator:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    coordinator: EvChargingCoordinator = entry.runtime_data
-    return coordinator
 
 
 class House:
@@ -246,9 +182,10 @@ async def test_surplus_day_drives_charger(
     assert state(hass, ENERGY) == "0.0"
 
 
-async def test_numbers_and_switch(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    await setup_charger(hass)
-    coordinator = await setup_entry(hass, make_entry())
+async def test_numbers_and_switch(
+    hass: HomeAssistant, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    coordinator: EvChargingCoordinator = init_integration.runtime_data
     await hass.services.async_call(
         "number", "set_value", {"entity_id": START_DELAY, "value": 0}, blocking=True
     )
@@ -463,9 +400,11 @@ def test_grid_power_from_state(
     assert grid_power_from_state(None, sign) is None
 
 
-async def test_apply_without_change_does_nothing(hass: HomeAssistant) -> None:
-    await setup_charger(hass)
-    coordinator = await setup_entry(hass, make_entry())
+async def test_apply_without_change_does_nothing(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+) -> None:
+    coordinator: EvChargingCoordinator = init_integration.runtime_data
     calls = coordinator.action_errors
     await coordinator._async_apply()  # already applied
     coordinator.async_set_enabled(False)

@@ -18,7 +18,7 @@ from custom_components.pv_monitor.ev_charging.coordinator import (
     grid_power_source,
 )
 
-from .test_charging import make_entry, setup_charger, setup_entry
+from .fixtures import make_entry, setup_charger, setup_entry
 
 NET_POWER = "sensor.meter_net_grid_power"
 

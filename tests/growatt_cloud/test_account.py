@@ -13,6 +13,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.pv_monitor import async_remove_config_entry_device
 from custom_components.pv_monitor.const import DOMAIN
@@ -21,7 +22,8 @@ from custom_components.pv_monitor.growatt_cloud.coordinator import GrowattCloudC
 from custom_components.pv_monitor.growatt_cloud.energy import plant_lifetime, plant_power
 
 from .fake import PASSWORD, USERNAME, FakeGrowatt, fake_cloud  # noqa: F401
-from .test_coordinator import PLANT, PLANT_POWER, advance, make_entry, setup, state
+from .fixtures import PLANT, PLANT_POWER, make_entry, setup
+from .test_coordinator import advance, state
 
 
 def window_max(fake: FakeGrowatt) -> int:
@@ -137,12 +139,12 @@ async def test_per_plant_entries_of_one_account_share_it(
 
 async def test_cdn_block_backs_off_without_reauth(
     hass: HomeAssistant,
+    init_integration: MockConfigEntry,
     fake_cloud: FakeGrowatt,  # noqa: F811
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A 403 without the API's answer: back off, no reauthentication, no new login."""
-    entry = make_entry(hass)
-    await setup(hass, entry)
+    entry = init_integration
     coordinator: GrowattCloudCoordinator = entry.runtime_data
     fake_cloud.blocked = True
     await advance(hass, freezer, timedelta(hours=2))
@@ -192,13 +194,13 @@ async def test_device_leaving_the_plant_is_removed(
 
 async def test_spike_is_held_and_logged_once(
     hass: HomeAssistant,
+    init_integration: MockConfigEntry,
     fake_cloud: FakeGrowatt,  # noqa: F811
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """1,000,000 kWh from the cloud once: not published, counted, one log line."""
-    entry = make_entry(hass)
-    await setup(hass, entry)
+    entry = init_integration
     tlx = fake_cloud.answers["shinephone_tlx_detail"]["data"]
     tlx["eacTotal"] = "1000000"
     await advance(hass, freezer, timedelta(hours=2))
@@ -216,12 +218,12 @@ async def test_spike_is_held_and_logged_once(
 
 async def test_confirmed_reset_raises_a_repair_issue(
     hass: HomeAssistant,
+    init_integration: MockConfigEntry,
     fake_cloud: FakeGrowatt,  # noqa: F811
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """An inverter replaced: its lifetime restarts low and stays there: one reset issue."""
-    entry = make_entry(hass)
-    await setup(hass, entry)
+    entry = init_integration
     tlx = fake_cloud.answers["shinephone_tlx_detail"]["data"]
     for total in ("1.0", "1.2", "1.5", "1.9"):
         tlx["eacTotal"] = total

@@ -13,9 +13,10 @@ import pytest
 from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.growatt_cloud.account import account_key
 from custom_components.pv_monitor.growatt_cloud.api.client import hash_password
+from custom_components.pv_monitor.growatt_cloud.api.models import AuthType
 
 from .fake import PASSWORD, TOKEN, USERNAME, FakeGrowatt, fake_cloud  # noqa: F401
-from .test_coordinator import PLANT, V1_PLANT, AuthType, make_entry
+from .fixtures import PLANT, V1_PLANT, make_entry
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
 

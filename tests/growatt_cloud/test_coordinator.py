@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
-from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
@@ -27,45 +26,7 @@ from custom_components.pv_monitor.growatt_cloud.coordinator import GrowattCloudC
 from custom_components.pv_monitor.growatt_cloud.sensor import value_description
 
 from .fake import PASSWORD, TOKEN, USERNAME, FakeGrowatt, fake_cloud  # noqa: F401
-
-PLANT = "828578"
-"""The plant of the ShinePhone plant list fixture whose ``currentPower`` is "0 W"."""
-V1_PLANT = "1234567"
-
-PLANT_POWER = f"{1520.0 + 2.41 * 1000 + 870.0 + 600.0:.1f}"
-"""The sum of the plant's devices in the ShinePhone fixtures: TL-X ``pac`` 1520 W, SPH
-``ppv`` 2.41 kW, inverter ``pac`` 870 W, storage ``ppv`` 600 W."""
-
-
-def make_entry(
-    hass: HomeAssistant, auth: AuthType = AuthType.PASSWORD, **options: Any
-) -> MockConfigEntry:
-    plant = PLANT if auth is AuthType.PASSWORD else V1_PLANT
-    data: dict[str, Any] = {
-        "kind": "growatt_cloud",
-        "auth_type": auth.value,
-        "region": "other_regions",
-        "plant_id": plant,
-        "plant_name": "Home",
-    }
-    if auth is AuthType.PASSWORD:
-        data |= {"username": USERNAME, "password_hash": hash_password(PASSWORD)}
-    else:
-        data |= {"token": TOKEN}
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id=plant,
-        data=data,
-        options={"poll_interval": 5, "daily_budget": 200, **options},
-    )
-    entry.add_to_hass(hass)
-    return entry
-
-
-async def setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+from .fixtures import PLANT, PLANT_POWER, V1_PLANT, make_entry, setup
 
 
 async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
@@ -98,12 +59,12 @@ def _start_of_day(freezer: FrozenDateTimeFactory) -> None:
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_full_day_one_login_within_budget(
     hass: HomeAssistant,
+    init_integration: MockConfigEntry,
     fake_cloud: FakeGrowatt,  # noqa: F811
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A whole day of polls: exactly one login, the requests stay under the budget."""
-    entry = make_entry(hass)
-    await setup(hass, entry)
+    entry = init_integration
     assert entry.state is ConfigEntryState.LOADED
     coordinator: GrowattCloudCoordinator = entry.runtime_data
     # 4 readable devices: plant list + tlx + 2 mix + inverter + storage = 6 per poll.
@@ -160,12 +121,12 @@ async def test_budget_guard_small_budget(
 
 async def test_session_expiry_relogin(
     hass: HomeAssistant,
+    init_integration: MockConfigEntry,
     fake_cloud: FakeGrowatt,  # noqa: F811
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """An expired session costs one more login, no failure."""
-    entry = make_entry(hass)
-    await setup(hass, entry)
+    entry = init_integration
     fake_cloud.expire_sessions()
     await advance(hass, freezer, timedelta(hours=1))
     assert fake_cloud.logins == 2
@@ -188,12 +149,11 @@ async def test_bad_password_at_setup_starts_reauth(
 
 async def test_bad_password_later_starts_reauth_and_stops_polling(
     hass: HomeAssistant,
+    init_integration: MockConfigEntry,
     fake_cloud: FakeGrowatt,  # noqa: F811
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Password changed while running: 502 on the next login -> reauth, no more polls."""
-    entry = make_entry(hass)
-    await setup(hass, entry)
     fake_cloud.expire_sessions()
     fake_cloud.login_answer = "shinephone_login_bad_password"
     await advance(hass, freezer, timedelta(hours=1))
@@ -241,12 +201,12 @@ async def test_locked_account_pauses_with_repair_issue(
 
 async def test_lock_while_running(
     hass: HomeAssistant,
+    init_integration: MockConfigEntry,
     fake_cloud: FakeGrowatt,  # noqa: F811
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A lock on a re-login pauses polling for the lock's duration."""
-    entry = make_entry(hass)
-    await setup(hass, entry)
+    entry = init_integration
     fake_cloud.expire_sessions()
     fake_cloud.login_answer = "shinephone_login_locked"
     await advance(hass, freezer, timedelta(hours=1))
@@ -258,13 +218,13 @@ async def test_lock_while_running(
 
 async def test_outage_backs_off_and_logs_once(
     hass: HomeAssistant,
+    init_integration: MockConfigEntry,
     fake_cloud: FakeGrowatt,  # noqa: F811
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """HTTP 500: exponential backoff, one error in the log, recovery logged once."""
-    entry = make_entry(hass)
-    await setup(hass, entry)
+    entry = init_integration
     coordinator: GrowattCloudCoordinator = entry.runtime_data
     fake_cloud.fail_status = 500
     intervals = []
@@ -336,12 +296,12 @@ async def test_token_refused_starts_reauth(
 
 async def test_lifetime_never_drops_and_daily_resets_once(
     hass: HomeAssistant,
+    init_integration: MockConfigEntry,
     fake_cloud: FakeGrowatt,  # noqa: F811
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Night-time zeros never lower lifetime totals; daily counters reset at a new day."""
-    entry = make_entry(hass)
-    await setup(hass, entry)
+    entry = init_integration
     tlx = fake_cloud.answers["shinephone_tlx_detail"]["data"]
     plants = fake_cloud.answers["shinephone_plant_list"]["back"]["data"]
     tlx["eacTotal"] = "0"

@@ -37,7 +37,8 @@ from custom_components.pv_monitor.growatt_cloud.statistics import (
 )
 
 from .fake import FakeGrowatt, fake_cloud  # noqa: F401
-from .test_coordinator import PLANT, V1_PLANT, make_entry, state
+from .fixtures import PLANT, V1_PLANT, make_entry
+from .test_coordinator import state
 
 
 async def rows(hass: HomeAssistant, recorder: Recorder, stat_id: str) -> list[dict]:

@@ -44,8 +44,7 @@ from custom_components.pv_monitor.growatt_local.protocol.records import (
 )
 
 from .dongle import FakeDongle
-from .fixtures import capture, register_lifetime_energy_sensor
-from .test_local import make_entry, setup_entry
+from .fixtures import capture, make_entry, register_lifetime_energy_sensor, setup_entry
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 LIMITS = CounterLimits(max_power_kw=6.0)

@@ -15,6 +15,7 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
     async_fire_time_changed,
     mock_restore_cache_with_extra_data,
 )
@@ -43,10 +44,18 @@ from custom_components.pv_monitor.growatt_local.protocol.registers import (
     InverterFamily,
     detect_family,
 )
+from tests.helpers import until
 
 from .dongle import FakeDongle
-from .fixtures import capture, captures, register_lifetime_energy_sensor
-from .test_local import freeze_datalogger_clock, make_entry, play_growattmonitor, setup_entry, until
+from .fixtures import (
+    capture,
+    captures,
+    freeze_datalogger_clock,
+    make_entry,
+    register_lifetime_energy_sensor,
+    setup_entry,
+)
+from .test_local import play_growattmonitor
 
 
 def raw(name: str) -> bytes:
@@ -141,10 +150,12 @@ async def test_allow_list_rejects_other_dataloggers(hass: HomeAssistant, free_po
 
 
 async def test_bad_frames_are_counted_and_logged_once(
-    hass: HomeAssistant, free_port: int, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    free_port: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Garbage and a record with a broken layout: counted, one warning, session goes on."""
-    await setup_entry(hass, make_entry(free_port))
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     dongle = await FakeDongle.connect(free_port)
     bad_record = encode_frame(5, 6, 1, 0x04, b"XGDABCDEFG" + bytes(20) + b"\x01\x02")
@@ -197,11 +208,10 @@ async def test_restored_counter_survives_lower_value(hass: HomeAssistant, free_p
 
 
 async def test_options_change_reloads_and_unload_closes_connections(
-    hass: HomeAssistant, free_port: int
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
 ) -> None:
     """New options restart the listener; unload drops every datalogger connection."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     hass.config_entries.async_update_entry(
         entry, options={**entry.options, "inverter_families": {"1VZG8211B7": "spf"}}
@@ -220,11 +230,14 @@ async def test_options_change_reloads_and_unload_closes_connections(
 
 
 async def test_diagnostics(
-    hass: HomeAssistant, free_port: int, hass_client, snapshot: SnapshotAssertion
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    free_port: int,
+    hass_client,
+    snapshot: SnapshotAssertion,
 ) -> None:
     """Diagnostics carry counters, dataloggers and inverters with serials redacted."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = str(diagnostics)
@@ -257,10 +270,11 @@ def test_spf_told_apart_from_tl_by_values() -> None:
     assert checked >= 9
 
 
-async def test_spf_recognised_without_override(hass: HomeAssistant, free_port: int) -> None:
+async def test_spf_recognised_without_override(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """An SPF off-grid inverter gets the SPF map with no option set, and keeps it at night."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await FakeDongle.connect(free_port)
     frames = [
         raw("grott_test_v6_0104_spf_valid"),
@@ -278,11 +292,13 @@ async def test_spf_recognised_without_override(hass: HomeAssistant, free_port: i
 
 
 async def test_handler_error_does_not_end_session(
-    hass: HomeAssistant, free_port: int, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    free_port: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A fault while handling one record is counted and logged once; the session goes on."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     coordinator = entry.runtime_data
     dongle = await FakeDongle.connect(free_port)
     first = raw("gm_data1_v5_0104_data_from_logger_23")
@@ -297,11 +313,12 @@ async def test_handler_error_does_not_end_session(
     await dongle.close()
 
 
-async def test_repeated_record_wakes_no_entity(hass: HomeAssistant, free_port: int) -> None:
+async def test_repeated_record_wakes_no_entity(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """A record whose values did not change calls no entity callback; a change wakes only
     the entities of the values that changed."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     calls: list[str] = []
     original = GrowattEntity._handle_coordinator_update
 
@@ -398,11 +415,10 @@ async def test_spf_keeps_its_family_over_restarts(
 
 
 async def test_family_change_removes_the_entities_the_new_family_lacks(
-    hass: HomeAssistant, free_port: int
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
 ) -> None:
     """Choosing another family in the options removes the old family's extra sensors."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)  # a TL inverter
     registry = er.async_get(hass)
     assert registry.async_get_entity_id("sensor", DOMAIN, "1VZG8211B7_reactive_power")

@@ -18,7 +18,7 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.pv_monitor.const import DOMAIN
@@ -28,11 +28,12 @@ from custom_components.pv_monitor.growatt_local.protocol.records import (
     encode_record_payload,
     parse_record,
 )
+from tests.helpers import until
 
 from .dongle import FakeDongle
-from .fixtures import capture
+from .fixtures import capture, make_entry, setup_entry
 from .test_limits import raw_connect
-from .test_local import make_entry, play_growattmonitor, setup_entry, until
+from .test_local import play_growattmonitor
 
 SERIAL = "JPC492227A"
 INVERTER = "1VZG8211B7"
@@ -108,10 +109,11 @@ async def test_identified_datalogger_cannot_send_for_another(
     await dongle.close()
 
 
-async def test_invalid_inverter_serial_makes_no_device(hass: HomeAssistant, free_port: int) -> None:
+async def test_invalid_inverter_serial_makes_no_device(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """Empty, NUL-prefixed or self-naming inverter serials: dropped, no device, no via self."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     stats = entry.runtime_data.listener.stats
     for seq, field in enumerate((b"", b"\x00EVIL00001", SERIAL.encode()), start=20):
@@ -127,10 +129,11 @@ async def test_invalid_inverter_serial_makes_no_device(hass: HomeAssistant, free
 
 
 # -- case 2: unlimited devices -----------------------------------------------------------------
-async def test_forged_inverter_flood_stops_at_the_cap(hass: HomeAssistant, free_port: int) -> None:
+async def test_forged_inverter_flood_stops_at_the_cap(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """1,000 forged inverter serials from one datalogger: 8 inverters, one repair issue."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     records = [
         forged_record(SERIAL.encode(), f"EVIL{n:06d}".encode(), seq=n % 0xFFFF + 1)
@@ -253,7 +256,7 @@ async def test_hostile_connections_cannot_lock_out_the_datalogger(
     half_open: list[asyncio.StreamWriter] = []
     loop = asyncio.get_running_loop()
     storm = [asyncio.create_task(half_open_flood(free_port, a, half_open)) for a in range(1, 251)]
-    await asyncio.sleep(0.05)
+    await until(lambda: len(half_open) >= 250)  # the storm is under way
     served = False
     attempts = 0
     started = loop.time()
@@ -261,7 +264,9 @@ async def test_hostile_connections_cannot_lock_out_the_datalogger(
         while not served:
             attempts += 1
             real = await raw_connect(free_port, "127.0.0.1")
-            await asyncio.sleep(0.05)  # the datalogger waits before its first frame
+            # The datalogger stays silent while 250 more half-open connections arrive.
+            target = min(len(half_open) + 250, 4000)
+            await until(lambda: len(half_open) >= target)  # noqa: B023 - awaited here
             await real.send(PING, split=False)
             try:
                 await real.expect_raw(PING)
@@ -315,12 +320,14 @@ def test_max_connections_stays_below_the_descriptor_limit() -> None:
 
 # -- case 4: spoofing --------------------------------------------------------------------------
 async def test_spoofing_connection_changes_no_state(
-    hass: HomeAssistant, free_port: int, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    free_port: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A second address claiming the live datalogger: refused, counted, logged once; its
     0x19 answers (a 60-minute interval) and a ping-and-close loop change nothing."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     coordinator = entry.runtime_data
     logger = coordinator.data.dataloggers[SERIAL]
@@ -357,10 +364,11 @@ async def test_spoofing_connection_changes_no_state(
     await dongle.close()
 
 
-async def test_get_config_on_unidentified_connection(hass: HomeAssistant, free_port: int) -> None:
+async def test_get_config_on_unidentified_connection(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """A 0x19 frame first: with a bad serial it closes the connection, raising nothing."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     stats = entry.runtime_data.listener.stats
     conn = await FakeDongle.connect(free_port)
     await conn.send(encode_frame(3, 5, 1, 0x19, b"\x00\x04\x00\x0260"), split=False)
@@ -370,10 +378,11 @@ async def test_get_config_on_unidentified_connection(hass: HomeAssistant, free_p
 
 
 # -- case 8: write spam ------------------------------------------------------------------------
-async def test_counters_write_at_most_once_per_10_s(hass: HomeAssistant, free_port: int) -> None:
+async def test_counters_write_at_most_once_per_10_s(
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
+) -> None:
     """3,000 bad frames and 1,000 buffered records: at most one state per counter per 10 s."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     dongle = await play_growattmonitor(hass, free_port)
     writes: dict[str, int] = {}
 

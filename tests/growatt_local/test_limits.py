@@ -16,10 +16,10 @@ from custom_components.pv_monitor.growatt_local.protocol.server import (
     GrowattListener,
     ListenerConfig,
 )
+from tests.helpers import until
 
 from .dongle import FakeDongle
 from .fixtures import capture
-from .test_local import until
 
 PING = capture("gm_data1_v5_0116_ping_both_echo_01").raw
 DATA = capture("gm_data1_v5_0104_data_from_logger_23").raw

@@ -41,9 +41,9 @@ from custom_components.pv_monitor.growatt_local.protocol.records import (
     encode_record_payload,
     parse_record,
 )
+from tests.helpers import until
 
-from .fixtures import capture
-from .test_local import make_entry, setup_entry, until
+from .fixtures import capture, make_entry, setup_entry
 
 RECORDS = int(os.environ.get("PV_MONITOR_LOAD_RECORDS", "10000"))
 CHUNK = 50

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-import dataclasses
-from datetime import datetime, timedelta
+from datetime import timedelta
 import json
 import logging
 from pathlib import Path
@@ -17,73 +14,21 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-    snapshot_platform,
-)
+from pytest_homeassistant_custom_component.common import async_fire_time_changed, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.growatt_local.protocol import messages
 from custom_components.pv_monitor.growatt_local.protocol.framing import decode_frame
 from custom_components.pv_monitor.growatt_local.sensor import INVERTER_SENSORS, LISTENER_SENSORS
-from tests.helpers import only_platforms
+from tests.helpers import only_platforms, until
 
 from .dongle import FakeDongle
-from .fixtures import capture
-
-CLOCK = datetime(2020, 1, 27, 16, 57, 45)
-"""Frozen datalogger clock: the GrowattMonitor capture's own clock-set frame carries it."""
-
-
-async def until(predicate: Callable[[], bool], rounds: int = 10_000) -> None:
-    """Run the event loop (without advancing time) until ``predicate`` holds."""
-    for _ in range(rounds):
-        if predicate():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("condition not reached")
+from .fixtures import CLOCK, capture, make_entry, setup_entry
 
 
 def raw(name: str) -> bytes:
     return capture(name).raw
-
-
-def make_entry(port: int, **options: object) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        entry_id="01JPVMONITORTESTENTRY00000",
-        title="Growatt datalogger",
-        unique_id=f"growatt_local_{port}",
-        data={
-            "kind": "growatt_local",
-            "host": "127.0.0.1",
-            "port": port,
-            "mode": "server",
-            "upstream_host": "server.growatt.com",
-            "upstream_port": 5279,
-        },
-        options={
-            "allowed_dataloggers": [],
-            "allow_redirect": False,
-            "inverter_families": {},
-            **options,
-        },
-    )
-
-
-def freeze_datalogger_clock(entry: MockConfigEntry) -> None:
-    """Make the listener set dataloggers' clocks to :data:`CLOCK`."""
-    listener = entry.runtime_data.listener
-    listener.config = dataclasses.replace(listener.config, now=lambda: CLOCK)
-
-
-async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    freeze_datalogger_clock(entry)
 
 
 async def play_growattmonitor(hass: HomeAssistant, port: int) -> FakeDongle:

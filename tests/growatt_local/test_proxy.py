@@ -10,10 +10,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.growatt_local.protocol import messages, proxy
 from custom_components.pv_monitor.growatt_local.protocol.framing import decode_frame
+from tests.helpers import until
 
 from .dongle import FakeDongle, FakeGrowattServer
 from .fixtures import capture
-from .test_local import until
 
 SERIAL = "XGDABCDEFG"
 """Datalogger of the shine2mqtt capture (MIC 3000TL-X, protocol 6)."""

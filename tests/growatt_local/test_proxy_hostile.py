@@ -14,15 +14,16 @@ import logging
 from typing import Any
 from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.pv_monitor.growatt_local.protocol import messages, proxy
 from custom_components.pv_monitor.growatt_local.protocol.framing import decode_frame, encode_frame
+from tests.helpers import until
 
 from .dongle import FakeDongle, FakeGrowattServer
 from .fixtures import capture
-from .test_local import until
 from .test_proxy import SERIAL, proxy_entry
 
 PING = capture("shine2mqtt_v6_0116_ping_1").raw
@@ -46,7 +47,10 @@ def acks(*frames: bytes) -> list[bytes]:
 
 # -- case 5: reconnect storm -------------------------------------------------------------------
 async def test_upstream_that_closes_at_once_sees_few_connects(
-    hass: HomeAssistant, free_port: int, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    free_port: int,
+    caplog: pytest.LogCaptureFixture,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     """An upstream accepting and closing at once: the delay grows, one warning is logged.
 
@@ -67,7 +71,12 @@ async def test_upstream_that_closes_at_once_sees_few_connects(
     with patch.object(proxy, "UPSTREAM_BACKOFF", FAST_BACKOFF):
         assert await hass.config_entries.async_setup(entry.entry_id)
         dongle = await identified(free_port)
-        await asyncio.sleep(1.5)
+        # 1.5 s of the frozen clock in 10 ms steps (the proxy's asyncio.sleep backoff follows
+        # the loop's clock, which the freezer drives); each step lets the loopback I/O run.
+        for _ in range(150):
+            freezer.tick(0.01)
+            for _ in range(20):
+                await asyncio.sleep(0)
         print(f"\nstorm upstream: {connects} connects in 1.5 s (1/25 scale)")
         assert 2 <= connects <= 6
         warnings = [r for r in caplog.records if "Growatt upstream" in r.getMessage()]
@@ -95,7 +104,10 @@ async def test_no_upstream_for_silent_or_refused_connections(
     stranger = await FakeDongle.connect(free_port)
     await stranger.send(PING)
     assert await stranger.closed()
-    await asyncio.sleep(0.1)
+    # An upstream connection would start at once, not after a delay: let the loop run.
+    await hass.async_block_till_done()
+    for _ in range(100):
+        await asyncio.sleep(0)
     assert upstream.connections == 0
     assert entry.runtime_data.listener.stats.upstream_connects == 0
     await silent.close()

@@ -7,12 +7,14 @@ import contextlib
 import random
 
 from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.pv_monitor.growatt_local.protocol import messages
 from custom_components.pv_monitor.growatt_local.protocol.framing import decode_frame
+from tests.helpers import until
 
 from .fixtures import capture
-from .test_local import make_entry, play_growattmonitor, setup_entry, until
+from .test_local import play_growattmonitor
 
 GARBAGE_CLIENTS = 200
 
@@ -43,11 +45,10 @@ async def misbehave(
 
 
 async def test_real_datalogger_served_during_garbage_storm(
-    hass: HomeAssistant, free_port: int
+    hass: HomeAssistant, init_integration: MockConfigEntry, free_port: int
 ) -> None:
     """Every ack of the real datalogger is right and every record reaches HA."""
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
+    entry = init_integration
     coordinator = entry.runtime_data
     dongle = await play_growattmonitor(hass, free_port)
     before = coordinator.listener.stats.records_live

@@ -7,7 +7,7 @@ from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import (
     CoreState,
@@ -39,62 +39,9 @@ from custom_components.pv_monitor.pv_system.coordinator import (
     _number,
 )
 
+from .fixtures import ARRAYS, setup_roof
+
 NOON = "2024-06-21 10:00:00+00:00"  # 12:00 in Amsterdam, midsummer
-
-ARRAYS = [
-    {
-        "name": "South",
-        "tilt": 35.0,
-        "azimuth": 180.0,
-        "kwp": 4.0,
-        "gamma_pdc": -0.37,
-        "losses": 14.0,
-    },
-    {
-        "name": "West",
-        "tilt": 20.0,
-        "azimuth": 270.0,
-        "kwp": 2.0,
-        "gamma_pdc": -0.37,
-        "losses": 14.0,
-    },
-]
-
-
-async def _setup(
-    hass: HomeAssistant,
-    options: dict[str, Any] | None = None,
-    arrays: list[dict[str, Any]] = ARRAYS,
-) -> MockConfigEntry:
-    await hass.config.async_set_time_zone("Europe/Amsterdam")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Roof",
-        unique_id="pv_system_roof",
-        data={
-            "kind": "pv_system",
-            "name": "Roof",
-            "latitude": 52.1,
-            "longitude": 5.2,
-            "elevation": 10.0,
-            "ac_limit_kw": 5.0,
-        },
-        options={
-            "production_power": "sensor.pv_power",
-            "production_energy": "sensor.pv_energy",
-            "underperformance_threshold": 0.8,
-            **(options or {}),
-        },
-        subentries_data=[
-            ConfigSubentryData(data=a, subentry_type="array", title=a["name"], unique_id=None)
-            for a in arrays
-        ],
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
 
 
 def _value(hass: HomeAssistant, entity_id: str) -> float:
@@ -103,11 +50,11 @@ def _value(hass: HomeAssistant, entity_id: str) -> float:
     return float(state.state)
 
 
+@pytest.mark.freeze_time(NOON)
 async def test_forecast_sensors_and_energy(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, init_integration: MockConfigEntry
 ) -> None:
-    freezer.move_to(NOON)
-    entry = await _setup(hass)
+    entry = init_integration
     today = _value(hass, "sensor.roof_forecast_energy_today")
     assert 25 < today < 45  # 6 kWp, clear sky at midsummer
     remaining = _value(hass, "sensor.roof_forecast_energy_today_remaining")
@@ -163,7 +110,7 @@ async def test_anomaly_event_and_repair(
     hass.states.async_set("sensor.pv_power", "0.0", {"unit_of_measurement": "kW"})
     hass.states.async_set("sensor.poa", "800", {"unit_of_measurement": "W/m²"})
     events = async_capture_events(hass, "pv_monitor_anomaly")
-    entry = await _setup(hass, {"poa_irradiance": "sensor.poa", "repair_share": 0.05})
+    entry = await setup_roof(hass, {"poa_irradiance": "sensor.poa", "repair_share": 0.05})
     issue_id = f"pv_system_anomaly_no_production_{entry.entry_id}"
     for _ in range(10):  # 45 minutes
         await _tick(hass, freezer)
@@ -230,7 +177,7 @@ async def test_string_comparison_without_weather(
     hass.states.async_set("sensor.pv2", "1000", {"unit_of_measurement": "W"})
     hass.states.async_set("sensor.pv_power", "3000", {"unit_of_measurement": "W"})
     events = async_capture_events(hass, "pv_monitor_anomaly")
-    entry = await _setup(hass, arrays=strings)
+    entry = await setup_roof(hass, arrays=strings)
     for _ in range(12):
         await _tick(hass, freezer)
     state = hass.states.get("binary_sensor.roof_string_underperformance")
@@ -274,7 +221,7 @@ async def test_house_load_and_plausible_kpis(
     freezer.move_to(NOON)
     hass.states.async_set("sensor.pv_power", "2.5", {"unit_of_measurement": "kW"})
     hass.states.async_set("sensor.grid", "-1234.567", {"unit_of_measurement": "W"})
-    await _setup(hass, {"grid_power": "sensor.grid"})
+    await setup_roof(hass, {"grid_power": "sensor.grid"})
     assert hass.states.get("sensor.roof_house_load_power").state == "1265"
     hass.states.async_set("sensor.grid", "0.5", {"unit_of_measurement": "kW"})
     await hass.async_block_till_done()
@@ -297,7 +244,7 @@ async def test_poa_sensor_rescales_expected_power(
 ) -> None:
     freezer.move_to(NOON)
     hass.states.async_set("sensor.poa", "400", {"unit_of_measurement": "W/m²"})
-    entry = await _setup(hass, {"poa_irradiance": "sensor.poa"})
+    entry = await setup_roof(hass, {"poa_irradiance": "sensor.poa"})
     coordinator: PvSystemCoordinator = entry.runtime_data
     now = dt_util.utcnow()
     modelled = coordinator.data.forecast.power_at(now)
@@ -340,7 +287,7 @@ async def test_weather_forecast_drives_the_forecast(
     hass.states.async_set(
         "weather.home", "cloudy", {"temperature_unit": "°F", "wind_speed_unit": "km/h"}
     )
-    entry = await _setup(hass, {"weather": "weather.home"})
+    entry = await setup_roof(hass, {"weather": "weather.home"})
     overcast = _value(hass, "sensor.roof_forecast_energy_today")
     assert overcast < 20
     diagnostics = (await async_get_config_entry_diagnostics(hass, entry))["runtime"]
@@ -357,14 +304,14 @@ async def test_weather_failure_falls_back(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     freezer.move_to(NOON)
-    await _setup(hass, {"weather": "weather.missing"})
+    await setup_roof(hass, {"weather": "weather.missing"})
     assert "No hourly forecast from weather.missing" in caplog.text
     assert _value(hass, "sensor.roof_forecast_energy_today") > 25
 
 
 async def test_no_arrays(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     freezer.move_to(NOON)
-    await _setup(hass, arrays=[])
+    await setup_roof(hass, arrays=[])
     assert _value(hass, "sensor.roof_forecast_energy_today") == 0.0
     assert hass.states.get("sensor.roof_peak_power_time_today").state == "unknown"
 
@@ -383,7 +330,7 @@ async def test_unchanged_weather_reuses_forecast(
     _weather_service(hass, [50.0])
     hass.states.async_set("weather.home", "cloudy")
     hass.states.async_set("sensor.pv_power", "unavailable")
-    entry = await _setup(hass, {"weather": "weather.home"})
+    entry = await setup_roof(hass, {"weather": "weather.home"})
     coordinator: PvSystemCoordinator = entry.runtime_data
     first = coordinator.data.forecast
     hass.states.async_set("weather.home", "rainy")
@@ -446,7 +393,7 @@ async def test_model_failure_leaves_sensors_unknown(
         "custom_components.pv_monitor.pv_system.coordinator._compute_forecast",
         side_effect=ValueError("bad input"),
     ):
-        entry = await _setup(hass)
+        entry = await setup_roof(hass)
         # The coordinator's update failed: its entities say so (unavailable).
         assert hass.states.get("sensor.roof_forecast_energy_today").state == "unavailable"
         assert await async_get_solar_forecast(hass, entry.entry_id) is None
@@ -470,7 +417,7 @@ async def test_first_forecast_waits_for_home_assistant_start(
         "custom_components.pv_monitor.pv_system.coordinator._compute_forecast",
         wraps=_compute_forecast,
     ) as compute:
-        await _setup(hass)
+        await setup_roof(hass)
         assert hass.states.get("sensor.roof_forecast_energy_today").state == "unknown"
         assert compute.call_count == 0
         hass.set_state(CoreState.running)
