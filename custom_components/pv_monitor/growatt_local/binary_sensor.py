@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from homeassistant.components.binary_sensor import (
-    BinarySensorDeviceClass,
-    BinarySensorEntity,
-    BinarySensorEntityDescription,
-)
-from homeassistant.const import EntityCategory
+from typing import Final
+
+from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from ..common.entity import connectivity_description
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
 from .entity import GrowattEntity, registered_entities, track_new_items
 
 PARALLEL_UPDATES = 0
 
-CONNECTIVITY = BinarySensorEntityDescription(
-    key="connectivity",
-    device_class=BinarySensorDeviceClass.CONNECTIVITY,
-    entity_category=EntityCategory.DIAGNOSTIC,
-)
+CONNECTIVITY: Final = connectivity_description("connectivity")
 """On while the datalogger is connected and has missed fewer than three data intervals."""
 
 

@@ -18,46 +18,18 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import (
-    PERCENTAGE,
-    EntityCategory,
-    UnitOfElectricCurrent,
-    UnitOfElectricPotential,
-    UnitOfEnergy,
-    UnitOfFrequency,
-    UnitOfPower,
-    UnitOfReactiveEnergy,
-    UnitOfReactivePower,
-    UnitOfTemperature,
-    UnitOfTime,
-)
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from ..common.entity import UNIT_CLASSES
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
 from .entity import GrowattEntity, registered_entities, track_new_items
 from .protocol.registers import STATUS_NAMES, TL_FAULT_NAMES, VALUE_UNITS
 
 PARALLEL_UPDATES = 0
-
-_UNIT_CLASSES: Final[dict[str, tuple[SensorDeviceClass | None, str]]] = {
-    "W": (SensorDeviceClass.POWER, UnitOfPower.WATT),
-    "VA": (SensorDeviceClass.APPARENT_POWER, "VA"),
-    "V": (SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT),
-    "A": (SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE),
-    "Hz": (SensorDeviceClass.FREQUENCY, UnitOfFrequency.HERTZ),
-    "kWh": (SensorDeviceClass.ENERGY, UnitOfEnergy.KILO_WATT_HOUR),
-    "var": (SensorDeviceClass.REACTIVE_POWER, UnitOfReactivePower.VOLT_AMPERE_REACTIVE),
-    "kvarh": (
-        SensorDeviceClass.REACTIVE_ENERGY,
-        UnitOfReactiveEnergy.KILO_VOLT_AMPERE_REACTIVE_HOUR,
-    ),
-    "°C": (SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS),
-    "h": (SensorDeviceClass.DURATION, UnitOfTime.HOURS),
-    "%": (None, PERCENTAGE),
-}
 
 _PRECISION: Final = {
     "W": 0,
@@ -132,7 +104,7 @@ def build_description(key: str, unit: str | None) -> GrowattSensorEntityDescript
             entity_category=EntityCategory.DIAGNOSTIC,
             options=sorted({*TL_FAULT_NAMES.values(), "unknown"}),
         )
-    if unit is None or unit not in _UNIT_CLASSES:
+    if unit is None or unit not in UNIT_CLASSES:
         return GrowattSensorEntityDescription(
             key=key,
             translation_key=key,
@@ -140,7 +112,7 @@ def build_description(key: str, unit: str | None) -> GrowattSensorEntityDescript
             entity_registry_enabled_default=enabled,
             native_unit_of_measurement=unit,
         )
-    device_class, native_unit = _UNIT_CLASSES[unit]
+    device_class, native_unit = UNIT_CLASSES[unit]
     counter = unit in _COUNTER_UNITS
     if key == "battery_soc":
         device_class = SensorDeviceClass.BATTERY

@@ -22,7 +22,6 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     ConfigSubentryData,
     ConfigSubentryFlow,
-    OptionsFlow,
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_ELEVATION, CONF_LATITUDE, CONF_LONGITUDE, CONF_NAME
@@ -32,14 +31,12 @@ from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
     LocationSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     TextSelector,
 )
 from homeassistant.util import slugify
 import voluptuous as vol
 
+from ..common.flow import OneFormOptionsFlow, number_box
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .const import (
     CONF_AC_LIMIT,
@@ -79,13 +76,6 @@ STEP_RECONFIGURE: Final = "reconfigure_pv_system"
 STEP_OPTIONS: Final = "pv_system_options"
 
 
-def _number(minimum: float, maximum: float, step: float, unit: str | None = None) -> NumberSelector:
-    config = NumberSelectorConfig(min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX)
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return NumberSelector(config)
-
-
 def _sensor(device_class: SensorDeviceClass | None = None) -> EntitySelector:
     if device_class is None:
         return EntitySelector(EntitySelectorConfig(domain="sensor"))
@@ -94,8 +84,8 @@ def _sensor(device_class: SensorDeviceClass | None = None) -> EntitySelector:
 
 SITE_FIELDS: Final = {
     vol.Required(CONF_LOCATION): LocationSelector(),
-    vol.Required(CONF_ELEVATION): _number(-500, 9000, 1, "m"),
-    vol.Required(CONF_AC_LIMIT): _number(0.1, 10000, 0.01, "kW"),
+    vol.Required(CONF_ELEVATION): number_box(-500, 9000, 1, "m"),
+    vol.Required(CONF_AC_LIMIT): number_box(0.1, 10000, 0.01, "kW"),
 }
 SITE_SCHEMA: Final = vol.Schema({vol.Required(CONF_NAME): TextSelector(), **SITE_FIELDS})
 RECONFIGURE_SCHEMA: Final = vol.Schema(SITE_FIELDS)
@@ -110,27 +100,27 @@ SENSORS_SCHEMA: Final = vol.Schema(
         vol.Optional(CONF_GRID_IMPORT): _sensor(SensorDeviceClass.ENERGY),
         vol.Optional(CONF_GRID_EXPORT): _sensor(SensorDeviceClass.ENERGY),
         vol.Optional(CONF_GRID_POWER): _sensor(SensorDeviceClass.POWER),
-        vol.Optional(CONF_IMPORT_PRICE): _number(0, 10, 0.001),
+        vol.Optional(CONF_IMPORT_PRICE): number_box(0, 10, 0.001),
         vol.Optional(CONF_IMPORT_PRICE_ENTITY): _sensor(),
-        vol.Optional(CONF_EXPORT_PRICE): _number(-10, 10, 0.001),
+        vol.Optional(CONF_EXPORT_PRICE): number_box(-10, 10, 0.001),
         vol.Optional(CONF_EXPORT_PRICE_ENTITY): _sensor(),
     }
 )
 OPTIONS_SCHEMA: Final = SENSORS_SCHEMA.extend(
     {
-        vol.Required(CONF_THRESHOLD, default=DEFAULT_THRESHOLD): _number(0.1, 1.0, 0.05),
-        vol.Required(CONF_REPAIR_SHARE, default=DEFAULT_REPAIR_SHARE): _number(0.0, 1.0, 0.05),
+        vol.Required(CONF_THRESHOLD, default=DEFAULT_THRESHOLD): number_box(0.1, 1.0, 0.05),
+        vol.Required(CONF_REPAIR_SHARE, default=DEFAULT_REPAIR_SHARE): number_box(0.0, 1.0, 0.05),
     }
 )
 
 ARRAY_SCHEMA: Final = vol.Schema(
     {
         vol.Required(CONF_NAME): TextSelector(),
-        vol.Required(CONF_TILT, default=DEFAULT_TILT): _number(0, 90, 1, "°"),
-        vol.Required(CONF_AZIMUTH, default=DEFAULT_AZIMUTH): _number(0, 360, 1, "°"),
-        vol.Required(CONF_KWP): _number(0.01, 10000, 0.01, "kWp"),
-        vol.Required(CONF_GAMMA, default=DEFAULT_GAMMA): _number(-1.0, 0.0, 0.01, "%/K"),
-        vol.Required(CONF_LOSSES, default=DEFAULT_LOSSES): _number(0, 50, 0.5, "%"),
+        vol.Required(CONF_TILT, default=DEFAULT_TILT): number_box(0, 90, 1, "°"),
+        vol.Required(CONF_AZIMUTH, default=DEFAULT_AZIMUTH): number_box(0, 360, 1, "°"),
+        vol.Required(CONF_KWP): number_box(0.01, 10000, 0.01, "kWp"),
+        vol.Required(CONF_GAMMA, default=DEFAULT_GAMMA): number_box(-1.0, 0.0, 0.01, "%/K"),
+        vol.Required(CONF_LOSSES, default=DEFAULT_LOSSES): number_box(0, 50, 0.5, "%"),
         vol.Optional(CONF_STRING_POWER): _sensor(SensorDeviceClass.POWER),
     }
 )
@@ -300,25 +290,18 @@ class PvSystemFlowMixin(ConfigFlow):
         )
 
 
-class PvSystemOptionsFlow(OptionsFlow):
+class PvSystemOptionsFlow(OneFormOptionsFlow):
     """Options of a PV system: sensors, prices, underperformance threshold."""
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Start at the PV system options form."""
-        return await self.async_step_pv_system_options(user_input)
+    options_step = STEP_OPTIONS
 
-    async def async_step_pv_system_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show and save the options."""
-        if user_input is not None:
-            return self.async_create_entry(data=_sensor_options(user_input))
-        return self.async_show_form(
-            step_id=STEP_OPTIONS,
-            data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, dict(self.config_entry.options)
-            ),
-        )
+    options_schema = OPTIONS_SCHEMA
+
+    def options_data(self, user_input: dict[str, Any]) -> dict[str, Any]:
+        """The options as saved: an emptied optional field removes the option."""
+        return _sensor_options(user_input)
+
+    async_step_pv_system_options = OneFormOptionsFlow.async_options_step
 
 
 class PvArraySubentryFlow(ConfigSubentryFlow):
