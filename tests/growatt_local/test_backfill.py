@@ -430,3 +430,35 @@ async def test_inverter_replacement_is_one_reset_and_one_repair_issue(
     }
     assert lifetime_energy(hass) == 12.3
     await dongle.close()
+
+
+async def test_upward_inverter_replacement_keeps_hourly_sums_continuous(
+    recorder_mock: Recorder, hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
+) -> None:
+    """The inverter is replaced by one whose lifetime counter is higher (4,033 -> 9,000 kWh):
+    the confirmed reset is published, one repair issue, and the recorder's hourly sums move by
+    no more than the power limit allows (the step is adjusted out once, after compiling)."""
+    freezer.move_to(h(0) + timedelta(minutes=1))
+    entry = make_entry(free_port)
+    entry.add_to_hass(hass)
+    register_lifetime_energy_sensor(hass, entry, "1VZG8211B7")
+    await setup_entry(hass, entry)
+    dongle = await FakeDongle.connect(free_port)
+    for step in range(24):  # two hours, a record every 5 minutes, 0.1 kWh each
+        base = 4032.5 if step < 8 else 9000.0  # replaced before the 9th record
+        await send_live(dongle, round(base + 0.1 * step, 1))
+        await hass.async_block_till_done()
+        freezer.tick(timedelta(minutes=5))
+        await compile_5min(hass, h(0) + timedelta(minutes=5 * step))
+        async_fire_time_changed(hass)
+        await async_wait_recording_done(hass)
+    guard = entry.runtime_data.data.inverters["1VZG8211B7"].counters.guards["energy_total"]
+    assert (guard.resets, guard.last_reset) == (1, (4033.2, 9001.0))
+    assert lifetime_energy(hass) == 9002.3
+    rows = await hourly_rows(hass, recorder_mock)
+    assert len(rows) == 2
+    sums = [0.0, *(row[2] for row in rows)]
+    assert all(0 <= b - a <= TL_LIMIT_KWH_PER_HOUR for a, b in itertools.pairwise(sums))
+    # The energy the sensor counted before and after the swap, and nothing for the step.
+    assert rows[-1][2] == pytest.approx((4033.2 - 4032.5) + (9002.3 - 9001.0))
+    await dongle.close()

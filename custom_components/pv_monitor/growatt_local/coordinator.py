@@ -28,6 +28,7 @@ from ..common.counter import CounterLimits, Verdict
 from ..common.log import LogOnce
 from ..common.redact import redact_serial
 from ..common.runtime import service_device_info
+from ..common.statistics import async_adjust_reset, sensor_statistic_id
 from ..const import DOMAIN
 from .const import (
     CONF_ALLOW_COMMANDS,
@@ -50,7 +51,13 @@ from .protocol.backfill import plausible_record_time
 from .protocol.messages import ConfigItem
 from .protocol.reading import InverterReading, decode_family_values, decode_record
 from .protocol.records import Record
-from .protocol.registers import FAMILY_KEYS, InverterFamily, decode_device_info, family_of_ranges
+from .protocol.registers import (
+    FAMILY_KEYS,
+    VALUE_UNITS,
+    InverterFamily,
+    decode_device_info,
+    family_of_ranges,
+)
 from .protocol.server import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_DATALOGGERS,
@@ -611,6 +618,9 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             new,
             guard.limits.confirmations,
         )
+        statistic_id = sensor_statistic_id(self.hass, f"{inverter.serial}_{key}")
+        unit = VALUE_UNITS.get(key) or "kWh"
+        async_adjust_reset(self.hass, statistic_id, old, new, dt_util.utcnow(), unit)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
