@@ -12,7 +12,11 @@ import itertools
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
-from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.components.recorder.models import StatisticMeanType
+from homeassistant.components.recorder.statistics import (
+    async_import_statistics,
+    statistics_during_period,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
@@ -25,6 +29,7 @@ from pytest_homeassistant_custom_component.typing import RecorderInstanceContext
 
 from custom_components.pv_monitor.common.counter import METER_MAX_POWER_KW
 from custom_components.pv_monitor.const import DOMAIN
+from custom_components.pv_monitor.diagnostics import async_get_config_entry_diagnostics
 
 from .fixtures import make_entry
 from .test_counters import IMPORT_TOTAL, TARIFF_1, no_stale, send, server, setup, tariff_1
@@ -74,4 +79,43 @@ async def test_upward_meter_swap_keeps_hourly_sums_continuous(
         sums = [0.0, *(row["sum"] for row in stats[entity_id])]
         assert len(sums) == 3, entity_id
         assert all(0 <= b - a <= LIMIT_KWH_PER_HOUR for a, b in itertools.pairwise(sums))
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_diagnostics_show_a_spike_already_in_statistics(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    server: object,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The issue's 999,999,999.999 kWh telegram from an earlier version left a +999,999,995.6
+    hour in the tariff's statistics: the diagnostics list it under the counter."""
+    freezer.move_to(T0 + timedelta(hours=5))
+    sums = [0.0, 0.5, 999_999_996.1, 1.0]
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": TARIFF_1,
+            "unit_class": "energy",
+            "unit_of_measurement": "kWh",
+        },
+        [{"start": T0 + timedelta(hours=n), "sum": total} for n, total in enumerate(sums)],  # type: ignore[misc]
+    )
+    await async_wait_recording_done(hass)
+    entry = make_entry(server.port, "5", power_interval=0.0)  # type: ignore[attr-defined]
+    entry.add_to_hass(hass)
+    await setup(hass, entry)
+    download = await async_get_config_entry_diagnostics(hass, entry)
+    found = download["statistics_spikes"][TARIFF_1]
+    assert found["allowed_per_hour"] == round(LIMIT_KWH_PER_HOUR, 3)
+    assert [spike["start"] for spike in found["largest"]] == [
+        (T0 + timedelta(hours=2)).isoformat(),
+        (T0 + timedelta(hours=3)).isoformat(),
+    ]
+    assert found["largest"][0]["change"] == pytest.approx(999_999_995.6)
+    assert set(download["statistics_spikes"]) == {TARIFF_1}  # the others have no rows yet
     assert await hass.config_entries.async_unload(entry.entry_id)

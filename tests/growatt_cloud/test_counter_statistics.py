@@ -11,7 +11,11 @@ import itertools
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
-from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.components.recorder.models import StatisticMeanType
+from homeassistant.components.recorder.statistics import (
+    async_import_statistics,
+    statistics_during_period,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
@@ -23,6 +27,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from pytest_homeassistant_custom_component.typing import RecorderInstanceContextManager
 
 from custom_components.pv_monitor.const import DOMAIN
+from custom_components.pv_monitor.diagnostics import async_get_config_entry_diagnostics
 from custom_components.pv_monitor.growatt_cloud.const import CLOUD_MAX_POWER_KW
 
 from .fake import FakeGrowatt, fake_cloud
@@ -85,3 +90,38 @@ async def test_upward_inverter_replacement_keeps_hourly_sums_continuous(
     sums = [0.0, *(row["sum"] for row in stats[statistic_id])]
     assert len(sums) == 4
     assert all(0 <= b - a <= LIMIT_KWH_PER_HOUR for a, b in itertools.pairwise(sums))
+
+
+async def test_diagnostics_show_a_spike_already_in_statistics(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    fake_cloud: FakeGrowatt,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A 10 MWh step an earlier version counted in one hour (the "2.56 MWh" lifetime read
+    in MWh steps) is listed under the device counter in the diagnostics."""
+    freezer.move_to(T0 + timedelta(hours=5))
+    entry = make_entry(hass)
+    await setup(hass, entry)
+    statistic_id = entity_id(hass, f"growatt_cloud_{PLANT}_AB12345678_energy_total")
+    sums = [0.0, 10.0, 10_010.0, 10_020.0]
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": statistic_id,
+            "unit_class": "energy",
+            "unit_of_measurement": "kWh",
+        },
+        [{"start": T0 + timedelta(hours=n), "sum": total} for n, total in enumerate(sums)],  # type: ignore[misc]
+    )
+    await async_wait_recording_done(hass)
+    download = await async_get_config_entry_diagnostics(hass, entry)
+    found = download["statistics_spikes"][statistic_id]
+    assert found["allowed_per_hour"] == LIMIT_KWH_PER_HOUR
+    assert found["largest"] == [
+        {"start": (T0 + timedelta(hours=2)).isoformat(), "change": 10_000.0}
+    ]

@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.typing import RecorderInstanceContext
 
 from custom_components.pv_monitor.common.counter import CounterLimits
 from custom_components.pv_monitor.const import DOMAIN
+from custom_components.pv_monitor.diagnostics import async_get_config_entry_diagnostics
 from custom_components.pv_monitor.growatt_local.protocol import messages
 from custom_components.pv_monitor.growatt_local.protocol.backfill import (
     StatisticsRow,
@@ -461,4 +462,45 @@ async def test_upward_inverter_replacement_keeps_hourly_sums_continuous(
     assert all(0 <= b - a <= TL_LIMIT_KWH_PER_HOUR for a, b in itertools.pairwise(sums))
     # The energy the sensor counted before and after the swap, and nothing for the step.
     assert rows[-1][2] == pytest.approx((4033.2 - 4032.5) + (9002.3 - 9001.0))
+    await dongle.close()
+
+
+async def test_diagnostics_show_a_spike_an_earlier_version_left_in_statistics(
+    recorder_mock: Recorder, hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
+) -> None:
+    """The issue's +995,967.5 kWh hour (and the recorder's drop back) already sit in the
+    hourly statistics: the diagnostics list both hours; nothing is rewritten."""
+    freezer.move_to(h(10) + timedelta(minutes=30))
+    entry = make_entry(free_port)
+    entry.add_to_hass(hass)
+    register_lifetime_energy_sensor(hass, entry, "1VZG8211B7")
+    sums = [10.0, 10.1, 995_977.6, 10.2, 10.3]
+    rows = [{"start": h(n), "state": 4032.5 + total, "sum": total} for n, total in enumerate(sums)]
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": ENTITY,
+            "unit_class": "energy",
+            "unit_of_measurement": "kWh",
+        },
+        rows,  # type: ignore[arg-type]
+    )
+    await async_wait_recording_done(hass)
+    await setup_entry(hass, entry)
+    dongle = await FakeDongle.connect(free_port)
+    await send_live(dongle, 4042.9)
+    await hass.async_block_till_done()
+    download = await async_get_config_entry_diagnostics(hass, entry)
+    found = download["statistics_spikes"][ENTITY]
+    assert found["allowed_per_hour"] == TL_LIMIT_KWH_PER_HOUR
+    assert found["spikes"] == 2
+    assert found["largest"] == [
+        {"start": h(2).isoformat(), "change": 995_967.5},
+        {"start": h(3).isoformat(), "change": -995_967.4},
+    ]
+    assert [row[2] for row in await hourly_rows(hass, recorder_mock)][:5] == sums
     await dongle.close()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 import logging
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.core import HassJob, HomeAssistant, callback
@@ -34,7 +34,7 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
-from .counter import CounterLimits
+from .counter import CounterGuard, CounterLimits
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -154,3 +154,22 @@ async def async_statistics_spikes(
             "largest": spikes[:SPIKES_SHOWN],
         }
     return found
+
+
+@runtime_checkable
+class HasEnergyCounters(Protocol):
+    """A kind's runtime with guarded energy counters (for the diagnostics' spike scan)."""
+
+    def counter_guards(self) -> dict[str, CounterGuard]:
+        """The guard of each counter sensor, by the sensor's unique id."""
+
+
+async def async_runtime_spikes(hass: HomeAssistant, runtime: object) -> dict[str, Any]:
+    """:func:`async_statistics_spikes` of a runtime's counters (``{}`` if it has none)."""
+    if not isinstance(runtime, HasEnergyCounters):
+        return {}
+    counters: dict[str, CounterLimits] = {}
+    for unique_id, guard in runtime.counter_guards().items():
+        if (statistic_id := sensor_statistic_id(hass, unique_id)) is not None:
+            counters[statistic_id] = guard.limits
+    return await async_statistics_spikes(hass, counters)

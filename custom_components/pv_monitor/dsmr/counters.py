@@ -169,6 +169,11 @@ class MeterCounters:
         """The repair issue of this entry's confirmed counter resets (meter swap)."""
         return f"dsmr_counter_reset_{self.entry.entry_id}"
 
+    def counter_guards(self) -> dict[str, CounterGuard]:
+        """Each counter's guard by its sensor's unique id."""
+        prefix = self.entry.unique_id or self.entry.entry_id
+        return {f"{prefix}_{key}": guard for key, guard in self.guards.items()}
+
     def diagnostics(self) -> dict[str, Any]:
         """Each counter's guard: value, held candidates, drops, resets."""
         return {key: guard.diagnostics() for key, guard in sorted(self.guards.items())}

@@ -437,13 +437,24 @@ class GrowattCloudCoordinator(DataUpdateCoordinator[GrowattCloudData]):
                 },
             )
 
-    def _adjust_reset(self, owner: str, key: str, old: float, new: float) -> None:
-        """Keep the counter's long-term statistics continuous across a confirmed reset."""
+    def _unique_id(self, owner: str, key: str) -> str | None:
+        """The unique id of the sensor of counter ``key`` of a plant or device."""
         is_plant = owner in self.plants
         plant = owner if is_plant else self.data.device_plant.get(owner)
         if plant is None:
+            return None
+        return f"{self.device_identifier(plant, None if is_plant else owner)}_{key}"
+
+    def counter_guards(self) -> dict[str, CounterGuard]:
+        """The counters' guards by sensor unique id (diagnostics' spike scan)."""
+        guards = {self._unique_id(owner, key): guard for (owner, key), guard in self.guards.items()}
+        return {unique_id: guard for unique_id, guard in guards.items() if unique_id}
+
+    def _adjust_reset(self, owner: str, key: str, old: float, new: float) -> None:
+        """Keep the counter's long-term statistics continuous across a confirmed reset."""
+        unique_id = self._unique_id(owner, key)
+        if unique_id is None:
             return
-        unique_id = f"{self.device_identifier(plant, None if is_plant else owner)}_{key}"
         statistic_id = sensor_statistic_id(self.hass, unique_id)
         async_adjust_reset(self.hass, statistic_id, old, new, dt_util.utcnow(), "kWh")
 

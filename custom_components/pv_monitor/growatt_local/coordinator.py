@@ -24,7 +24,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from ..common.counter import CounterLimits, Verdict
+from ..common.counter import CounterGuard, CounterLimits, Verdict
 from ..common.log import LogOnce
 from ..common.redact import redact_serial
 from ..common.runtime import service_device_info
@@ -803,6 +803,14 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         if logger is None:
             return False
         return dt_util.utcnow() - inverter.updated_at <= logger.stale_after
+
+    def counter_guards(self) -> dict[str, CounterGuard]:
+        """The counters' guards by sensor unique id (diagnostics' spike scan)."""
+        return {
+            f"{serial}_{key}": guard
+            for serial, inverter in self.data.inverters.items()
+            for key, guard in inverter.counters.guards.items()
+        }
 
     def diagnostics(self) -> dict[str, Any]:
         """Plain-data snapshot of the listener state (serials are redacted by the caller)."""
