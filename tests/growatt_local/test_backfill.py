@@ -438,7 +438,8 @@ async def test_upward_inverter_replacement_keeps_hourly_sums_continuous(
 ) -> None:
     """The inverter is replaced by one whose lifetime counter is higher (4,033 -> 9,000 kWh):
     the confirmed reset is published, one repair issue, and the recorder's hourly sums move by
-    no more than the power limit allows (the step is adjusted out once, after compiling)."""
+    no more than the power limit allows (the step is adjusted out once, after compiling), also
+    when the entry is reloaded between the reset and the adjustment."""
     freezer.move_to(h(0) + timedelta(minutes=1))
     entry = make_entry(free_port)
     entry.add_to_hass(hass)
@@ -446,15 +447,21 @@ async def test_upward_inverter_replacement_keeps_hourly_sums_continuous(
     await setup_entry(hass, entry)
     dongle = await FakeDongle.connect(free_port)
     for step in range(24):  # two hours, a record every 5 minutes, 0.1 kWh each
+        if step == 11:  # the dongle reconnects after the reload
+            dongle = await FakeDongle.connect(free_port)
         base = 4032.5 if step < 8 else 9000.0  # replaced before the 9th record
         await send_live(dongle, round(base + 0.1 * step, 1))
         await hass.async_block_till_done()
+        if step == 10:  # the reset was just confirmed: reload before the adjustment is due
+            assert await hass.config_entries.async_reload(entry.entry_id)
+            await hass.async_block_till_done()
+            assert lifetime_energy(hass) == 9001.0
         freezer.tick(timedelta(minutes=5))
         await compile_5min(hass, h(0) + timedelta(minutes=5 * step))
         async_fire_time_changed(hass)
         await async_wait_recording_done(hass)
     guard = entry.runtime_data.data.inverters["1VZG8211B7"].counters.guards["energy_total"]
-    assert (guard.resets, guard.last_reset) == (1, (4033.2, 9001.0))
+    assert guard.resets == 0  # since the reload: the restored 9001.0 is the baseline
     assert lifetime_energy(hass) == 9002.3
     rows = await hourly_rows(hass, recorder_mock)
     assert len(rows) == 2
