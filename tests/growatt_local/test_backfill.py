@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.typing import RecorderInstanceContext
 
 from custom_components.pv_monitor.common.counter import CounterLimits
 from custom_components.pv_monitor.const import DOMAIN
+from custom_components.pv_monitor.diagnostics import async_get_config_entry_diagnostics
 from custom_components.pv_monitor.growatt_local.protocol import messages
 from custom_components.pv_monitor.growatt_local.protocol.backfill import (
     StatisticsRow,
@@ -428,4 +429,84 @@ async def test_inverter_replacement_is_one_reset_and_one_repair_issue(
         "new": "12.2",
     }
     assert lifetime_energy(hass) == 12.3
+    await dongle.close()
+
+
+async def test_upward_inverter_replacement_keeps_hourly_sums_continuous(
+    recorder_mock: Recorder, hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
+) -> None:
+    """The inverter is replaced by one whose lifetime counter is higher (4,033 -> 9,000 kWh):
+    the confirmed reset is published, one repair issue, and the recorder's hourly sums move by
+    no more than the power limit allows (the step is adjusted out once, after compiling), also
+    when the entry is reloaded between the reset and the adjustment."""
+    freezer.move_to(h(0) + timedelta(minutes=1))
+    entry = make_entry(free_port)
+    entry.add_to_hass(hass)
+    register_lifetime_energy_sensor(hass, entry, "1VZG8211B7")
+    await setup_entry(hass, entry)
+    dongle = await FakeDongle.connect(free_port)
+    for step in range(24):  # two hours, a record every 5 minutes, 0.1 kWh each
+        if step == 11:  # the dongle reconnects after the reload
+            dongle = await FakeDongle.connect(free_port)
+        base = 4032.5 if step < 8 else 9000.0  # replaced before the 9th record
+        await send_live(dongle, round(base + 0.1 * step, 1))
+        await hass.async_block_till_done()
+        if step == 10:  # the reset was just confirmed: reload before the adjustment is due
+            assert await hass.config_entries.async_reload(entry.entry_id)
+            await hass.async_block_till_done()
+            assert lifetime_energy(hass) == 9001.0
+        freezer.tick(timedelta(minutes=5))
+        await compile_5min(hass, h(0) + timedelta(minutes=5 * step))
+        async_fire_time_changed(hass)
+        await async_wait_recording_done(hass)
+    guard = entry.runtime_data.data.inverters["1VZG8211B7"].counters.guards["energy_total"]
+    assert guard.resets == 0  # since the reload: the restored 9001.0 is the baseline
+    assert lifetime_energy(hass) == 9002.3
+    rows = await hourly_rows(hass, recorder_mock)
+    assert len(rows) == 2
+    sums = [0.0, *(row[2] for row in rows)]
+    assert all(0 <= b - a <= TL_LIMIT_KWH_PER_HOUR for a, b in itertools.pairwise(sums))
+    # The energy the sensor counted before and after the swap, and nothing for the step.
+    assert rows[-1][2] == pytest.approx((4033.2 - 4032.5) + (9002.3 - 9001.0))
+    await dongle.close()
+
+
+async def test_diagnostics_show_a_spike_an_earlier_version_left_in_statistics(
+    recorder_mock: Recorder, hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
+) -> None:
+    """The issue's +995,967.5 kWh hour (and the recorder's drop back) already sit in the
+    hourly statistics: the diagnostics list both hours; nothing is rewritten."""
+    freezer.move_to(h(10) + timedelta(minutes=30))
+    entry = make_entry(free_port)
+    entry.add_to_hass(hass)
+    register_lifetime_energy_sensor(hass, entry, "1VZG8211B7")
+    sums = [10.0, 10.1, 995_977.6, 10.2, 10.3]
+    rows = [{"start": h(n), "state": 4032.5 + total, "sum": total} for n, total in enumerate(sums)]
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": ENTITY,
+            "unit_class": "energy",
+            "unit_of_measurement": "kWh",
+        },
+        rows,  # type: ignore[arg-type]
+    )
+    await async_wait_recording_done(hass)
+    await setup_entry(hass, entry)
+    dongle = await FakeDongle.connect(free_port)
+    await send_live(dongle, 4042.9)
+    await hass.async_block_till_done()
+    download = await async_get_config_entry_diagnostics(hass, entry)
+    found = download["statistics_spikes"][ENTITY]
+    assert found["allowed_per_hour"] == TL_LIMIT_KWH_PER_HOUR
+    assert found["spikes"] == 2
+    assert found["largest"] == [
+        {"start": h(2).isoformat(), "change": 995_967.5},
+        {"start": h(3).isoformat(), "change": -995_967.4},
+    ]
+    assert [row[2] for row in await hourly_rows(hass, recorder_mock)][:5] == sums
     await dongle.close()

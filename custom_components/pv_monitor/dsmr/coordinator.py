@@ -32,7 +32,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from ..common.callbacks import Callbacks
-from ..common.counter import METER_MAX_POWER_KW
+from ..common.counter import METER_MAX_POWER_KW, CounterGuard
 from ..common.log import LogOnce
 from ..const import DOMAIN
 from .const import (
@@ -359,6 +359,10 @@ class DsmrCoordinator(DataUpdateCoordinator[MeterReading | None]):
             ),
             sw_version=None,
         )
+
+    def counter_guards(self) -> dict[str, CounterGuard]:
+        """The energy counters' guards by sensor unique id (diagnostics' spike scan)."""
+        return self.meter_counters.counter_guards()
 
     def diagnostics(self) -> dict[str, Any]:
         """Settings, counters and the last telegram, identifiers and keys redacted."""

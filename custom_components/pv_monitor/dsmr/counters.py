@@ -21,9 +21,11 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.restore_state import async_get as async_get_restore_state
+from homeassistant.util import dt as dt_util
 
 from ..common.counter import CounterGuard, CounterLimits, Verdict
 from ..common.log import LogOnce
+from ..common.statistics import async_adjust_reset, sensor_statistic_id
 from ..const import DOMAIN
 from .const import GAS_MAX_FLOW_M3_H, HEAT_MAX_POWER_KW, WATER_MAX_FLOW_M3_H
 from .p1.mapping import ENERGY_KEYS, MbusReading, Medium, MeterReading
@@ -99,13 +101,16 @@ class MeterCounters:
                 else:
                     values[key] = guarded
         for channel, device in list(reading.mbus.items()):
-            guarded = self._offer(device.key, device.value, at, mbus_limits(device))
+            limits = mbus_limits(device)
+            guarded = self._offer(device.key, device.value, at, limits, device.unit)
             if guarded is None:
                 del reading.mbus[channel]
             else:
                 reading.mbus[channel] = replace(device, value=guarded)
 
-    def _offer(self, key: str, value: float, at: float, limits: CounterLimits) -> float | None:
+    def _offer(
+        self, key: str, value: float, at: float, limits: CounterLimits, unit: str = "kWh"
+    ) -> float | None:
         guard = self.guards.get(key)
         if guard is None:
             guard = self.guards[key] = CounterGuard(limits)
@@ -124,6 +129,10 @@ class MeterCounters:
             )
         elif verdict is Verdict.RESET:
             self._reset_issue(key, guard)
+            old, new = guard.last_reset or (0.0, 0.0)
+            prefix = self.entry.unique_id or self.entry.entry_id
+            statistic_id = sensor_statistic_id(self.hass, f"{prefix}_{key}")
+            async_adjust_reset(self.hass, statistic_id, old, new, dt_util.utcnow(), unit)
         else:
             log.recovered("%s: %s readings are plausible again", self.entry.title, key)
         return guard.value
@@ -159,6 +168,11 @@ class MeterCounters:
     def issue_id(self) -> str:
         """The repair issue of this entry's confirmed counter resets (meter swap)."""
         return f"dsmr_counter_reset_{self.entry.entry_id}"
+
+    def counter_guards(self) -> dict[str, CounterGuard]:
+        """Each counter's guard by its sensor's unique id."""
+        prefix = self.entry.unique_id or self.entry.entry_id
+        return {f"{prefix}_{key}": guard for key, guard in self.guards.items()}
 
     def diagnostics(self) -> dict[str, Any]:
         """Each counter's guard: value, held candidates, drops, resets."""

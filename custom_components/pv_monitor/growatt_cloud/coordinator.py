@@ -37,6 +37,7 @@ from homeassistant.util import dt as dt_util
 
 from ..common.counter import METER_MAX_POWER_KW, CounterGuard, CounterLimits, Verdict
 from ..common.log import LogOnce
+from ..common.statistics import async_adjust_reset, sensor_statistic_id
 from ..const import DOMAIN
 from .account import GrowattCloudAccount, async_get_account, async_release_account
 from .api.errors import (
@@ -421,6 +422,7 @@ class GrowattCloudCoordinator(DataUpdateCoordinator[GrowattCloudData]):
         log.recovered("Growatt cloud %s %s: plausible readings again", owner, key)
         if verdict is Verdict.RESET and guard.last_reset is not None:
             old, new = guard.last_reset
+            self._adjust_reset(owner, key, old, new)
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
@@ -434,6 +436,27 @@ class GrowattCloudCoordinator(DataUpdateCoordinator[GrowattCloudData]):
                     "new": f"{new:.1f}",
                 },
             )
+
+    def _unique_id(self, owner: str, key: str) -> str | None:
+        """The unique id of the sensor of counter ``key`` of a plant or device."""
+        is_plant = owner in self.plants
+        plant = owner if is_plant else self.data.device_plant.get(owner)
+        if plant is None:
+            return None
+        return f"{self.device_identifier(plant, None if is_plant else owner)}_{key}"
+
+    def counter_guards(self) -> dict[str, CounterGuard]:
+        """The counters' guards by sensor unique id (diagnostics' spike scan)."""
+        guards = {self._unique_id(owner, key): guard for (owner, key), guard in self.guards.items()}
+        return {unique_id: guard for unique_id, guard in guards.items() if unique_id}
+
+    def _adjust_reset(self, owner: str, key: str, old: float, new: float) -> None:
+        """Keep the counter's long-term statistics continuous across a confirmed reset."""
+        unique_id = self._unique_id(owner, key)
+        if unique_id is None:
+            return
+        statistic_id = sensor_statistic_id(self.hass, unique_id)
+        async_adjust_reset(self.hass, statistic_id, old, new, dt_util.utcnow(), "kWh")
 
     @callback
     def restore_value(self, owner: str, key: str, value: float) -> None:

@@ -24,10 +24,11 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from ..common.counter import CounterLimits, Verdict
+from ..common.counter import CounterGuard, CounterLimits, Verdict
 from ..common.log import LogOnce
 from ..common.redact import redact_serial
 from ..common.runtime import service_device_info
+from ..common.statistics import async_adjust_reset, sensor_statistic_id
 from ..const import DOMAIN
 from .const import (
     CONF_ALLOW_COMMANDS,
@@ -50,7 +51,13 @@ from .protocol.backfill import plausible_record_time
 from .protocol.messages import ConfigItem
 from .protocol.reading import InverterReading, decode_family_values, decode_record
 from .protocol.records import Record
-from .protocol.registers import FAMILY_KEYS, InverterFamily, decode_device_info, family_of_ranges
+from .protocol.registers import (
+    FAMILY_KEYS,
+    VALUE_UNITS,
+    InverterFamily,
+    decode_device_info,
+    family_of_ranges,
+)
 from .protocol.server import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_DATALOGGERS,
@@ -613,6 +620,9 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             new,
             guard.limits.confirmations,
         )
+        statistic_id = sensor_statistic_id(self.hass, f"{inverter.serial}_{key}")
+        unit = VALUE_UNITS.get(key) or "kWh"
+        async_adjust_reset(self.hass, statistic_id, old, new, dt_util.utcnow(), unit)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -795,6 +805,14 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         if logger is None:
             return False
         return dt_util.utcnow() - inverter.updated_at <= logger.stale_after
+
+    def counter_guards(self) -> dict[str, CounterGuard]:
+        """The counters' guards by sensor unique id (diagnostics' spike scan)."""
+        return {
+            f"{serial}_{key}": guard
+            for serial, inverter in self.data.inverters.items()
+            for key, guard in inverter.counters.guards.items()
+        }
 
     def diagnostics(self) -> dict[str, Any]:
         """Plain-data snapshot of the listener state (serials are redacted by the caller)."""
