@@ -32,9 +32,9 @@ from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.diagnostics import async_get_config_entry_diagnostics
 
 from .fixtures import make_entry
-from .test_counters import IMPORT_TOTAL, TARIFF_1, no_stale, send, server, setup, tariff_1
+from .test_counters import IMPORT_TOTAL, TARIFF_1, no_stale, send, setup, tariff_1
 
-__all__ = ["no_stale", "server"]
+__all__ = ["no_stale"]
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 LIMIT_KWH_PER_HOUR = METER_MAX_POWER_KW * 1.5 + 0.01
