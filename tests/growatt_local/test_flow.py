@@ -591,7 +591,7 @@ async def test_options_server_mode(hass: HomeAssistant) -> None:
         CONF_MAX_DATALOGGERS: 8,
         CONF_MAX_INVERTERS: 8,
     }
-    assert result["description_placeholders"] == {"inverters": "-"}
+    assert result["description_placeholders"] == {"inverters": "-", "families": "-"}
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -693,7 +693,7 @@ async def test_options_proxy_mode_allow_redirect(hass: HomeAssistant) -> None:
 
 
 async def test_options_inverter_families(hass: HomeAssistant) -> None:
-    """One family field per known inverter; "auto" removes an override."""
+    """One inverter's family per save, in translatable fields; "auto" removes an override."""
     entry = make_entry(
         hass,
         5279,
@@ -703,47 +703,51 @@ async def test_options_inverter_families(hass: HomeAssistant) -> None:
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     schema = result["data_schema"]
-    assert defaults(schema) == {
-        "family_INV1": "tl",
-        "family_INV2": "auto",
-        "family_INV3": "sph",
-        CONF_MAX_CONNECTIONS: 64,
-        CONF_MAX_DATALOGGERS: 8,
-        CONF_MAX_INVERTERS: 8,
-    }
-    selector = schema.schema[field(schema, "family_INV2")]
+    assert "family_inverter" in {str(key) for key in schema.schema}
+    assert schema.schema[field(schema, "family_inverter")].config["options"] == [
+        "INV1",
+        "INV2",
+        "INV3",
+    ]
+    selector = schema.schema[field(schema, "family")]
     assert selector.config["translation_key"] == "family"
     assert selector.config["options"] == ["auto", "tl", "tl_x", "tl3_x", "sph", "spf"]
-    assert result["description_placeholders"] == {"inverters": "INV1, INV2, INV3"}
+    assert result["description_placeholders"] == {
+        "inverters": "INV1, INV2, INV3",
+        "families": "INV1: tl, INV3: sph",
+    }
 
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {"family_INV1": "auto", "family_INV2": "tl_x", "family_INV3": "sph"},
+        result["flow_id"], {"family_inverter": "INV2", "family": "tl_x"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert dict(entry.options) == {
         CONF_ALLOWED_DATALOGGERS: [],
         CONF_ALLOW_REDIRECT: False,
-        CONF_INVERTER_FAMILIES: {"INV2": "tl_x", "INV3": "sph"},
+        CONF_INVERTER_FAMILIES: {"INV1": "tl", "INV2": "tl_x", "INV3": "sph"},
         CONF_ALLOW_COMMANDS: False,
         CONF_MAX_CONNECTIONS: 64,
         CONF_MAX_DATALOGGERS: 8,
         CONF_MAX_INVERTERS: 8,
     }
 
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"family_inverter": "INV1", "family": "auto"}
+    )
+    assert entry.options[CONF_INVERTER_FAMILIES] == {"INV2": "tl_x", "INV3": "sph"}
 
-async def test_options_inverter_seen_while_form_open(hass: HomeAssistant) -> None:
-    """An inverter that appears after the form was shown gets no override."""
+
+async def test_options_without_inverters_have_no_family_fields(hass: HomeAssistant) -> None:
+    """Before any inverter was seen there is nothing to choose; saving keeps no override."""
     entry = make_entry(hass, 5279)
-    entry.runtime_data = SimpleNamespace(inverter_serials=["INV1"])
+    entry.runtime_data = SimpleNamespace(inverter_serials=[])
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    entry.runtime_data = SimpleNamespace(inverter_serials=["INV1", "INV2"])
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"family_INV1": "spf"}
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options[CONF_INVERTER_FAMILIES] == {"INV1": "spf"}
+    keys = {str(key) for key in result["data_schema"].schema}
+    assert not keys & {"family_inverter", "family"}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert entry.options[CONF_INVERTER_FAMILIES] == {}
 
 
 async def test_options_family_rejects_unknown_value(hass: HomeAssistant) -> None:
@@ -754,7 +758,7 @@ async def test_options_family_rejects_unknown_value(hass: HomeAssistant) -> None
     result = await hass.config_entries.options.async_init(entry.entry_id)
     with pytest.raises(vol.Invalid):
         await hass.config_entries.options.async_configure(
-            result["flow_id"], {"family_INV1": "bogus"}
+            result["flow_id"], {"family_inverter": "INV1", "family": "bogus"}
         )
 
 

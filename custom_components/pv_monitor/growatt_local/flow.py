@@ -71,8 +71,10 @@ FAMILY_AUTO: Final = "auto"
 """Option value meaning "no override, detect the inverter family automatically"."""
 INVERTER_FAMILIES: Final[tuple[str, ...]] = ("tl", "tl_x", "tl3_x", "sph", "spf")
 """Inverter families a user can force for one inverter serial."""
-FAMILY_FIELD_PREFIX: Final = "family_"
-"""Options-form field ``family_<SERIAL>`` holds the family override of one inverter."""
+CONF_FAMILY_INVERTER: Final = "family_inverter"
+"""Options-form field: the inverter (serial) whose family to set."""
+CONF_FAMILY: Final = "family"
+"""Options-form field: the family to force on that inverter (``auto``: detect again)."""
 _MAX_CONNECTIONS_SELECTOR: Final = NumberSelector(
     NumberSelectorConfig(min=1, max=10000, step=1, mode=NumberSelectorMode.BOX)
 )
@@ -355,17 +357,7 @@ class GrowattLocalOptionsFlow(OptionsFlow):
             if not all(is_valid_serial(serial) for serial in allowed):
                 errors[CONF_ALLOWED_DATALOGGERS] = ERROR_INVALID_SERIAL
             else:
-                # .get: an inverter first seen while the form was open keeps its value.
-                overrides = {
-                    serial: family
-                    for serial in serials
-                    if (
-                        family := user_input.get(
-                            f"{FAMILY_FIELD_PREFIX}{serial}", families.get(serial, FAMILY_AUTO)
-                        )
-                    )
-                    != FAMILY_AUTO
-                }
+                overrides = _family_overrides(families, user_input)
                 return self.async_create_entry(
                     data={
                         CONF_ALLOWED_DATALOGGERS: allowed,
@@ -388,7 +380,10 @@ class GrowattLocalOptionsFlow(OptionsFlow):
                 vol.Schema(fields), user_input or options
             ),
             errors=errors,
-            description_placeholders={"inverters": ", ".join(serials) or "-"},
+            description_placeholders={
+                "inverters": ", ".join(serials) or "-",
+                "families": ", ".join(f"{s}: {f}" for s, f in sorted(families.items())) or "-",
+            },
         )
 
 
@@ -412,10 +407,27 @@ def _options_fields(
     if proxy:
         for key in (CONF_ALLOW_REDIRECT, CONF_ALLOW_COMMANDS):
             fields[vol.Required(key, default=options.get(key, False))] = BooleanSelector()
-    for serial in serials:
-        fields[
-            vol.Required(
-                f"{FAMILY_FIELD_PREFIX}{serial}", default=families.get(serial, FAMILY_AUTO)
-            )
-        ] = _FAMILY_SELECTOR
+    if serials:
+        fields[vol.Optional(CONF_FAMILY_INVERTER)] = SelectSelector(
+            SelectSelectorConfig(options=serials, mode=SelectSelectorMode.DROPDOWN)
+        )
+        fields[vol.Optional(CONF_FAMILY)] = _FAMILY_SELECTOR
     return fields
+
+
+def _family_overrides(families: Mapping[str, str], user_input: Mapping[str, Any]) -> dict[str, str]:
+    """The family overrides after the form: the chosen inverter gets the chosen family.
+
+    Fixed field names (``family_inverter``, ``family``) rather than one field per serial, so
+    the form's labels are translatable; one inverter is changed per save, the others keep
+    their overrides; ``auto`` removes the chosen inverter's override.
+    """
+    overrides = dict(families)
+    serial = user_input.get(CONF_FAMILY_INVERTER)
+    family = user_input.get(CONF_FAMILY)
+    if serial and family:
+        if family == FAMILY_AUTO:
+            overrides.pop(serial, None)
+        else:
+            overrides[serial] = family
+    return overrides
