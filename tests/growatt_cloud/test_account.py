@@ -163,9 +163,10 @@ async def test_device_leaving_the_plant_is_removed(
     hass: HomeAssistant,
     fake_cloud: FakeGrowatt,  # noqa: F811
     freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A device gone from the daily device list leaves the registry; only stale ones may
-    be deleted by the user."""
+    be deleted by the user. The log line names it by its redacted serial."""
     assert await async_setup_component(hass, "config", {})
     entry = make_entry(hass)
     await setup(hass, entry)
@@ -190,6 +191,9 @@ async def test_device_leaving_the_plant_is_removed(
     await advance(hass, freezer, timedelta(hours=25))
     assert registry.async_get_device({identifier}) is None
     assert "EF11223344" not in coordinator.data.values
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("custom_components")]
+    assert any("Growatt device EF1******* left plant" in line for line in ours)
+    assert not any("EF11223344" in line for line in ours)
 
 
 async def test_spike_is_held_and_logged_once(

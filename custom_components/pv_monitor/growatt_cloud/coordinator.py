@@ -37,6 +37,7 @@ from homeassistant.util import dt as dt_util
 
 from ..common.counter import METER_MAX_POWER_KW, CounterGuard, CounterLimits, Verdict
 from ..common.log import LogOnce
+from ..common.redact import redact_serial
 from ..common.statistics import async_adjust_reset, sensor_statistic_id
 from ..const import DOMAIN
 from .account import GrowattCloudAccount, async_get_account, async_release_account
@@ -413,13 +414,13 @@ class GrowattCloudCoordinator(DataUpdateCoordinator[GrowattCloudData]):
         if verdict in (Verdict.HELD, Verdict.REJECTED):
             log.problem(
                 "Growatt cloud %s %s: %s kWh is not plausible after %s kWh; not published",
-                owner,
+                redact_serial(owner),
                 key,
                 value,
                 guard.value,
             )
             return
-        log.recovered("Growatt cloud %s %s: plausible readings again", owner, key)
+        log.recovered("Growatt cloud %s %s: plausible readings again", redact_serial(owner), key)
         if verdict is Verdict.RESET and guard.last_reset is not None:
             old, new = guard.last_reset
             self._adjust_reset(owner, key, old, new)
@@ -492,7 +493,11 @@ class GrowattCloudCoordinator(DataUpdateCoordinator[GrowattCloudData]):
                 continue
             identifier = (DOMAIN, self.device_identifier(plant_id, serial))
             if device := registry.async_get_device(identifiers={identifier}):
-                _LOGGER.info("Growatt device %s left plant %s; removing it", serial, plant_id)
+                _LOGGER.info(
+                    "Growatt device %s left plant %s; removing it",
+                    redact_serial(serial),
+                    redact_serial(plant_id),
+                )
                 registry.async_update_device(
                     device.id, remove_config_entry_id=self.config_entry.entry_id
                 )
