@@ -1,9 +1,9 @@
 """PV Monitor: your own solar data in Home Assistant, without a vendor cloud.
 
 Every config entry is one *kind* of source (``entry.data["kind"]``), each a package of its
-own that declares a :class:`~.common.runtime.KindSpec`. Set-up imports that package (only
-then), builds its runtime (``entry.runtime_data``), forwards only its platforms, then
-starts the runtime.
+own whose ``kind`` module declares a :class:`~.common.runtime.KindSpec`. Set-up imports that
+module (only then), builds its runtime (``entry.runtime_data``), forwards only its
+platforms, then starts the runtime.
 """
 
 from __future__ import annotations

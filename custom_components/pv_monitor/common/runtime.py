@@ -1,7 +1,7 @@
 """What every kind of config entry declares and provides (the registry of kinds).
 
 A kind is one package (``growatt_local``, ``growatt_cloud``, ``dsmr``, ``pv_system``,
-``ev_charging``) whose ``__init__`` declares a :class:`KindSpec`: the runtime factory, the
+``ev_charging``) whose ``kind`` module declares a :class:`KindSpec`: the runtime factory, the
 set-up of each platform it uses and the data keys its diagnostics redact. The kind's package
 is imported only when an entry of that kind is set up (:func:`async_load_kind`), so an
 install without a smart meter never imports dsmr-parser.
@@ -64,7 +64,7 @@ type PlatformSetup[RuntimeT] = Callable[
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KindSpec[RuntimeT: KindRuntime]:
-    """How to run one kind of entry, declared once in the kind's package ``__init__``."""
+    """How to run one kind of entry, declared once in the kind package's ``kind`` module."""
 
     factory: Callable[[HomeAssistant, ConfigEntry[RuntimeT]], RuntimeT]
     """Builds ``entry.runtime_data`` (not yet started)."""
@@ -89,7 +89,7 @@ async def async_load_kind(hass: HomeAssistant, entry: ConfigEntry[Any]) -> KindS
     """
     kind: str = entry.data[CONF_KIND]
     if (spec := _LOADED.get(kind)) is None:
-        module = await async_import_module(hass, f"{__package__.rpartition('.')[0]}.{kind}")
+        module = await async_import_module(hass, f"{__package__.rpartition('.')[0]}.{kind}.kind")
         spec = _LOADED[kind] = module.KIND
     return spec
 

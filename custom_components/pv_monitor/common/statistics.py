@@ -26,11 +26,9 @@ from datetime import datetime, timedelta
 import logging
 from typing import Any, Final, Protocol, runtime_checkable
 
-from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.core import HassJob, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_point_in_utc_time
-from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
@@ -95,6 +93,8 @@ def async_adjust_reset(
             old,
             new,
         )
+        from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
+
         get_instance(hass).async_adjust_statistics(statistic_id, period, adjustment, unit)
 
     async_track_point_in_utc_time(
@@ -140,6 +140,10 @@ async def async_statistics_spikes(
     """
     if not counters or "recorder" not in hass.config.components:
         return {}
+    # The recorder is imported here, not with the module: kinds import this at set-up.
+    from homeassistant.components.recorder.statistics import statistics_during_period  # noqa: PLC0415
+    from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
+
     start = dt_util.utcnow() - SPIKE_LOOKBACK
     result = await get_instance(hass).async_add_executor_job(
         statistics_during_period, hass, start, None, set(counters), "hour", None, {"sum"}

@@ -1,0 +1,26 @@
+"""The pv_system kind as the integration runs it: its :class:`~..common.runtime.KindSpec`.
+
+Imported only when an entry of this kind is set up (``common.runtime.async_load_kind``),
+so importing the package (e.g. its flow, which Home Assistant preloads) stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from homeassistant.const import Platform
+
+from ..common.runtime import KindSpec
+from .binary_sensor import async_setup_pv_system_binary_sensors
+from .coordinator import PvSystemCoordinator
+from .sensor import async_setup_pv_system_sensors
+
+KIND: Final = KindSpec[PvSystemCoordinator](
+    factory=PvSystemCoordinator,
+    platforms={
+        Platform.BINARY_SENSOR: async_setup_pv_system_binary_sensors,
+        Platform.SENSOR: async_setup_pv_system_sensors,
+    },
+    redact=frozenset({"latitude", "longitude"}),
+)
+"""The PV system kind, as :mod:`..common.runtime` runs it."""
