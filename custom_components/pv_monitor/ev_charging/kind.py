@@ -1,8 +1,4 @@
-"""The ev_charging kind as the integration runs it: its :class:`~..common.runtime.KindSpec`.
-
-Imported only when an entry of this kind is set up (``common.runtime.async_load_kind``),
-so importing the package (e.g. its flow, which Home Assistant preloads) stays light.
-"""
+"""EV charging as the integration runs it (imported at set-up): controller and its entities."""
 
 from __future__ import annotations
 

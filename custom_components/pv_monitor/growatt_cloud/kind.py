@@ -1,8 +1,4 @@
-"""The growatt_cloud kind as the integration runs it: its :class:`~..common.runtime.KindSpec`.
-
-Imported only when an entry of this kind is set up (``common.runtime.async_load_kind``),
-so importing the package (e.g. its flow, which Home Assistant preloads) stays light.
-"""
+"""Growatt cloud as the integration runs it (imported at set-up): poller and its sensors."""
 
 from __future__ import annotations
 

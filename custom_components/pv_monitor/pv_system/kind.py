@@ -1,8 +1,4 @@
-"""The pv_system kind as the integration runs it: its :class:`~..common.runtime.KindSpec`.
-
-Imported only when an entry of this kind is set up (``common.runtime.async_load_kind``),
-so importing the package (e.g. its flow, which Home Assistant preloads) stays light.
-"""
+"""PV system as the integration runs it (imported at set-up): model runtime, KPI sensors."""
 
 from __future__ import annotations
 
