@@ -177,7 +177,17 @@ async function checkIndicators(page, url, ours, producedToday) {
   console.log(`${checked} numeric indicators checked`);
   const device = ours.find((e) => e.entity_id === "sensor.roof_performance_ratio_today")?.device_id;
   if (device) {
-    await page.goto(`${url}/config/devices/device/${device}`);
+    // The frontend can abort a full navigation while it is still routing the previous
+    // page (net::ERR_ABORTED): try again, at most twice.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await page.goto(`${url}/config/devices/device/${device}`);
+        break;
+      } catch (err) {
+        if (attempt >= 2 || !String(err).includes("ERR_ABORTED")) throw err;
+        await page.waitForTimeout(1000);
+      }
+    }
     await page.getByText("Performance ratio today").first().waitFor();
     await shot(page, "pv-system-device");
   }

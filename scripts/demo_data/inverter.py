@@ -18,7 +18,7 @@ from typing import Any
 
 from protocol.framing import Function, decode_frame, encode_frame
 from protocol.records import encode_record_payload, parse_record
-from protocol.registers import _MAPS, RegisterSpec, detect_family
+from protocol.registers import FAMILY_MAPS, RegisterSpec, detect_family
 
 from . import profile
 
@@ -52,7 +52,7 @@ class DemoInverter:
         frame = decode_frame(encode_frame(1, protocol, unit, Function.DATA, template))
         self.record = parse_record(frame)
         family = detect_family(self.record.registers)
-        self.specs = {spec.key: spec for spec in _MAPS[family]}
+        self.specs = {spec.key: spec for spec in FAMILY_MAPS[family]}
         self.epoch = epoch
         self.state = state
         self.base = {
