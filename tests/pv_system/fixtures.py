@@ -3,7 +3,7 @@ wrapped by the ``mock_config_entry`` and ``init_integration`` fixtures of ``conf
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import HomeAssistant
@@ -36,6 +36,17 @@ ARRAYS = [
 ]
 
 
+ROOF_DATA: Final = {
+    "kind": "pv_system",
+    "name": "Roof",
+    "latitude": 52.1,
+    "longitude": 5.2,
+    "elevation": 10.0,
+    "ac_limit_kw": 5.0,
+}
+"""Entry data of the "Roof" system: 52.1 N 5.2 E (the Netherlands), a 5 kW inverter."""
+
+
 def make_entry(
     options: dict[str, Any] | None = None, arrays: list[dict[str, Any]] = ARRAYS
 ) -> MockConfigEntry:
@@ -45,14 +56,7 @@ def make_entry(
         domain=DOMAIN,
         title="Roof",
         unique_id="pv_system_roof",
-        data={
-            "kind": "pv_system",
-            "name": "Roof",
-            "latitude": 52.1,
-            "longitude": 5.2,
-            "elevation": 10.0,
-            "ac_limit_kw": 5.0,
-        },
+        data=ROOF_DATA,
         options={
             "production_power": "sensor.pv_power",
             "production_energy": "sensor.pv_energy",

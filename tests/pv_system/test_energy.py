@@ -30,6 +30,8 @@ from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.diagnostics import async_get_config_entry_diagnostics
 from custom_components.pv_monitor.pv_system.solar.forecast import PvArray, PvSite, clear_sky_hourly
 
+from .fixtures import ROOF_DATA
+
 NOON = "2024-06-21 10:00:00+00:00"  # 12:00 in Amsterdam
 ENTRY_ID = "pvsystem01"
 ARRAY = {
@@ -175,14 +177,7 @@ async def loaded(
         entry_id=ENTRY_ID,
         title="Roof",
         unique_id="pv_system_roof",
-        data={
-            "kind": "pv_system",
-            "name": "Roof",
-            "latitude": 52.1,
-            "longitude": 5.2,
-            "elevation": 10.0,
-            "ac_limit_kw": 5.0,
-        },
+        data=ROOF_DATA,
         options={
             "production_power": "sensor.pv_power",
             "production_energy": "sensor.pv_energy",
@@ -301,14 +296,7 @@ async def test_without_history(
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Roof",
-        data={
-            "kind": "pv_system",
-            "name": "Roof",
-            "latitude": 52.1,
-            "longitude": 5.2,
-            "elevation": 10.0,
-            "ac_limit_kw": 5.0,
-        },
+        data=ROOF_DATA,
         options=options,
         subentries_data=[
             ConfigSubentryData(data=ARRAY, subentry_type="array", title="South", unique_id=None)
@@ -331,14 +319,7 @@ async def test_temperature_corrected_pr_from_5_minute_statistics(
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Roof",
-        data={
-            "kind": "pv_system",
-            "name": "Roof",
-            "latitude": 52.1,
-            "longitude": 5.2,
-            "elevation": 10.0,
-            "ac_limit_kw": 5.0,
-        },
+        data=ROOF_DATA,
         options={
             "production_power": "sensor.pv_power",
             "production_energy": "sensor.pv_energy",
