@@ -125,8 +125,22 @@ async def test_server_session_states(
         assert logger is not None
         assert inverter is not None
         assert inverter.via_device_id == logger.id
-        # Model from the announce: nominal power (holding 6-7) and device type code (43).
-        assert (inverter.model, inverter.model_id) == ("TL (protocol II), 3,000 VA", "210")
+        # Model from the announce: device type code (holding 43; 210 = "002xx", two trackers,
+        # single phase, TL in the V3.14 table, as the capture's source describes it) and
+        # nominal power (holding 6-7).
+        assert (inverter.model, inverter.model_id) == ("TL single-phase, 2 MPPT, 3,000 VA", "210")
+        # DTC 2131 is in no published table: the family and nominal power.
+        vromans = device_registry.async_get_device(identifiers={(DOMAIN, "OP24510017")})
+        assert vromans is not None
+        assert (vromans.model, vromans.model_id) == ("TL (protocol II), 7,000 VA", "2131")
+        # A MIC 3000TL-X (the capture's source) announces 5200, "MIC 600-3300TL-X/X2 ...;
+        # MIN 2500-6000TL-X/X2 ..." in table 3-1 of Growatt's VPP protocol V2.03.
+        mic = device_registry.async_get_device(identifiers={(DOMAIN, "MLG0A12345")})
+        assert mic is not None
+        assert (mic.model, mic.model_id) == (
+            "MIC 600-3300TL-X / MIN 2500-6000TL-X, 3,000 VA",
+            "5200",
+        )
         assert logger.sw_version == "1.7.6.8"
         coordinator = entry.runtime_data
         assert coordinator.data.dataloggers["JPC492227A"].data_interval == 60
@@ -207,5 +221,6 @@ def test_every_sensor_has_translations() -> None:
             assert sensors[key]["name"], (lang, key)
         states = sensors["status"]["state"]
         assert set(INVERTER_SENSORS["status"].options or []) <= set(states), lang
-        faults = sensors["fault"]["state"]
-        assert set(INVERTER_SENSORS["fault"].options or []) == set(faults), lang
+        for key in ("fault", "warning"):
+            states = sensors[key]["state"]
+            assert set(INVERTER_SENSORS[key].options or []) == set(states), (lang, key)

@@ -1064,15 +1064,14 @@ def test_decode_plan_reads_the_battery_only_when_reported(
         (7, "generic_error"),
         (30, "ac_voltage_out_of_range"),
         (32, "module_hot"),
-        (99, "unknown"),
+        (99, "other"),
     ],
 )
 def test_tl_fault_code_as_text(code: int, fault: str) -> None:
     """TL input register 40 (V3.04/V3.14 fault table) gives the ``fault`` state, on both
-    decoding paths; other families keep only the number."""
+    decoding paths; a code the table does not list is ``other``."""
     registers = dict(_record("gm_data1_v5_0104_data_from_logger_23").registers)
     registers[40] = code
     record = parse_record(_data_frame(_payload([(0, [registers[r] for r in range(45)])])))
     assert decode_values(registers, InverterFamily.TL)["fault"] == fault
     assert decode_family_values(record.registers, InverterFamily.TL)["fault"] == fault
-    assert "fault" not in decode_values(registers, InverterFamily.SPF)

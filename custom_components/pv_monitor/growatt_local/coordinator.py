@@ -48,6 +48,7 @@ from .const import (
 from .counters import COUNTER_KEYS, InverterCounters, nominal_power_w
 from .guard import ListenerGuard
 from .protocol.backfill import plausible_record_time
+from .protocol.codes import dtc_series, model_name
 from .protocol.messages import ConfigItem
 from .protocol.reading import InverterReading, decode_family_values, decode_record
 from .protocol.records import Record
@@ -107,14 +108,15 @@ type GrowattLocalConfigEntry = ConfigEntry[GrowattLocalCoordinator]
 
 
 def _inverter_model(inverter: InverterState) -> str:
-    """Device model: family and nominal power, e.g. ``TL (protocol II), 3,000 VA``.
+    """Device model: series and nominal power, e.g. ``MIN 7000-10000TL-X, 8,000 VA``.
 
-    The nominal power comes from the announce (holding 6-7, "Pmax"); the device type code
-    (holding 43, "DTC") is the device's model id.
+    The series comes from the device type code of the announce (holding 43, "DTC", also
+    the device's model id; table in ``protocol/codes.py``), else the family (``TL
+    (protocol II), 3,000 VA``); the nominal power from holding 6-7 ("Pmax").
     """
-    model = FAMILY_MODELS.get(inverter.family, "Growatt inverter")
-    nominal = inverter.counters.nominal_w
-    return f"{model}, {nominal:,.0f} VA" if nominal else model
+    series = dtc_series(inverter.device_info.get("dtc"))
+    model = series or FAMILY_MODELS.get(inverter.family, "Growatt inverter")
+    return model_name(model, inverter.counters.nominal_w)
 
 
 @dataclass(slots=True)

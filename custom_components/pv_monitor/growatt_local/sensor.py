@@ -27,7 +27,7 @@ from homeassistant.util import dt as dt_util
 from ..common.entity import UNIT_CLASSES
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
 from .entity import GrowattEntity, registered_entities, track_new_items
-from .protocol.registers import STATUS_NAMES, TL_FAULT_NAMES, VALUE_UNITS
+from .protocol.registers import FAULT_STATES, STATUS_NAMES, VALUE_UNITS, WARNING_STATES
 
 PARALLEL_UPDATES = 0
 
@@ -67,6 +67,11 @@ and the apparent power next to the active power.
 """
 
 
+_CODE_TEXTS: Final = {"fault": FAULT_STATES, "warning": WARNING_STATES}
+"""Fault and warning codes as text: enum sensors, shown by default (the raw codes beside
+them are diagnostic; the warning code is disabled by default)."""
+
+
 def _is_disabled(key: str) -> bool:
     # Per-string daily/lifetime energy is rarely used next to the inverter totals.
     return key in DISABLED_KEYS or (key.startswith("pv") and key[2:3].isdigit() and "energy" in key)
@@ -84,7 +89,8 @@ def build_description(key: str, unit: str | None) -> GrowattSensorEntityDescript
     """Sensor description of the decoded value ``key`` whose unit is ``unit``.
 
     Device class, state class and precision follow from the unit; counters (``kWh`` and
-    ``kvarh``, ``h``) are ``total_increasing``; ``status`` is an enum of every family's state names.
+    ``kvarh``, ``h``) are ``total_increasing``; ``status`` is an enum of every family's state names,
+    ``fault`` and ``warning`` enums of the documented code meanings (see ``protocol/codes.py``).
     """
     category = EntityCategory.DIAGNOSTIC if key in DIAGNOSTIC_KEYS else None
     enabled = not _is_disabled(key)
@@ -96,13 +102,13 @@ def build_description(key: str, unit: str | None) -> GrowattSensorEntityDescript
             device_class=SensorDeviceClass.ENUM,
             options=[*options, "unknown"] if "unknown" not in options else options,
         )
-    if key == "fault":
+    if key in _CODE_TEXTS:
         return GrowattSensorEntityDescription(
             key=key,
             translation_key=key,
             device_class=SensorDeviceClass.ENUM,
             entity_category=EntityCategory.DIAGNOSTIC,
-            options=sorted({*TL_FAULT_NAMES.values(), "unknown"}),
+            options=_CODE_TEXTS[key],
         )
     if unit is None or unit not in UNIT_CLASSES:
         return GrowattSensorEntityDescription(

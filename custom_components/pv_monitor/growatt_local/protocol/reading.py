@@ -31,7 +31,7 @@ from .registers import (
     TL_XH_BATTERY_MAP,
     InverterFamily,
     RegisterSpec,
-    add_fault_text,
+    add_code_texts,
     decode_values,
     family_of_ranges,
     limit_of,
@@ -390,8 +390,7 @@ def _fast_values(
         battery = _plan(family, True, layout)
         if battery is not None and _run(battery, registers.payload, out, known) is None:
             return None
-    if family is InverterFamily.TL:
-        add_fault_text(family, out)
+    add_code_texts(family, out)
     return out
 
 

@@ -42,6 +42,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
+from .codes import (
+    SPF_FAULT_NAMES,
+    SPF_WARNING_BITS,
+    TL_FAULT_NAMES,
+    TL_WARNING_BITS,
+    UNDOCUMENTED,
+    CodeTable,
+    code_text,
+    states,
+)
+
 
 class InverterFamily(StrEnum):
     """Register map family of an inverter."""
@@ -509,35 +520,46 @@ _STATUS_BLOCK: Final[dict[InverterFamily, int]] = {
 
 _STATUS_KEYS: Final[dict[str, str | None]] = {"status": None, "status_code": None}
 
-TL_FAULT_NAMES: Final[dict[int, str]] = {
-    0: "none",
-    **dict.fromkeys(range(1, 24), "generic_error"),  # shown as "Error 100" - "Error 122"
-    24: "auto_test_failed",
-    25: "no_ac_connection",
-    26: "pv_isolation_low",
-    27: "residual_current_high",
-    28: "output_dc_current_high",
-    29: "pv_voltage_high",
-    30: "ac_voltage_out_of_range",
-    31: "ac_frequency_out_of_range",
-    32: "module_hot",
+FAULT_TABLES: Final[dict[InverterFamily, CodeTable]] = {
+    InverterFamily.TL: CodeTable(TL_FAULT_NAMES),  # V3.14 input 40, note &*1
+    InverterFamily.TL3_X: CodeTable(TL_FAULT_NAMES),  # V1.20 input 105 "Fault code", &*1
+    InverterFamily.SPF: CodeTable(SPF_FAULT_NAMES),  # OffGrid V0.26 input 40, note &*1
+    InverterFamily.TL_X: UNDOCUMENTED,  # V1.24 input 3105 "Fault Maincode", no table
+    InverterFamily.SPH: UNDOCUMENTED,  # V1.24 input 105 "Fault Maincode", no table
 }
-"""Fault code (TL input register 40) -> ``fault`` state: the fault table of the V3.04 /
-V3.14 document (1-23 "Error: 99+x", 24 "Auto Test Failed" ... 32 "Module Hot"), the same
-table that public decoders of these inverters carry. Other families' fault registers use
-other numberings (TL-X: three-digit codes; SPF: a bit field) and get no ``fault`` text."""
+"""Meaning of each family's ``fault_code`` register (see :mod:`.codes` for the sources)."""
+
+WARNING_TABLES: Final[dict[InverterFamily, CodeTable]] = {
+    InverterFamily.TL: CodeTable(TL_WARNING_BITS, bits=True),  # V3.14 input 64, note &*8
+    InverterFamily.SPF: CodeTable(SPF_WARNING_BITS, bits=True),  # V0.26 input 41, &*8
+    InverterFamily.TL_X: UNDOCUMENTED,  # V1.24 input 3106 "Warn Maincode", no table
+    InverterFamily.TL3_X: UNDOCUMENTED,  # V1.24 input 112 "Warn Maincode", no table
+    InverterFamily.SPH: UNDOCUMENTED,
+}
+"""Meaning of each family's ``warning_code`` register (see :mod:`.codes` for the sources)."""
+
+FAULT_STATES: Final = states(*FAULT_TABLES.values())
+"""Every ``fault`` state (enum options)."""
+WARNING_STATES: Final = states(*WARNING_TABLES.values())
+"""Every ``warning`` state (enum options)."""
+
+_TEXTS: Final = (("fault_code", "fault", FAULT_TABLES), ("warning_code", "warning", WARNING_TABLES))
 
 
-def add_fault_text(family: InverterFamily, values: dict[str, float | int | str]) -> None:
-    """Add ``fault`` (a :data:`TL_FAULT_NAMES` state, else ``unknown``) beside a TL fault code."""
-    if family is InverterFamily.TL:
-        code = values.get("fault_code")
+def add_code_texts(family: InverterFamily, values: dict[str, float | int | str]) -> None:
+    """Add ``fault`` / ``warning`` (state names, :func:`.codes.code_text`) beside their codes.
+
+    Each is added only when its code was decoded; ``none`` for 0, ``other`` for a value no
+    document explains, ``multiple`` for a warning bit field with several bits set.
+    """
+    for code_key, text_key, tables in _TEXTS:
+        code = values.get(code_key)
         if isinstance(code, int):
-            values["fault"] = TL_FAULT_NAMES.get(code, "unknown")
+            values[text_key] = code_text(code, tables[family])
 
 
 def _units() -> dict[str, str | None]:
-    units: dict[str, str | None] = {**_STATUS_KEYS, "fault": None}
+    units: dict[str, str | None] = {**_STATUS_KEYS, "fault": None, "warning": None}
     for spec in (*TL_MAP, *TL_X_MAP, *TL_XH_BATTERY_MAP, *SPH_MAP, *SPF_MAP):
         previous = units.setdefault(spec.key, spec.unit)
         if previous != spec.unit:  # pragma: no cover - guarded by a test
@@ -554,7 +576,8 @@ FAMILY_KEYS: Final[dict[InverterFamily, frozenset[str]]] = {
             *_STATUS_KEYS,
             *(spec.key for spec in specs),
             *((spec.key for spec in TL_XH_BATTERY_MAP) if family is InverterFamily.TL_X else ()),
-            *(("fault",) if family is InverterFamily.TL else ()),
+            "fault",
+            "warning",
         }
     )
     for family, specs in FAMILY_MAPS.items()
@@ -666,7 +689,7 @@ def decode_values(
     if family is InverterFamily.TL_X and (registers.get(3118) or registers.get(3169)):
         for _, compiled in _COMPILED_TL_XH_BATTERY:
             _decode_block(out, registers, compiled)
-    add_fault_text(family, out)
+    add_code_texts(family, out)
     return out
 
 
