@@ -8,8 +8,8 @@ see each table for the document, its version and where it was found):
   spreadsheet copy ``Protocols/GI-BK-E060_GROWATT.VPP.COMMUNICATION.PROTOCOL.OF.INVERTER_V2.03.xlsx``
   of github.com/0xAHA/Growatt_ModbusTCP (commit 64434f9). The VPP document puts the code
   in holding register 30000; the same value is the "DTC" of holding register 43 in the
-  Modbus RTU protocol V1.2x (the captures: a MIC 3000TL-X announces 5200, an 8,000 VA
-  MIN announces 5201).
+  Modbus RTU protocol V1.2x (the captures: a MIC 3000TL-X announces 5200, PyGrowatt's
+  "MIC/MIN TL-X" 5200, an 8,000 VA TL-X inverter 5201, "MIN 7-10KTL-X").
 * "Growatt PV Inverter Modbus RS485 RTU Protocol" V3.14 (2016-09-27) and "Growatt Inverter
   Modbus RTU Protocol" V1.20 (2020), note "&*6 DTC (Device type code)" of holding register
   43: ``001xx`` - ``010xx`` by tracker count, phases and topology (TL / HF / LF), and note
