@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+import math
 from statistics import median
 from typing import Any, Final
 
@@ -59,6 +60,8 @@ CLEAR_SKY_INDEX: Final = 0.7
 STABILITY: Final = 0.1
 """Largest relative spread of measured / clear-sky power over the window for clear sky."""
 STABILITY_WINDOW: Final = timedelta(minutes=30)
+STEP_STABILITY: Final = 0.15
+"""Largest relative spread of measured / clear-sky power over the window after a step."""
 CLEAR_SKY_MARGIN: Final = 0.1
 """The threshold widens by this much when judged on clear sky rather than on a POA sensor."""
 HYSTERESIS: Final = 0.05
@@ -76,6 +79,12 @@ LIGHT_INDEX: Final = 0.7
 CLEAR_DURATION: Final = timedelta(minutes=15)
 MAX_SAMPLE_GAP: Final = timedelta(minutes=15)
 """A sample never stands for more than this much time (gaps in the data do not count)."""
+
+
+def _spread(values: Sequence[float]) -> float:
+    """(max - min) / mean of ``values`` (inf when the mean is not positive)."""
+    mean = sum(values) / len(values)
+    return (max(values) - min(values)) / mean if mean > 0 else math.inf
 
 
 class AnomalyType(StrEnum):
@@ -226,7 +235,7 @@ class AnomalyDetector:
     repair_share: float = DEFAULT_REPAIR_SHARE
     _last: datetime | None = None
     _daylit: bool = False
-    _ratios: deque[tuple[datetime, float]] = field(default_factory=deque)
+    _ratios: deque[tuple[datetime, float, float]] = field(default_factory=deque)
     _tracks: dict[_Key, _Track] = field(default_factory=dict)
 
     def _track(self, key: _Key) -> _Track:
@@ -288,29 +297,42 @@ class AnomalyDetector:
             track.restart()
         return events
 
-    def _clear_sky_shape(self, sample: Sample) -> bool:
-        """Whether the measured power has had the clear-sky shape over the window."""
-        clear = sample.clear_sky_w
-        if clear is None or sample.measured_w is None or clear < MEANINGFUL_SHARE * self.kwp * 1e3:
+    def _clear_sky_window(self, sample: Sample) -> tuple[list[float], bool] | None:
+        """The measured / expected ratios of the window, if it had the clear-sky shape.
+
+        Returns ``(ratios over the last STABILITY_WINDOW, whether it follows a step)``, or
+        None when the window is incomplete or not smooth. Smooth: the measured clear-sky
+        index (measured / clear-sky power) varied by at most :data:`STABILITY` over the
+        window, or by :data:`STEP_STABILITY` after a step: the window before it was smooth
+        (:data:`STABILITY`) with production as expected (ratio at least the clear-sky
+        threshold plus :data:`HYSTERESIS`), the shape of a fault in a clear day's curve.
+        """
+        clear, measured, expected = sample.clear_sky_w, sample.measured_w, sample.expected_w
+        if clear is None or measured is None or clear < MEANINGFUL_SHARE * self.kwp * 1e3:
             self._ratios.clear()
-            return False
-        self._ratios.append((sample.when, sample.measured_w / clear))
-        while self._ratios and sample.when - self._ratios[0][0] > STABILITY_WINDOW:
+            return None
+        ratio = max(measured, 0.0) / expected if expected else math.inf
+        self._ratios.append((sample.when, measured / clear, ratio))
+        while self._ratios and sample.when - self._ratios[0][0] > 2 * STABILITY_WINDOW:
             self._ratios.popleft()
-        values = [ratio for _, ratio in self._ratios]
-        span = sample.when - self._ratios[0][0]
-        mean = sum(values) / len(values)
-        return (
-            len(values) >= 2
-            and span >= STABILITY_WINDOW
-            and mean > 0
-            and (max(values) - min(values)) / mean <= STABILITY
+        start = sample.when - STABILITY_WINDOW
+        window = [(index, ratio) for when, index, ratio in self._ratios if when >= start]
+        prior = [(index, ratio) for when, index, ratio in self._ratios if when < start]
+        if len(window) < 3 or self._ratios[0][0] > start:
+            return None
+        spread = _spread([index for index, _ in window])
+        step = (
+            len(prior) >= 2
+            and min(ratio for _, ratio in prior) >= self.threshold - CLEAR_SKY_MARGIN + HYSTERESIS
         )
+        if spread <= STABILITY or (step and spread <= STEP_STABILITY):
+            return [ratio for _, ratio in window], step
+        return None
 
     def _judge_model(self, sample: Sample) -> dict[_Key, _Judgement]:
         """Judgements against the model that are sound for this sample."""
         measured, expected = sample.measured_w, sample.expected_w
-        shape = self._clear_sky_shape(sample)
+        window = self._clear_sky_window(sample)
         if measured is None or expected is None or expected < MEANINGFUL_SHARE * self.kwp * 1e3:
             return {}
         light = sample.poa_measured or (sample.forecast_csi or 0.0) >= LIGHT_INDEX
@@ -324,21 +346,35 @@ class AnomalyDetector:
                 NO_PRODUCTION_DURATION if light else UNCERTAIN_NO_PRODUCTION_DURATION,
             )
         }
-        if sample.poa_measured:
-            basis, threshold = Basis.MEASURED_IRRADIANCE, self.threshold
-        elif shape and sample.model_trusted and (sample.forecast_csi or 0.0) >= CLEAR_SKY_INDEX:
-            basis, threshold = Basis.CLEAR_SKY, self.threshold - CLEAR_SKY_MARGIN
-        else:
-            return result
         ratio = max(measured, 0.0) / expected
-        result[(AnomalyType.UNDERPERFORMANCE, None)] = (
-            ratio < threshold,
-            ratio >= threshold + HYSTERESIS,
-            measured,
-            expected,
-            basis,
-            MODEL_DURATION,
-        )
+        key = (AnomalyType.UNDERPERFORMANCE, None)
+        if sample.poa_measured:
+            result[key] = (
+                ratio < self.threshold,
+                ratio >= self.threshold + HYSTERESIS,
+                measured,
+                expected,
+                Basis.MEASURED_IRRADIANCE,
+                MODEL_DURATION,
+            )
+        elif (
+            window is not None
+            and sample.model_trusted
+            and (sample.forecast_csi or 0.0) >= CLEAR_SKY_INDEX
+        ):
+            ratios, step = window
+            threshold = self.threshold - CLEAR_SKY_MARGIN
+            # After a step from a smooth expected production the low window is the
+            # evidence; otherwise (a darkening the forecast missed looks the same) the
+            # low window must last MODEL_DURATION more.
+            result[key] = (
+                max(ratios) < threshold,
+                min(ratios) >= threshold + HYSTERESIS,
+                measured,
+                expected,
+                Basis.CLEAR_SKY,
+                timedelta(0) if step else MODEL_DURATION,
+            )
         return result
 
     def _judge_strings(self, sample: Sample) -> dict[_Key, _Judgement]:
