@@ -27,7 +27,7 @@ judged neither counts nor clears. Three detectors:
    The condition must hold for :data:`MODEL_DURATION` of judged time.
 3. **No production**: measured at most :data:`NO_PRODUCTION_SHARE` of the expected power for
    :data:`NO_PRODUCTION_DURATION`, or :data:`UNCERTAIN_NO_PRODUCTION_DURATION` when neither
-   a POA sensor nor a forecast of light (clear-sky index >= :data:`LIGHT_INDEX`) backs it.
+   a POA sensor nor a forecast of light (clear-sky index >= :data:`CLEAR_SKY_INDEX`) backs it.
 
 An active anomaly clears after :data:`CLEAR_DURATION` of judged samples outside its
 condition (with :data:`HYSTERESIS`), and at sunset (elevation below 0 deg): a new day judges
@@ -51,34 +51,35 @@ MIN_ELEVATION: Final = 10.0
 """Degrees of solar elevation below which nothing is judged."""
 MEANINGFUL_SHARE: Final = 0.1
 """Expected power below 10 % of the DC rating (100 W/kWp) is not judged against the model."""
+MAX_SAMPLE_GAP: Final = timedelta(minutes=15)
+"""A sample never stands for more than this much time (gaps in the data do not count)."""
+DEFAULT_THRESHOLD: Final = 0.8
+"""Measured / expected (or / the peers' median for strings) below which is underperformance."""
+HYSTERESIS: Final = 0.05
+"""A condition is clearly absent only this far above its threshold."""
+CLEAR_DURATION: Final = timedelta(minutes=15)
+"""An active anomaly ends after this much judged time clearly outside its condition."""
 STRING_MIN_SHARE: Final = 0.05
 """Peers producing under 50 W/kWp are not compared (noise and offsets dominate)."""
-NO_PRODUCTION_SHARE: Final = 0.02
-"""Measured power at most 2 % of expected counts as no production (standby draw, noise)."""
+STRING_DURATION: Final = timedelta(hours=1)
+MODEL_DURATION: Final = timedelta(minutes=20)
 CLEAR_SKY_INDEX: Final = 0.7
-"""Forecast clear-sky index from which the forecast counts as clear."""
-STABILITY: Final = 0.1
-"""Largest relative spread of measured / clear-sky power over the window for clear sky."""
-STABILITY_WINDOW: Final = timedelta(minutes=30)
-STEP_STABILITY: Final = 0.15
-"""Largest relative spread of measured / clear-sky power over the window after a step."""
+"""Forecast clear-sky index from which the forecast counts as clear (a forecast of light)."""
 CLEAR_SKY_MARGIN: Final = 0.1
 """The threshold widens by this much when judged on clear sky rather than on a POA sensor."""
-HYSTERESIS: Final = 0.05
-DEFAULT_THRESHOLD: Final = 0.8
-DEFAULT_STRING_THRESHOLD: Final = 0.8
-DEFAULT_REPAIR_SHARE: Final = 0.1
-"""Share of the day's daylight an anomaly must last before a repair issue is raised."""
-MODEL_DURATION: Final = timedelta(minutes=20)
-STRING_DURATION: Final = timedelta(hours=1)
+STABILITY_WINDOW: Final = timedelta(minutes=30)
+STABILITY: Final = 0.1
+"""Largest relative spread of measured / clear-sky power over the window for clear sky."""
+STEP_STABILITY: Final = 0.15
+"""Largest relative spread of measured / clear-sky power over the window after a step."""
+NO_PRODUCTION_SHARE: Final = 0.02
+"""Measured power at most 2 % of expected counts as no production (standby draw, noise)."""
 NO_PRODUCTION_DURATION: Final = timedelta(minutes=45)
 UNCERTAIN_NO_PRODUCTION_DURATION: Final = timedelta(hours=1)
 """No production must last this long without a POA sensor or a forecast of at least
-:data:`LIGHT_INDEX` (a thunderstorm can darken the sky to a few W/m2 for half an hour)."""
-LIGHT_INDEX: Final = 0.7
-CLEAR_DURATION: Final = timedelta(minutes=15)
-MAX_SAMPLE_GAP: Final = timedelta(minutes=15)
-"""A sample never stands for more than this much time (gaps in the data do not count)."""
+:data:`CLEAR_SKY_INDEX` (a thunderstorm can darken the sky to a few W/m2 for half an hour)."""
+DEFAULT_REPAIR_SHARE: Final = 0.1
+"""Share of the day's daylight an anomaly must last before a repair issue is raised."""
 
 
 def _spread(values: Sequence[float]) -> float:
@@ -231,7 +232,7 @@ class AnomalyDetector:
 
     kwp: float
     threshold: float = DEFAULT_THRESHOLD
-    string_threshold: float = DEFAULT_STRING_THRESHOLD
+    string_threshold: float = DEFAULT_THRESHOLD
     repair_share: float = DEFAULT_REPAIR_SHARE
     _last: datetime | None = None
     _daylit: bool = False
@@ -335,7 +336,7 @@ class AnomalyDetector:
         window = self._clear_sky_window(sample)
         if measured is None or expected is None or expected < MEANINGFUL_SHARE * self.kwp * 1e3:
             return {}
-        light = sample.poa_measured or (sample.forecast_csi or 0.0) >= LIGHT_INDEX
+        light = sample.poa_measured or (sample.forecast_csi or 0.0) >= CLEAR_SKY_INDEX
         result: dict[_Key, _Judgement] = {
             (AnomalyType.NO_PRODUCTION, None): (
                 measured <= NO_PRODUCTION_SHARE * expected,
