@@ -23,8 +23,15 @@ judged neither counts nor clears. Three detectors:
      Reno and Hansen 2016, "Identification of periods of clear sky irradiance in time series
      of GHI measurements", Renewable Energy 90, 520-531, which ``pvlib.clearsky.
      detect_clearsky`` implements), at a sun position the learned correction has seen; the
-     threshold widens by :data:`CLEAR_SKY_MARGIN`.
-   The condition must hold for :data:`MODEL_DURATION` of judged time.
+     threshold widens by :data:`CLEAR_SKY_MARGIN`. Every measured / expected ratio of the
+     window must be below it. After a **step** (the window before was all at or above the
+     threshold plus :data:`HYSTERESIS`: a loss that starts on a clear day is a step in a
+     smooth curve) the window itself is the evidence, and its shape may vary by
+     :data:`STEP_STABILITY`; without one (a darkening the forecast missed looks the same)
+     the condition must hold :data:`MODEL_DURATION` more. It is judged absent only on a
+     smooth window all above the threshold plus :data:`HYSTERESIS`, never on a bright
+     moment between clouds.
+   With a POA sensor the condition must hold for :data:`MODEL_DURATION` of judged time.
 3. **No production**: measured at most :data:`NO_PRODUCTION_SHARE` of the expected power for
    :data:`NO_PRODUCTION_DURATION`, or :data:`UNCERTAIN_NO_PRODUCTION_DURATION` when neither
    a POA sensor nor a forecast of light (clear-sky index >= :data:`CLEAR_SKY_INDEX`) backs it.
