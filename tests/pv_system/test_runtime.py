@@ -425,3 +425,69 @@ async def test_first_forecast_waits_for_home_assistant_start(
         await hass.async_block_till_done(wait_background_tasks=True)
         assert compute.call_count == 1
     assert _value(hass, "sensor.roof_forecast_energy_today") > 20
+
+
+async def _produce(hass: HomeAssistant, entry: MockConfigEntry, share: float) -> None:
+    """Set the production sensor to ``share`` of the expected power now."""
+    expected_w = entry.runtime_data.expected_power(dt_util.utcnow())
+    hass.states.async_set("sensor.pv_power", str(expected_w * share), {"unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+
+
+async def _until(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    share: float,
+    on: bool,
+) -> timedelta:
+    """Produce ``share`` of expected every 5 minutes until underperformance is ``on``."""
+    start = dt_util.utcnow()
+    while (hass.states.get("binary_sensor.roof_underperformance").state == "on") != on:
+        assert dt_util.utcnow() - start <= timedelta(hours=1)
+        await _produce(hass, entry, share)
+        await _tick(hass, freezer)
+    return dt_util.utcnow() - start
+
+
+async def test_half_the_array_lost_on_a_clear_day(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """No POA sensor: a clear forecast and a step in the smooth measured curve.
+
+    The detector judges the smooth half hour after the step: 7 samples 5 minutes apart, the
+    first 5 minutes after the loss began, so it is found 35 minutes after it began. A
+    restart in the middle forgets the running condition (no step seen since): the loss is
+    found again within the hour.
+    """
+    freezer.move_to("2024-06-21 08:00:00+00:00")  # 10:00 in Amsterdam
+    _weather_service(hass, [0.0])
+    hass.states.async_set("weather.home", "sunny", {"temperature_unit": "°F"})
+    hass.states.async_set("sensor.pv_power", "0", {"unit_of_measurement": "W"})
+    events = async_capture_events(hass, "pv_monitor_anomaly")
+    entry = await setup_roof(hass, {"weather": "weather.home"})
+    for _ in range(12):  # an hour as expected: nothing
+        await _produce(hass, entry, 0.97)
+        await _tick(hass, freezer)
+    assert events == []
+    assert await _until(hass, freezer, entry, 0.5, on=True) == timedelta(minutes=35)
+    started = events[-1].data
+    assert (started["type"], started["basis"], started["active"]) == (
+        "underperformance",
+        "clear_sky",
+        True,
+    )
+    assert started["ratio"] == pytest.approx(0.5, abs=0.02)
+    for _ in range(24):  # held for two more hours of the fault
+        await _produce(hass, entry, 0.5)
+        await _tick(hass, freezer)
+    assert hass.states.get("binary_sensor.roof_underperformance").state == "on"
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    entry = hass.config_entries.async_get_entry(entry.entry_id)
+    # No step since the restart: the smooth half hour and MODEL_DURATION more.
+    assert await _until(hass, freezer, entry, 0.5, on=True) == timedelta(minutes=50)
+    # The array comes back: once the smooth window is above the threshold, 15 minutes more.
+    assert await _until(hass, freezer, entry, 0.97, on=False) == timedelta(minutes=45)
+    assert events[-1].data["reason"] == "recovered"

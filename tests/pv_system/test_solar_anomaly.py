@@ -3,7 +3,9 @@
 The "measured" production of a healthy plant is the pvlib chain on the measured irradiance
 of a day in the Greensboro (NC) TMY3 file with 5 % extra loss and noise; the expected power
 is the model on the same irradiance (as with a plane-of-array sensor). Faults are injected
-into the measured series. Then small stories for the rules the detector follows.
+into the measured series. Then small stories for the rules the detector follows, and days
+of NREL's measured SERF East production with NSRDB PSM3 weather (pvanalytics' data folder,
+``tests/fixtures/pv_system/README.md``) judged against the clear sky without a POA sensor.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pvlib
 import pytest
 
 from custom_components.pv_monitor.pv_system.solar.anomaly import (
     MODEL_DURATION,
     NO_PRODUCTION_DURATION,
+    STABILITY_WINDOW,
     AnomalyDetector,
     AnomalyType,
     Basis,
@@ -25,8 +29,11 @@ from custom_components.pv_monitor.pv_system.solar.anomaly import (
     StringReading,
 )
 from custom_components.pv_monitor.pv_system.solar.forecast import (
+    LARSON_OFFSET,
     PvArray,
     PvSite,
+    WeatherPoint,
+    forecast,
     simulate,
     solar_geometry,
 )
@@ -238,3 +245,127 @@ def test_no_production_waits_longer_without_light_forecast() -> None:
         if detector.update(Sample(when, 0.0, 3000.0, 40.0, clear_sky_w=6000.0)):
             times.append(when)
     assert times == [START + timedelta(hours=1)]  # not NO_PRODUCTION_DURATION: no forecast
+
+
+def _steps(shares: list[float], csi: float = 1.0) -> list:
+    """Feed 5-minute samples at ``shares`` of a flat 4 kW clear sky; return the events."""
+    detector = AnomalyDetector(kwp=5.0)
+    events = []
+    for step, share in enumerate(shares):
+        when = START + timedelta(minutes=5 * step)
+        events += [
+            (when - START, event)
+            for event in detector.update(
+                Sample(when, 4000.0 * share, 4000.0, 45.0, clear_sky_w=4000.0, forecast_csi=csi)
+            )
+        ]
+    return events
+
+
+def test_step_in_a_smooth_clear_day_is_judged_on_the_window_after_it() -> None:
+    # An hour as expected, then half: the 7 samples of the half hour from the step on are
+    # the evidence.
+    events = _steps([0.97] * 12 + [0.5] * 36)
+    assert [(t, e.active, e.basis) for t, e in events] == [
+        (timedelta(minutes=60) + STABILITY_WINDOW, True, Basis.CLEAR_SKY)
+    ]
+    # Without the step (low from the start, like a darkening the forecast missed) the
+    # window must last MODEL_DURATION more.
+    # (The very first sample only starts the clock: the window is complete at 35 min.)
+    events = _steps([0.5] * 36)
+    assert [t for t, e in events if e.active] == [STABILITY_WINDOW + MODEL_DURATION]
+    # Passing clouds before it (production below expected in the half hour before): no
+    # step either, the smooth window and MODEL_DURATION more.
+    ragged = [0.97, 0.6] * 6 + [0.5] * 36
+    assert [t for t, e in _steps(ragged) if e.active] == [timedelta(minutes=60 + 45)]
+
+
+def test_alarm_clears_only_on_a_sound_judgement() -> None:
+    # Half the array lost, then clouds: bright moments above the threshold in a ragged
+    # window are no recovery (the alarm holds); a smooth window back at 97 % is (the last
+    # ragged sample, 0.9, is within STABILITY of it), CLEAR_DURATION later.
+    events = _steps([0.97] * 12 + [0.5] * 12 + [0.5, 1.2, 0.3, 0.9] * 6 + [0.97] * 12)
+    assert [(t, e.active, e.reason) for t, e in events] == [
+        (timedelta(minutes=90), True, None),
+        (timedelta(minutes=240 + 35), False, "recovered"),
+    ]
+
+
+SERF = Path(__file__).parents[1] / "fixtures" / "pv_system"
+SERF_SITE = PvSite(39.742, -105.1727, 1790.0, (PvArray("SERF East", 45.0, 158.0, 5.0),), 6.0)
+
+
+@pytest.fixture(scope="module")
+def serf() -> tuple[pd.Series, list[WeatherPoint]]:
+    """NREL's measured AC power (W, 15 min) and PSM3's hourly cloud cover (inverse Larson)."""
+    power = pd.read_csv(SERF / "serf_east_15min_ac_power.csv", index_col=0)["ac_power"]
+    power.index = pd.to_datetime(power.index, utc=True)
+    psm3 = pd.read_csv(SERF / "serf_east_psm3_data.csv", index_col=0)
+    psm3.index = pd.to_datetime(psm3.index, utc=True)
+    hourly = psm3[["ghi", "ghi_clear", "temp_air"]].resample("1h").mean()
+    weather = [
+        WeatherPoint(
+            when.to_pydatetime(),
+            float(np.clip((1 - row.ghi / row.ghi_clear) / (1 - LARSON_OFFSET), 0, 1) * 100)
+            if row.ghi_clear > 20
+            else 0.0,
+            float(row.temp_air),
+        )
+        for when, row in hourly.iterrows()
+    ]
+    return power.clip(lower=0.0), weather
+
+
+def _serf_day(serf, day: str, fault: tuple[int, int] | None = None) -> list:
+    """Run one local day of SERF East (15-min samples); ``fault`` halves (from, to) hours."""
+    power, weather = serf
+    start = pd.Timestamp(day, tz="America/Denver")
+    model = forecast(SERF_SITE, start.to_pydatetime(), 96, weather)
+    detector = AnomalyDetector(kwp=5.0)
+    events = []
+    for index in range(96):
+        when = start + timedelta(minutes=15 * index)
+        measured = float(power[when.tz_convert("UTC")])
+        if fault and fault[0] <= when.hour < fault[1]:
+            measured *= 0.5
+        clear, expected = model.clear_sky_w[index], model.power_w[index]
+        sample = Sample(
+            (when + timedelta(minutes=15)).to_pydatetime(),
+            measured,
+            expected,
+            model.elevation_deg[index],
+            clear_sky_w=clear,
+            forecast_csi=expected / clear if clear > 0 else None,
+        )
+        events += [(event, when + timedelta(minutes=15)) for event in detector.update(sample)]
+    return events
+
+
+def test_serf_east_half_the_array_on_a_clear_day(serf) -> None:
+    """2016-08-07, clear (PSM3): nothing as measured; half lost 10-14 h found in 45 min.
+
+    Three 15-minute means from the step on are the window; the alarm holds until sunset,
+    as the afternoon never gives a sound judgement of recovery against the plain model.
+    """
+    assert _serf_day(serf, "2016-08-07") == []
+    events = _serf_day(serf, "2016-08-07", (10, 14))
+    kinds = [(e.type, e.active, e.basis, e.reason) for e, _ in events]
+    assert kinds == [
+        (AnomalyType.UNDERPERFORMANCE, True, Basis.CLEAR_SKY, None),
+        (AnomalyType.UNDERPERFORMANCE, False, Basis.CLEAR_SKY, "sunset"),
+    ]
+    (start, found), (_end, _sunset) = events
+    assert (found.hour, found.minute) == (10, 45)
+    assert start.ratio == pytest.approx(0.55, abs=0.05)
+
+
+def test_serf_east_real_loss_is_found(serf) -> None:
+    """2016-09-29: clear (PSM3), production half of the clear days around it all day."""
+    events = _serf_day(serf, "2016-09-29")
+    started = [(e, at) for e, at in events if e.active]
+    assert [(e.type, e.basis) for e, _ in started] == [
+        (AnomalyType.UNDERPERFORMANCE, Basis.CLEAR_SKY)
+    ]
+    assert started[0][1].hour < 10
+    ended = [(e.reason, at.hour) for e, at in events if not e.active]
+    assert ended == [("recovered", 16)]  # it recovers late in the afternoon

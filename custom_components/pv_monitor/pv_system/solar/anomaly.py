@@ -23,11 +23,18 @@ judged neither counts nor clears. Three detectors:
      Reno and Hansen 2016, "Identification of periods of clear sky irradiance in time series
      of GHI measurements", Renewable Energy 90, 520-531, which ``pvlib.clearsky.
      detect_clearsky`` implements), at a sun position the learned correction has seen; the
-     threshold widens by :data:`CLEAR_SKY_MARGIN`.
-   The condition must hold for :data:`MODEL_DURATION` of judged time.
+     threshold widens by :data:`CLEAR_SKY_MARGIN`. Every measured / expected ratio of the
+     window must be below it. After a **step** (the window before was all at or above the
+     threshold plus :data:`HYSTERESIS`: a loss that starts on a clear day is a step in a
+     smooth curve) the window itself is the evidence, and its shape may vary by
+     :data:`STEP_STABILITY`; without one (a darkening the forecast missed looks the same)
+     the condition must hold :data:`MODEL_DURATION` more. It is judged absent only on a
+     smooth window all above the threshold plus :data:`HYSTERESIS`, never on a bright
+     moment between clouds.
+   With a POA sensor the condition must hold for :data:`MODEL_DURATION` of judged time.
 3. **No production**: measured at most :data:`NO_PRODUCTION_SHARE` of the expected power for
    :data:`NO_PRODUCTION_DURATION`, or :data:`UNCERTAIN_NO_PRODUCTION_DURATION` when neither
-   a POA sensor nor a forecast of light (clear-sky index >= :data:`LIGHT_INDEX`) backs it.
+   a POA sensor nor a forecast of light (clear-sky index >= :data:`CLEAR_SKY_INDEX`) backs it.
 
 An active anomaly clears after :data:`CLEAR_DURATION` of judged samples outside its
 condition (with :data:`HYSTERESIS`), and at sunset (elevation below 0 deg): a new day judges
@@ -43,6 +50,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+import math
 from statistics import median
 from typing import Any, Final
 
@@ -50,32 +58,41 @@ MIN_ELEVATION: Final = 10.0
 """Degrees of solar elevation below which nothing is judged."""
 MEANINGFUL_SHARE: Final = 0.1
 """Expected power below 10 % of the DC rating (100 W/kWp) is not judged against the model."""
+MAX_SAMPLE_GAP: Final = timedelta(minutes=15)
+"""A sample never stands for more than this much time (gaps in the data do not count)."""
+DEFAULT_THRESHOLD: Final = 0.8
+"""Measured / expected (or / the peers' median for strings) below which is underperformance."""
+HYSTERESIS: Final = 0.05
+"""A condition is clearly absent only this far above its threshold."""
+CLEAR_DURATION: Final = timedelta(minutes=15)
+"""An active anomaly ends after this much judged time clearly outside its condition."""
 STRING_MIN_SHARE: Final = 0.05
 """Peers producing under 50 W/kWp are not compared (noise and offsets dominate)."""
-NO_PRODUCTION_SHARE: Final = 0.02
-"""Measured power at most 2 % of expected counts as no production (standby draw, noise)."""
+STRING_DURATION: Final = timedelta(hours=1)
+MODEL_DURATION: Final = timedelta(minutes=20)
 CLEAR_SKY_INDEX: Final = 0.7
-"""Forecast clear-sky index from which the forecast counts as clear."""
-STABILITY: Final = 0.1
-"""Largest relative spread of measured / clear-sky power over the window for clear sky."""
-STABILITY_WINDOW: Final = timedelta(minutes=30)
+"""Forecast clear-sky index from which the forecast counts as clear (a forecast of light)."""
 CLEAR_SKY_MARGIN: Final = 0.1
 """The threshold widens by this much when judged on clear sky rather than on a POA sensor."""
-HYSTERESIS: Final = 0.05
-DEFAULT_THRESHOLD: Final = 0.8
-DEFAULT_STRING_THRESHOLD: Final = 0.8
-DEFAULT_REPAIR_SHARE: Final = 0.1
-"""Share of the day's daylight an anomaly must last before a repair issue is raised."""
-MODEL_DURATION: Final = timedelta(minutes=20)
-STRING_DURATION: Final = timedelta(hours=1)
+STABILITY_WINDOW: Final = timedelta(minutes=30)
+STABILITY: Final = 0.1
+"""Largest relative spread of measured / clear-sky power over the window for clear sky."""
+STEP_STABILITY: Final = 0.15
+"""Largest relative spread of measured / clear-sky power over the window after a step."""
+NO_PRODUCTION_SHARE: Final = 0.02
+"""Measured power at most 2 % of expected counts as no production (standby draw, noise)."""
 NO_PRODUCTION_DURATION: Final = timedelta(minutes=45)
 UNCERTAIN_NO_PRODUCTION_DURATION: Final = timedelta(hours=1)
 """No production must last this long without a POA sensor or a forecast of at least
-:data:`LIGHT_INDEX` (a thunderstorm can darken the sky to a few W/m2 for half an hour)."""
-LIGHT_INDEX: Final = 0.7
-CLEAR_DURATION: Final = timedelta(minutes=15)
-MAX_SAMPLE_GAP: Final = timedelta(minutes=15)
-"""A sample never stands for more than this much time (gaps in the data do not count)."""
+:data:`CLEAR_SKY_INDEX` (a thunderstorm can darken the sky to a few W/m2 for half an hour)."""
+DEFAULT_REPAIR_SHARE: Final = 0.1
+"""Share of the day's daylight an anomaly must last before a repair issue is raised."""
+
+
+def _spread(values: Sequence[float]) -> float:
+    """(max - min) / mean of ``values`` (inf when the mean is not positive)."""
+    mean = sum(values) / len(values)
+    return (max(values) - min(values)) / mean if mean > 0 else math.inf
 
 
 class AnomalyType(StrEnum):
@@ -222,11 +239,11 @@ class AnomalyDetector:
 
     kwp: float
     threshold: float = DEFAULT_THRESHOLD
-    string_threshold: float = DEFAULT_STRING_THRESHOLD
+    string_threshold: float = DEFAULT_THRESHOLD
     repair_share: float = DEFAULT_REPAIR_SHARE
     _last: datetime | None = None
     _daylit: bool = False
-    _ratios: deque[tuple[datetime, float]] = field(default_factory=deque)
+    _ratios: deque[tuple[datetime, float, float]] = field(default_factory=deque)
     _tracks: dict[_Key, _Track] = field(default_factory=dict)
 
     def _track(self, key: _Key) -> _Track:
@@ -288,32 +305,45 @@ class AnomalyDetector:
             track.restart()
         return events
 
-    def _clear_sky_shape(self, sample: Sample) -> bool:
-        """Whether the measured power has had the clear-sky shape over the window."""
-        clear = sample.clear_sky_w
-        if clear is None or sample.measured_w is None or clear < MEANINGFUL_SHARE * self.kwp * 1e3:
+    def _clear_sky_window(self, sample: Sample) -> tuple[list[float], bool] | None:
+        """The measured / expected ratios of the window, if it had the clear-sky shape.
+
+        Returns ``(ratios over the last STABILITY_WINDOW, whether it follows a step)``, or
+        None when the window is incomplete or not smooth. Smooth: the measured clear-sky
+        index (measured / clear-sky power) varied by at most :data:`STABILITY` over the
+        window, or by :data:`STEP_STABILITY` after a step: the window before it was smooth
+        (:data:`STABILITY`) with production as expected (ratio at least the clear-sky
+        threshold plus :data:`HYSTERESIS`), the shape of a fault in a clear day's curve.
+        """
+        clear, measured, expected = sample.clear_sky_w, sample.measured_w, sample.expected_w
+        if clear is None or measured is None or clear < MEANINGFUL_SHARE * self.kwp * 1e3:
             self._ratios.clear()
-            return False
-        self._ratios.append((sample.when, sample.measured_w / clear))
-        while self._ratios and sample.when - self._ratios[0][0] > STABILITY_WINDOW:
+            return None
+        ratio = max(measured, 0.0) / expected if expected else math.inf
+        self._ratios.append((sample.when, measured / clear, ratio))
+        while self._ratios and sample.when - self._ratios[0][0] > 2 * STABILITY_WINDOW:
             self._ratios.popleft()
-        values = [ratio for _, ratio in self._ratios]
-        span = sample.when - self._ratios[0][0]
-        mean = sum(values) / len(values)
-        return (
-            len(values) >= 2
-            and span >= STABILITY_WINDOW
-            and mean > 0
-            and (max(values) - min(values)) / mean <= STABILITY
+        start = sample.when - STABILITY_WINDOW
+        window = [(index, ratio) for when, index, ratio in self._ratios if when >= start]
+        prior = [(index, ratio) for when, index, ratio in self._ratios if when < start]
+        if len(window) < 3 or self._ratios[0][0] > start:
+            return None
+        spread = _spread([index for index, _ in window])
+        step = (
+            len(prior) >= 2
+            and min(ratio for _, ratio in prior) >= self.threshold - CLEAR_SKY_MARGIN + HYSTERESIS
         )
+        if spread <= STABILITY or (step and spread <= STEP_STABILITY):
+            return [ratio for _, ratio in window], step
+        return None
 
     def _judge_model(self, sample: Sample) -> dict[_Key, _Judgement]:
         """Judgements against the model that are sound for this sample."""
         measured, expected = sample.measured_w, sample.expected_w
-        shape = self._clear_sky_shape(sample)
+        window = self._clear_sky_window(sample)
         if measured is None or expected is None or expected < MEANINGFUL_SHARE * self.kwp * 1e3:
             return {}
-        light = sample.poa_measured or (sample.forecast_csi or 0.0) >= LIGHT_INDEX
+        light = sample.poa_measured or (sample.forecast_csi or 0.0) >= CLEAR_SKY_INDEX
         result: dict[_Key, _Judgement] = {
             (AnomalyType.NO_PRODUCTION, None): (
                 measured <= NO_PRODUCTION_SHARE * expected,
@@ -324,21 +354,35 @@ class AnomalyDetector:
                 NO_PRODUCTION_DURATION if light else UNCERTAIN_NO_PRODUCTION_DURATION,
             )
         }
-        if sample.poa_measured:
-            basis, threshold = Basis.MEASURED_IRRADIANCE, self.threshold
-        elif shape and sample.model_trusted and (sample.forecast_csi or 0.0) >= CLEAR_SKY_INDEX:
-            basis, threshold = Basis.CLEAR_SKY, self.threshold - CLEAR_SKY_MARGIN
-        else:
-            return result
         ratio = max(measured, 0.0) / expected
-        result[(AnomalyType.UNDERPERFORMANCE, None)] = (
-            ratio < threshold,
-            ratio >= threshold + HYSTERESIS,
-            measured,
-            expected,
-            basis,
-            MODEL_DURATION,
-        )
+        key = (AnomalyType.UNDERPERFORMANCE, None)
+        if sample.poa_measured:
+            result[key] = (
+                ratio < self.threshold,
+                ratio >= self.threshold + HYSTERESIS,
+                measured,
+                expected,
+                Basis.MEASURED_IRRADIANCE,
+                MODEL_DURATION,
+            )
+        elif (
+            window is not None
+            and sample.model_trusted
+            and (sample.forecast_csi or 0.0) >= CLEAR_SKY_INDEX
+        ):
+            ratios, step = window
+            threshold = self.threshold - CLEAR_SKY_MARGIN
+            # After a step from a smooth expected production the low window is the
+            # evidence; otherwise (a darkening the forecast missed looks the same) the
+            # low window must last MODEL_DURATION more.
+            result[key] = (
+                max(ratios) < threshold,
+                min(ratios) >= threshold + HYSTERESIS,
+                measured,
+                expected,
+                Basis.CLEAR_SKY,
+                timedelta(0) if step else MODEL_DURATION,
+            )
         return result
 
     def _judge_strings(self, sample: Sample) -> dict[_Key, _Judgement]:

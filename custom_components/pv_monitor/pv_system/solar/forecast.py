@@ -49,18 +49,18 @@ if TYPE_CHECKING:
 STEP: Final = timedelta(minutes=15)
 """Forecast resolution."""
 STEP_HOURS: Final = STEP.total_seconds() / 3600
-ETA_INV_NOM: Final = 0.96
-"""PVWatts v5 nominal inverter efficiency (Dobos 2014, NREL/TP-6A20-62641, pvlib default)."""
 LARSON_OFFSET: Final = 0.35
 """Share of clear-sky GHI left under full cloud cover (Larson et al. 2016, eq. 1)."""
+WEATHER_REACH: Final = timedelta(minutes=90)
+"""A step farther than this from every weather forecast point has no weather."""
 DEFAULT_TEMP_AIR: Final = 20.0
 """Air temperature (degC) when the weather gives none (pvlib ModelChain's default)."""
 DEFAULT_WIND_SPEED: Final = 0.0
 """Wind speed (m/s) when the weather gives none (pvlib ModelChain's default)."""
 ALBEDO: Final = 0.25
 """Ground albedo (pvlib's default)."""
-WEATHER_REACH: Final = timedelta(minutes=90)
-"""A step farther than this from every weather forecast point has no weather."""
+ETA_INV_NOM: Final = 0.96
+"""PVWatts v5 nominal inverter efficiency (Dobos 2014, NREL/TP-6A20-62641, pvlib default)."""
 
 
 @dataclass(frozen=True, slots=True)
