@@ -226,3 +226,11 @@ async def test_cancelled_caller_is_skipped(hass: HomeAssistant) -> None:
     first.cancel()  # cancelling a finished caller changes nothing
     wire.queue.offer(answer(3, 0x05, "000a000a0001"))
     assert (await third).values == (1,)  # type: ignore[union-attr]
+
+
+async def test_close_twice_and_idle(hass: HomeAssistant) -> None:
+    wire = Wire()
+    wire.queue.close()
+    wire.queue.close()
+    assert wire.stats.unavailable == 0  # nothing was pending
+    assert not wire.queue.busy

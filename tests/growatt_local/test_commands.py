@@ -226,3 +226,15 @@ def test_limits_are_accepted() -> None:
         len(commands.write_registers(1, 5, 1, "XGD6CBJ22W", 0, [0xFFFF] * 123)) == 8 + 14 + 246 + 2
     )
     assert commands.write_register(1, 2, 1, "XGD6CBJ22W", 0xFFFF, 0xFFFF)[-4:] == b"\xff" * 4
+
+
+def test_check_request() -> None:
+    """The one check the listener runs before looking for a connection."""
+    assert commands.check_request(0x05, 3, last=4) == 4
+    assert commands.check_request(0x05, 3) == 3
+    assert commands.check_request(0x06, 3, (50,)) == 3
+    assert commands.check_request(0x10, 3, (1, 2, 3)) == 5
+    with pytest.raises(ValueError, match="one value"):
+        commands.check_request(0x06, 3, (1, 2))
+    with pytest.raises(ValueError, match="not a register command"):
+        commands.check_request(0x03, 3, (1,))

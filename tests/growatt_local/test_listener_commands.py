@@ -10,6 +10,7 @@ in ``test_commands.py``, gives for the sequence number used. Time is driven with
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 import contextlib
 from datetime import timedelta
@@ -180,6 +181,27 @@ async def test_disconnect_mid_command(hass: HomeAssistant, listener: GrowattList
     assert not listener.commands_available(INVERTER)
     with pytest.raises(CommandUnavailable):
         await listener.async_read_registers(INVERTER, 3, 3)
+    # A bad argument is refused as such, before the missing connection is noticed.
+    with pytest.raises(ValueError, match="at most 125"):
+        await listener.async_read_registers(INVERTER, 0, 200)
+    assert listener.command_stats.unavailable == 2
+
+
+async def test_protocol_2(hass: HomeAssistant, listener: GrowattListener) -> None:
+    """Protocol 2 (old ShineWiFi firmware): plain frames, no CRC, 10-byte serial field.
+
+    No public capture of a register command on protocol 2 exists: the datalogger here
+    answers with frames WE BUILD in the layout grott ``grottserver.py`` reads on protocol 2.
+    """
+    announce = capture("vromans_v2_0103_announce_02").raw
+    frame = decode_frame(announce)
+    inverter = messages.inverter_serial(frame)
+    dongle = await announced(listener, announce, inverter)
+    assert await listener.async_write_register(inverter, 3, 42) == 42
+    sent = dongle.commands[0]
+    assert sent.raw == commands.write_register(sent.seq, 2, frame.unit, dongle.serial, 3, 42)
+    assert sent.raw[8:] == dongle.serial.encode() + bytes.fromhex("0003002a")  # plain, no CRC
+    await dongle.close()
 
 
 async def test_records_pings_and_strays_between_answers(
@@ -316,3 +338,35 @@ async def test_proxy_with_local_commands(hass: HomeAssistant) -> None:
         to_cloud = [f for f in upstream.received if f.function in (0x05, 0x06)]
         assert [f.seq for f in to_cloud] == [41]  # only the cloud's own answer
         assert commands.parse_answer(to_cloud[0]) == commands.RegisterValues(3, 3, (60,))
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_proxy_cloud_command_unanswered_then_ours(hass: HomeAssistant) -> None:
+    """Ours waits while a cloud command is out; if the datalogger never answers the cloud,
+    ours goes after the command timeout. A cloud flood while ours is out stays bounded."""
+    async with proxied(local_commands=True) as (listener, upstream, dongle):
+        await until(lambda: listener.commands_available(INVERTER))
+        dongle.silent = 1  # the cloud's read stays unanswered
+        cloud_send(upstream, commands.read_registers(50, 6, 1, DATALOGGER, 3, 3))
+        await until(lambda: len(dongle.commands) == 1)
+        task = hass.async_create_task(listener.async_read_registers(INVERTER, 4, 4))
+        for _ in range(100):
+            await asyncio.sleep(0)
+        assert len(dongle.commands) == 1  # ours waits for the cloud's answer
+        later(hass, 11)  # the cloud's command expires
+        assert await task == {4: 104}
+        # The datalogger is slow on ours; the cloud sends 20 commands meanwhile.
+        dongle.silent = 1
+        task = hass.async_create_task(listener.async_read_registers(INVERTER, 5, 5))
+        await until(lambda: len(dongle.commands) == 3)
+        blocked = listener.stats.commands_blocked
+        for seq in range(60, 80):
+            cloud_send(upstream, commands.read_registers(seq, 6, 1, DATALOGGER, 3, 3))
+        link = listener._by_serial[DATALOGGER].link
+        assert link is not None
+        await until(lambda: listener.stats.commands_blocked == blocked + 4)
+        assert len(link.held) == proxy.HELD_CLOUD_COMMANDS
+        later(hass, 11)  # ours is retried and answered; the 16 held ones go out
+        assert await task == {5: 105}
+        await until(lambda: len(dongle.commands) == 4 + proxy.HELD_CLOUD_COMMANDS)
+        assert [c.seq for c in dongle.commands[4:]] == list(range(64, 80))

@@ -269,10 +269,12 @@ class CommandQueue:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        pending = [self._current, *self._waiting] if self._current else list(self._waiting)
+        pending = list(self._waiting)
+        if self._current is not None:
+            pending.insert(0, self._current)
         self._current = None
         self._waiting.clear()
         for item in pending:
-            if item is not None and not item.future.done():
+            if not item.future.done():
                 self.stats.unavailable += 1
                 item.future.set_exception(CommandUnavailable("the connection was lost"))

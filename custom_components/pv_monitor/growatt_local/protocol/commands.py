@@ -118,6 +118,36 @@ def _check_value(value: int) -> None:
         raise ValueError(f"value {value} is not an unsigned 16-bit integer")
 
 
+def check_request(
+    function: int, first: int, values: Sequence[int] = (), last: int | None = None
+) -> int:
+    """Check a command's registers and values before anything is queued or sent.
+
+    ``function`` 0x05 reads ``first``..``last``; 0x06 writes ``values[0]`` into ``first``;
+    0x10 writes ``values`` from ``first`` on. Returns the last register addressed.
+
+    Raises:
+        ValueError: a register or value beyond u16, an empty range, more than
+            :data:`MAX_READ` registers read or :data:`MAX_WRITE` written, or not exactly one
+            value for 0x06, or a function that is not a register command.
+    """
+    if function == Function.READ_REGISTERS:
+        end = first if last is None else last
+        _check_range(first, end, MAX_READ)
+        return end
+    if function == Function.WRITE_REGISTER:
+        if len(values) != 1:
+            raise ValueError(f"0x06 writes one value, not {len(values)}")
+        _check_range(first, first, 1)
+    elif function == Function.WRITE_REGISTERS:
+        _check_range(first, first + len(values) - 1, MAX_WRITE)
+    else:
+        raise ValueError(f"function {function:#04x} is not a register command")
+    for value in values:
+        _check_value(value)
+    return first + len(values) - 1
+
+
 def _u16(*numbers: int) -> bytes:
     return b"".join(n.to_bytes(2, "big") for n in numbers)
 
@@ -131,7 +161,7 @@ def read_registers(
         ValueError: the range is empty, beyond 0..65535 or longer than :data:`MAX_READ`.
         UnknownProtocolError: ``protocol`` is not 2, 5 or 6.
     """
-    _check_range(first, last, MAX_READ)
+    check_request(Function.READ_REGISTERS, first, last=last)
     payload = serial_field(datalogger, protocol) + _u16(first, last)
     return encode_frame(seq, protocol, unit, Function.READ_REGISTERS, payload)
 
@@ -145,8 +175,7 @@ def write_register(
         ValueError: ``register`` or ``value`` is not an unsigned 16-bit integer.
         UnknownProtocolError: ``protocol`` is not 2, 5 or 6.
     """
-    _check_range(register, register, 1)
-    _check_value(value)
+    check_request(Function.WRITE_REGISTER, register, (value,))
     payload = serial_field(datalogger, protocol) + _u16(register, value)
     return encode_frame(seq, protocol, unit, Function.WRITE_REGISTER, payload)
 
@@ -160,10 +189,7 @@ def write_registers(
         ValueError: no values, more than :data:`MAX_WRITE`, a value or register beyond u16.
         UnknownProtocolError: ``protocol`` is not 2, 5 or 6.
     """
-    last = first + len(values) - 1
-    _check_range(first, last, MAX_WRITE)
-    for value in values:
-        _check_value(value)
+    last = check_request(Function.WRITE_REGISTERS, first, values)
     payload = serial_field(datalogger, protocol) + _u16(first, last, *values)
     return encode_frame(seq, protocol, unit, Function.WRITE_REGISTERS, payload)
 

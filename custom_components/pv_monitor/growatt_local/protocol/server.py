@@ -10,6 +10,12 @@ and queries its configuration items (0x19) once per connection.
 Proxy mode relays the datalogger's frames unchanged (the raw bytes) while decoding a copy;
 see :mod:`.proxy` for the upstream side and the command policy.
 
+Inverter register commands (:meth:`GrowattListener.async_read_registers` and the writes)
+go on the connection that carries the inverter, addressed with the unit id of its records
+(:mod:`.commands`), one at a time per connection (:mod:`.command_queue`); server mode
+always, proxy mode only with ``local_commands``. The datalogger's answers to them are
+consumed here, never relayed to the cloud.
+
 Everything on the LAN may talk to the listener (threat model in README "Security"):
 
 - *Identity*: a connection's datalogger serial is fixed by its first frame that carries one
@@ -394,12 +400,14 @@ class GrowattListener:
         Returns ``{register: value}`` (raw u16 values).
 
         Raises:
-            ValueError: the range is empty, beyond u16 or over 125 registers.
+            ValueError: the range is empty, beyond u16 or over 125 registers (checked
+                before anything else: nothing is sent).
             CommandUnavailable: no live connection carries ``inverter``, commands are not
                 allowed, the queue is full, or the connection was lost.
             CommandTimeout: no answer after the retry.
             CommandRejected: the datalogger answered without values.
         """
+        commands.check_request(Function.READ_REGISTERS, first, last=last)
         answer = await self._target(inverter).command(
             inverter, Function.READ_REGISTERS, first, last, ()
         )
@@ -416,6 +424,7 @@ class GrowattListener:
             CommandUnavailable, CommandTimeout: as :meth:`async_read_registers`.
             CommandRejected: the datalogger answered that the write (or read-back) failed.
         """
+        commands.check_request(Function.WRITE_REGISTER, register, (value,))
         await self._target(inverter).command(
             inverter, Function.WRITE_REGISTER, register, register, (value,)
         )
@@ -433,7 +442,7 @@ class GrowattListener:
             CommandUnavailable, CommandTimeout, CommandRejected: as
                 :meth:`async_write_register`.
         """
-        last = first + len(values) - 1
+        last = commands.check_request(Function.WRITE_REGISTERS, first, values)
         await self._target(inverter).command(
             inverter, Function.WRITE_REGISTERS, first, last, tuple(values)
         )
