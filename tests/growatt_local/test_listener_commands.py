@@ -27,7 +27,11 @@ from custom_components.pv_monitor.growatt_local.protocol.command_queue import (
     CommandTimeout,
     CommandUnavailable,
 )
-from custom_components.pv_monitor.growatt_local.protocol.framing import decode_frame, encode_frame
+from custom_components.pv_monitor.growatt_local.protocol.framing import (
+    Frame,
+    decode_frame,
+    encode_frame,
+)
 from custom_components.pv_monitor.growatt_local.protocol.server import (
     GrowattListener,
     ListenerConfig,
@@ -97,6 +101,23 @@ def expected_request(dongle: CommandDongle, index: int, build: object, *args: ob
     return frame
 
 
+async def unanswered(
+    hass: HomeAssistant,
+    listener: GrowattListener,
+    dongle: CommandDongle,
+    first: int,
+    last: int,
+    silent: int = 1,
+) -> tuple[asyncio.Task[dict[int, int]], Frame]:
+    """A read of ``first``..``last`` the datalogger leaves unanswered ``silent`` times,
+    and the frame it received."""
+    dongle.silent = silent
+    count = len(dongle.commands)
+    task = hass.async_create_task(listener.async_read_registers(INVERTER, first, last))
+    await until(lambda: len(dongle.commands) == count + 1)
+    return task, dongle.commands[-1]
+
+
 @pytest.fixture
 async def listener(socket_enabled: None) -> AsyncGenerator[GrowattListener]:
     async with running(ListenerConfig(host="127.0.0.1", port=0, command_timeout=10.0)) as lst:
@@ -139,9 +160,7 @@ async def test_timeout_retries_once_then_fails(
     hass: HomeAssistant, listener: GrowattListener
 ) -> None:
     dongle = await announced(listener)
-    dongle.silent = 2
-    task = hass.async_create_task(listener.async_read_registers(INVERTER, 3, 3))
-    await until(lambda: len(dongle.commands) == 1)
+    task, _ = await unanswered(hass, listener, dongle, 3, 3, silent=2)
     later(hass, 11)
     await until(lambda: len(dongle.commands) == 2)
     assert dongle.commands[1].raw == dongle.commands[0].raw  # the same bytes, same seq
@@ -172,9 +191,7 @@ async def test_rejected_write_sends_no_read_back(
 
 async def test_disconnect_mid_command(hass: HomeAssistant, listener: GrowattListener) -> None:
     dongle = await announced(listener)
-    dongle.silent = 5
-    task = hass.async_create_task(listener.async_read_registers(INVERTER, 3, 3))
-    await until(lambda: len(dongle.commands) == 1)
+    task, _ = await unanswered(hass, listener, dongle, 3, 3, silent=5)
     await dongle.close()
     with pytest.raises(CommandUnavailable):
         await task
@@ -225,16 +242,13 @@ async def test_records_pings_and_strays_between_answers(
     await until(lambda: listener.command_stats.late == 1)
     assert listener.command_stats.stray == 1
     # A malformed answer (OUR frame: a value short) while a read is outstanding.
-    dongle.silent = 1
-    count = len(dongle.commands)
-    task = hass.async_create_task(listener.async_read_registers(INVERTER, 7, 8))
-    await until(lambda: len(dongle.commands) == count + 1)
-    sent = dongle.commands[-1]
+    task, sent = await unanswered(hass, listener, dongle, 7, 8)
     short = messages.serial_field(DATALOGGER, 6) + bytes.fromhex("0007000800ff")
     dropped = listener.stats.frames_dropped
     await dongle.send(encode_frame(sent.seq, 6, 1, 0x05, short))
     await until(lambda: listener.command_stats.malformed == 1)
     assert listener.stats.frames_dropped == dropped + 1
+    assert listener.answer_log.total == 2  # the stray and the malformed one, logged once
     assert not task.done()
     await dongle.send(dongle.answer(sent))
     assert await task == {7: 107, 8: 108}
@@ -246,10 +260,7 @@ async def test_answers_of_another_datalogger_are_foreign(
 ) -> None:
     """An answer naming another datalogger serial never completes our command."""
     dongle = await announced(listener)
-    dongle.silent = 1
-    task = hass.async_create_task(listener.async_read_registers(INVERTER, 3, 3))
-    await until(lambda: len(dongle.commands) == 1)
-    sent = dongle.commands[0]
+    task, sent = await unanswered(hass, listener, dongle, 3, 3)
     forged = messages.serial_field("XGD0000000", 6) + bytes.fromhex("000300030000")
     await dongle.send(encode_frame(sent.seq, 6, 1, 0x05, forged))
     await until(lambda: listener.stats.frames_foreign == 1)

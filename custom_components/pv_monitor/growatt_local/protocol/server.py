@@ -310,6 +310,8 @@ class GrowattListener:
         self.duplicate_log = LogOnce(_LOGGER)
         self.foreign_log = LogOnce(_LOGGER)
         self.blocked_log = LogOnce(_LOGGER)
+        self.answer_log = LogOnce(_LOGGER)
+        """Register answers that match no command of ours (server mode) or are malformed."""
         self._limit_reported: set[str] = set()
         self._server: asyncio.Server | None = None
         self._connections: set[_DataloggerConnection] = set()
@@ -943,6 +945,15 @@ class _DataloggerConnection(asyncio.Protocol):
             self.listener.command_stats.stray += 1
         elif offer is Offer.MALFORMED:
             self._drop(commands.CommandAnswerError("malformed answer to a register command"))
+        else:
+            return True
+        self.listener.answer_log.problem(
+            "Datalogger %s sent a %s answer to a register command (function %#04x); dropped, "
+            "further ones are counted in the diagnostics",
+            self.session.redacted,
+            "malformed" if offer is Offer.MALFORMED else "stray",
+            frame.function,
+        )
         return True
 
     async def command(
