@@ -270,6 +270,29 @@ async def test_answers_of_another_datalogger_are_foreign(
     await dongle.close()
 
 
+async def test_inverter_claimed_by_two_dataloggers(
+    hass: HomeAssistant, listener: GrowattListener
+) -> None:
+    """A second datalogger serial (a LAN client) announcing the same inverter: no commands
+    go anywhere until only one connection carries it again."""
+    real = await announced(listener)
+    frame = decode_frame(ANNOUNCE_V6)
+    payload = b"XGD9999999" + frame.payload[10:]
+    forged = encode_frame(frame.seq, 6, frame.unit, frame.function, payload)
+    port = listener.bound_port
+    assert port is not None
+    poser = await CommandDongle.connect(port)
+    await poser.send(forged)
+    await until(lambda: not listener.commands_available(INVERTER))
+    with pytest.raises(CommandUnavailable, match="more than one"):
+        await listener.async_read_registers(INVERTER, 3, 3)
+    assert real.commands == poser.commands == []
+    await poser.close()
+    await until(lambda: listener.commands_available(INVERTER))
+    assert await listener.async_read_registers(INVERTER, 3, 3) == {3: 100}
+    await real.close()
+
+
 # -- proxy mode ------------------------------------------------------------------------------------
 @contextlib.asynccontextmanager
 async def proxied(

@@ -372,7 +372,7 @@ class GrowattListener:
 
     # -- inverter register commands (issue 19) -----------------------------------------------
     def commands_available(self, inverter: str) -> bool:
-        """Whether a live connection carries ``inverter`` and commands are allowed.
+        """Whether exactly one live connection carries ``inverter`` and commands are allowed.
 
         Allowed in server mode always, in proxy mode only with ``local_commands``. A
         connection carries an inverter once one of its records was decoded.
@@ -380,12 +380,20 @@ class GrowattListener:
         return self._command_target(inverter) is not None
 
     def _command_target(self, inverter: str) -> _DataloggerConnection | None:
+        """The one live connection carrying ``inverter``, if commands are allowed.
+
+        None also when two connections (two datalogger serials) claim the inverter: a
+        LAN client posing as a second datalogger of it must neither receive our commands
+        nor answer them, and we cannot tell which one is real.
+        """
         if self.config.proxy and not self.config.local_commands:
             return None
-        for conn in self._by_serial.values():
-            if conn.commands is not None and not conn.closed and inverter in conn.inverter_units:
-                return conn
-        return None
+        found = [
+            conn
+            for conn in self._by_serial.values()
+            if conn.commands is not None and not conn.closed and inverter in conn.inverter_units
+        ]
+        return found[0] if len(found) == 1 else None
 
     def _target(self, inverter: str) -> _DataloggerConnection:
         conn = self._command_target(inverter)
@@ -393,7 +401,9 @@ class GrowattListener:
             self.command_stats.unavailable += 1
             if self.config.proxy and not self.config.local_commands:
                 raise CommandUnavailable("local commands are not allowed in proxy mode")
-            raise CommandUnavailable(f"no datalogger connection carries {redact_serial(inverter)}")
+            raise CommandUnavailable(
+                f"no datalogger connection (or more than one) carries {redact_serial(inverter)}"
+            )
         return conn
 
     async def async_read_registers(self, inverter: str, first: int, last: int) -> dict[int, int]:
