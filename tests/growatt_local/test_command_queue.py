@@ -234,3 +234,20 @@ async def test_close_twice_and_idle(hass: HomeAssistant) -> None:
     wire.queue.close()
     assert wire.stats.unavailable == 0  # nothing was pending
     assert not wire.queue.busy
+
+
+async def test_cancelled_outstanding_command_still_finishes(hass: HomeAssistant) -> None:
+    """The caller of the outstanding command goes away: its answer (or the close) still
+    ends it cleanly and the next command goes out."""
+    wire = Wire()
+    first = hass.async_create_task(wire.queue.run(read_command(1, 8, 8)))
+    second = hass.async_create_task(wire.queue.run(read_command(2, 9, 9)))
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.sleep(0)
+    assert wire.queue.offer(decode_frame(command_capture(CAPTURED_READ_8).raw)) is Offer.ANSWER
+    assert wire.sent[-1] == read_command(2, 9, 9).raw
+    second.cancel()
+    await asyncio.sleep(0)
+    wire.queue.close()  # the cancelled outstanding one is not counted as failed
+    assert wire.stats.unavailable == 0

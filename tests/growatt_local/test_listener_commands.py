@@ -375,6 +375,30 @@ async def test_proxy_with_local_commands(hass: HomeAssistant) -> None:
 
 
 @pytest.mark.usefixtures("socket_enabled")
+async def test_proxy_repeated_cloud_command_and_unsolicited_answer(hass: HomeAssistant) -> None:
+    """The cloud repeating a command (same seq) is tracked once; a register answer that is
+    neither ours nor awaited by the cloud is relayed to the cloud, as before."""
+    async with proxied(local_commands=True) as (listener, upstream, dongle):
+        await until(lambda: listener.commands_available(INVERTER))
+        cloud_read = commands.read_registers(70, 6, 1, DATALOGGER, 3, 3)
+        dongle.silent = 2
+        cloud_send(upstream, cloud_read + cloud_read)
+        await until(lambda: len(dongle.commands) == 2)
+        link = listener._by_serial[DATALOGGER].link
+        assert link is not None
+        assert list(link.cloud_commands) == [(0x05, 70)]
+        await dongle.send(dongle.answer(dongle.commands[0]))
+        await until(lambda: not link.cloud_commands)
+        unsolicited = dongle.answer(
+            decode_frame(commands.read_registers(71, 6, 1, DATALOGGER, 4, 4))
+        )
+        await dongle.send(unsolicited)
+        await until(lambda: sum(f.function == 0x05 for f in upstream.received) == 2)
+        assert listener.command_stats.stray == 0  # the cloud's business, not counted as ours
+        assert await listener.async_read_registers(INVERTER, 3, 3) == {3: 100}
+
+
+@pytest.mark.usefixtures("socket_enabled")
 async def test_proxy_cloud_command_unanswered_then_ours(hass: HomeAssistant) -> None:
     """Ours waits while a cloud command is out; if the datalogger never answers the cloud,
     ours goes after the command timeout. A cloud flood while ours is out stays bounded."""
