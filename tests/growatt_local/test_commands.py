@@ -3,7 +3,8 @@
 Oracles, in order of strength:
 
 - captured frames of other projects, with what their own tests assert
-  (``tests/fixtures/growatt/commands/README.md``: JonasMH/Growatt2Mqtt; and
+  (``tests/fixtures/growatt/commands/README.md``: JonasMH/Growatt2Mqtt, and grott's server
+  request logged in johanmeijer/grott issue #357; and
   ``tests/fixtures/growatt/frames/shine2mqtt_v6_0105_*``: bremme/shine2mqtt, whose
   published plaintext payloads give the values below);
 - where no capture exists (a 0x05 request, any 0x10 frame, protocols 2 and 5), frames WE
@@ -106,6 +107,13 @@ def test_read_answer_from_shine2mqtt_capture(name: str) -> None:
     assert answer == expected
     assert isinstance(answer, RegisterValues)
     assert list(answer.as_dict()) == list(range(expected.first, expected.last + 1))
+
+
+def test_read_request_equals_grott_server_frame() -> None:
+    """0x05 request of grott's server, published in johanmeijer/grott issue #357: register
+    15 of the inverter with unit 0x51 behind NAC5A14278, protocol 6, seq 1."""
+    cap = command_capture("grott357_v6_0105_read_request")
+    assert commands.read_registers(1, 6, 0x51, "NAC5A14278", 15, 15).hex() == cap.raw.hex()
 
 
 def test_read_request_has_the_captured_query_layout() -> None:

@@ -14,7 +14,10 @@ serial, 10 bytes, NUL-padded to 30 on protocol 6, as :func:`.messages.serial_fie
     0x10 answer    serial, first u16, last u16, result u8
 
 The header's unit byte addresses the inverter: the unit of that inverter's announce (grott
-``grottserver.py`` sends its "inverterno", the announce's unit byte, for 0x05/0x06/0x10).
+``grottserver.py`` sends its "inverterno", the announce's unit byte, for 0x05/0x06/0x10; the
+0x05 request with unit 0x51 that grott's server logged in johanmeijer/grott issue #357 is
+byte for byte what :func:`read_registers` builds). The payload names only the datalogger:
+no inverter serial (every source above).
 Result byte 0x00 means done, anything else failed (0x01 in bremme/shine2mqtt
 ``protocol/messages/constants.py``; 0x00 in the captured successful 0x06 answer of
 JonasMH/Growatt2Mqtt). The datalogger echoes the request's sequence number in its answer
