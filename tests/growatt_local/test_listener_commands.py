@@ -270,6 +270,23 @@ async def test_answers_of_another_datalogger_are_foreign(
     await dongle.close()
 
 
+async def test_two_inverters_each_addressed_by_its_unit(
+    hass: HomeAssistant, listener: GrowattListener
+) -> None:
+    """A ShineLAN with two inverters on its RS-485 bus: each command carries the unit of
+    its inverter's announce (the second announce is OUR frame: the capture with another
+    inverter serial and unit 2)."""
+    dongle = await announced(listener)
+    frame = decode_frame(ANNOUNCE_V6)
+    payload = frame.payload[:30] + b"MLG0B99999" + frame.payload[40:]
+    await dongle.send(encode_frame(frame.seq + 1, 6, 2, frame.function, payload))
+    await until(lambda: listener.commands_available("MLG0B99999"))
+    await listener.async_read_registers("MLG0B99999", 3, 3)
+    await listener.async_read_registers(INVERTER, 3, 3)
+    assert [c.unit for c in dongle.commands] == [2, 1]
+    await dongle.close()
+
+
 async def test_inverter_claimed_by_two_dataloggers(
     hass: HomeAssistant, listener: GrowattListener
 ) -> None:
