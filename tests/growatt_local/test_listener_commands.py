@@ -21,7 +21,12 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.pv_monitor.growatt_local.protocol import commands, messages, proxy
+from custom_components.pv_monitor.growatt_local.protocol import (
+    commands,
+    messages,
+    proxy,
+    server,
+)
 from custom_components.pv_monitor.growatt_local.protocol.command_queue import (
     CommandRejected,
     CommandTimeout,
@@ -253,6 +258,27 @@ async def test_records_pings_and_strays_between_answers(
     await dongle.send(dongle.answer(sent))
     assert await task == {7: 107, 8: 108}
     await dongle.close()
+
+
+async def test_answer_floods_are_bounded(hass: HomeAssistant, listener: GrowattListener) -> None:
+    """A hostile datalogger: 500 unsolicited answers cost only a count (the connection
+    keeps serving); malformed answers spend its error budget of bad frames, then it is
+    closed and the outstanding command fails at once (OUR frames, built here)."""
+    dongle = await announced(listener)
+    strays = [
+        dongle.answer(decode_frame(commands.read_registers(seq, 6, 1, DATALOGGER, 9, 9)))
+        for seq in range(1000, 1500)
+    ]
+    await dongle.send(*strays, split=False)
+    await until(lambda: listener.command_stats.stray == 500)
+    assert await listener.async_read_registers(INVERTER, 3, 3) == {3: 100}
+    task, sent = await unanswered(hass, listener, dongle, 4, 4)
+    short = messages.serial_field(DATALOGGER, 6) + bytes.fromhex("0004000400")
+    await dongle.send(*[encode_frame(sent.seq, 6, 1, 0x05, short)] * 40, split=False)
+    with pytest.raises(CommandUnavailable):
+        await task
+    assert listener.stats.closed_errors == 1
+    assert listener.command_stats.malformed == server.ERROR_BUDGET + 1
 
 
 async def test_answers_of_another_datalogger_are_foreign(
