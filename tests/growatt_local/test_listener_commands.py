@@ -21,12 +21,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.pv_monitor.growatt_local.protocol import (
-    commands,
-    messages,
-    proxy,
-    server,
-)
+from custom_components.pv_monitor.growatt_local.protocol import commands, messages, proxy, server
 from custom_components.pv_monitor.growatt_local.protocol.command_queue import (
     CommandRejected,
     CommandTimeout,
