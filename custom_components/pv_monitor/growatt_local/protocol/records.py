@@ -196,6 +196,7 @@ def parse_record(frame: Frame) -> Record:
     layout: list[tuple[int, int, int]] = []
     groups: list[tuple[int, int]] = []
     unpack_header = _GROUP_HEADER.unpack_from
+    ascending, previous_end = True, -1
     for index in range(group_count):
         if size - pos < 4:
             raise RecordError(f"group {index} header truncated at byte {pos}")
@@ -211,11 +212,13 @@ def parse_record(frame: Frame) -> Record:
         layout.append((start, end, pos))
         groups.append((start, end))
         pos += 2 * count
+        ascending = ascending and start > previous_end
+        previous_end = end
     if pos != size:
         raise RecordError(
             f"{size - pos} bytes left after {group_count} groups: count inconsistent with length"
         )
-    if group_count > 1 and _overlap(layout):
+    if not ascending and _overlap(layout):  # groups in register order cannot overlap
         raise RecordError("register groups overlap")
     return Record(
         function,
