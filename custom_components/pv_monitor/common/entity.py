@@ -10,6 +10,7 @@ description class (extra fields such as ``value_fn`` go through ``**kwargs``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from homeassistant.components.binary_sensor import (
@@ -22,6 +23,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
@@ -36,6 +38,7 @@ from homeassistant.const import (
     UnitOfTime,
     UnitOfVolume,
 )
+from homeassistant.core import CALLBACK_TYPE, callback
 
 UNIT_CLASSES: Final[dict[str, tuple[SensorDeviceClass | None, str]]] = {
     "W": (SensorDeviceClass.POWER, UnitOfPower.WATT),
@@ -109,3 +112,33 @@ async def async_last_number(sensor: RestoreSensor) -> float | None:
     if last is None or not isinstance(last.native_value, (int, float)):
         return None
     return float(last.native_value)
+
+
+def track_new_items[T](
+    entry: ConfigEntry,
+    subscribe: Callable[[Callable[[], None]], CALLBACK_TYPE],
+    current: Callable[[], Iterable[T]],
+    add: Callable[[list[T]], None],
+    restored: Iterable[T] = (),
+) -> None:
+    """Call ``add`` with the items of ``current()`` not seen before, now and on every news.
+
+    The one rule by which a platform adds entities as a source reveals them (a meter's new
+    OBIS key, a cloud device's new value, a datalogger or inverter): ``current`` lists what
+    the coordinator holds now (keys, ``(serial, key)`` pairs, ...); ``subscribe`` registers
+    the callback the coordinator calls when something new may have come and returns its
+    remover, called when the entry unloads. ``restored`` (items registered before a
+    restart) are added first, in one call of their own.
+    """
+    known: set[T] = set()
+
+    @callback
+    def _discover(items: Iterable[T] | None = None) -> None:
+        new = [item for item in (current() if items is None else items) if item not in known]
+        known.update(new)
+        if new:
+            add(new)
+
+    _discover(restored)
+    _discover()
+    entry.async_on_unload(subscribe(_discover))
