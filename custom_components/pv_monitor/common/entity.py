@@ -11,6 +11,7 @@ description class (extra fields such as ``value_fn`` go through ``**kwargs``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from homeassistant.components.binary_sensor import (
@@ -20,6 +21,7 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
+    SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
@@ -142,3 +144,26 @@ def track_new_items[T](
     _discover(restored)
     _discover()
     entry.async_on_unload(subscribe(_discover))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountSensorDescription[C](SensorEntityDescription):
+    """A count (or gauge) that the coordinator ``C`` keeps about its own source.
+
+    Dropped telegrams of a meter, open connections or dropped frames of a listener: the
+    value is ``value_fn(coordinator)``.
+    """
+
+    value_fn: Callable[[C], int]
+
+
+class CountSensor[C](SensorEntity):
+    """Mixin of a sensor described by a :class:`CountSensorDescription` of its coordinator."""
+
+    coordinator: C
+    entity_description: CountSensorDescription[C]
+
+    @property
+    def native_value(self) -> int:
+        """The count's current value."""
+        return self.entity_description.value_fn(self.coordinator)

@@ -6,14 +6,12 @@ is a child device (``via_device``) created when its first reading arrives.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
-    SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
@@ -24,7 +22,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from ..common.entity import measured_description, track_new_items
+from ..common.entity import (
+    CountSensor,
+    CountSensorDescription,
+    measured_description,
+    track_new_items,
+)
 from ..const import DOMAIN
 from .coordinator import STATUS_CONTEXT, DsmrConfigEntry, DsmrCoordinator, meter_device_identifier
 from .p1.mapping import (
@@ -157,10 +160,8 @@ MBUS_MODELS: Final = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class DsmrStatusSensorEntityDescription(SensorEntityDescription):
+class DsmrStatusSensorEntityDescription(CountSensorDescription[DsmrCoordinator]):
     """A diagnostic sensor of the P1 connection."""
-
-    value_fn: Callable[[DsmrCoordinator], int]
 
 
 DROPPED_TELEGRAMS = DsmrStatusSensorEntityDescription(
@@ -288,7 +289,7 @@ class DsmrMbusSensor(DsmrEntity, RestoreSensor):
         return float(value) if isinstance(value, (int, float)) else None
 
 
-class DsmrStatusSensor(DsmrEntity, SensorEntity):
+class DsmrStatusSensor(DsmrEntity, CountSensor[DsmrCoordinator]):
     """A counter of the P1 connection (on the meter device)."""
 
     entity_description: DsmrStatusSensorEntityDescription
@@ -299,8 +300,3 @@ class DsmrStatusSensor(DsmrEntity, SensorEntity):
         """Create the status sensor ``description``."""
         super().__init__(coordinator, STATUS_CONTEXT, description.key)
         self.entity_description = description
-
-    @property
-    def native_value(self) -> int:
-        """The counter's current value."""
-        return self.entity_description.value_fn(self.coordinator)
