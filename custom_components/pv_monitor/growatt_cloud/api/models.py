@@ -124,19 +124,28 @@ def _named(factor: float = 1.0, /, **keys: str) -> FieldMap:
     return {name: (key, factor) for name, key in keys.items()}
 
 
+def _counters(**keys: str) -> FieldMap:
+    """Growatt's daily and lifetime counter pairs (kWh), in order.
+
+    The cloud names a counter's two readings ``<name>Today`` and ``<name>Total``; the value
+    keys are ``<key>_today`` and ``<key>_total``: ``_counters(eac="energy")`` reads
+    ``eacToday`` as ``energy_today`` and ``eacTotal`` as ``energy_total``.
+    """
+    return {
+        f"{name}{period}": (f"{key}_{period.lower()}", 1.0)
+        for name, key in keys.items()
+        for period in ("Today", "Total")
+    }
+
+
 _PV: Final[FieldMap] = {
     f"{prefix}{n}": (f"pv{n}_{kind}", 1.0)
     for n in range(1, 5)
     for prefix, kind in (("vpv", "voltage"), ("ipv", "current"), ("ppv", "power"))
 }
 
-_STORAGE_ENERGY: Final[FieldMap] = _named(
-    epvToday="pv_energy_today",
-    epvTotal="pv_energy_total",
-    eBatChargeToday="battery_charge_energy_today",
-    eBatChargeTotal="battery_charge_energy_total",
-    eBatDisChargeToday="battery_discharge_energy_today",
-    eBatDisChargeTotal="battery_discharge_energy_total",
+_STORAGE_ENERGY: Final[FieldMap] = _counters(
+    epv="pv_energy", eBatCharge="battery_charge_energy", eBatDisCharge="battery_discharge_energy"
 )
 """PV and battery energies (kWh) as ShinePhone's ``getMixInfo`` and ``storageDetailBean`` both
 name them."""
@@ -146,7 +155,7 @@ _AC: Final[FieldMap] = _named(ppv="pv_power", pac="ac_power", fac="grid_frequenc
 
 INVERTER_FIELDS: Final[FieldMap] = {
     **{k: v for k, v in _PV.items() if not k.endswith("4")},
-    **_named(powerToday="energy_today", powerTotal="energy_total"),
+    **_counters(power="energy"),
     **_AC,
     **_named(
         vacr="ac_l1_voltage",
@@ -161,12 +170,7 @@ TLX_FIELDS: Final[FieldMap] = {
     **_PV,
     **{f"epv{n}Today": (f"pv{n}_energy_today", 1.0) for n in range(1, 5)},
     **{f"epv{n}Total": (f"pv{n}_energy_total", 1.0) for n in range(1, 5)},
-    **_named(
-        eacToday="energy_today",
-        eacTotal="energy_total",
-        epvToday="pv_energy_today",
-        epvTotal="pv_energy_total",
-    ),
+    **_counters(eac="energy", epv="pv_energy"),
     **_AC,
     **_named(
         vac1="ac_l1_voltage",
@@ -188,10 +192,7 @@ MIX_INFO_FIELDS: Final[FieldMap] = {
         capacity="battery_soc", vbat="battery_voltage", vpv1="pv1_voltage", vpv2="pv2_voltage"
     ),
     **_STORAGE_ENERGY,
-    **_named(
-        acChargeEnergyToday="ac_charge_energy_today",
-        acChargeEnergyTotal="ac_charge_energy_total",
-    ),
+    **_counters(acChargeEnergy="ac_charge_energy"),
 }
 """ShinePhone ``getMixInfo`` fields."""
 
@@ -224,22 +225,17 @@ MIX_V1_FIELDS: Final[FieldMap] = {
         plocalLoadTotal="load_power",
         vac1="grid_voltage",
         temp1="inverter_temperature",
-        eacToday="energy_today",
-        eacTotal="energy_total",
-        epvTotal="pv_energy_total",
-        echarge1Today="battery_charge_energy_today",
-        echarge1Total="battery_charge_energy_total",
-        edischarge1Today="battery_discharge_energy_today",
-        edischarge1Total="battery_discharge_energy_total",
-        edischargeToday="battery_discharge_energy_today",
-        edischargeTotal="battery_discharge_energy_total",
-        etoGridToday="grid_export_energy_today",
-        etogridTotal="grid_export_energy_total",
-        etoUserToday="grid_import_energy_today",
-        etoUserTotal="grid_import_energy_total",
-        elocalLoadToday="load_energy_today",
-        elocalLoadTotal="load_energy_total",
     ),
+    **_counters(eac="energy"),
+    **_named(epvTotal="pv_energy_total"),
+    **_counters(
+        echarge1="battery_charge_energy",
+        edischarge1="battery_discharge_energy",
+        edischarge="battery_discharge_energy",
+    ),
+    # Growatt's own spelling: "etoGridToday" but "etogridTotal".
+    **_named(etoGridToday="grid_export_energy_today", etogridTotal="grid_export_energy_total"),
+    **_counters(etoUser="grid_import_energy", elocalLoad="load_energy"),
 }
 """OpenAPI V1 ``mix_last_data`` fields (W, kWh).
 
