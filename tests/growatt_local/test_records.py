@@ -19,6 +19,7 @@ from typing import Any
 from hypothesis import given, settings, strategies as st
 import pytest
 
+from custom_components.pv_monitor.growatt_local.protocol import records as records_module
 from custom_components.pv_monitor.growatt_local.protocol.framing import (
     Frame,
     FrameError,
@@ -886,6 +887,40 @@ def test_every_truncation_raises_record_error(name: str, cut_step: int) -> None:
 def test_corrupted_payloads(payload: bytes, message: str) -> None:
     with pytest.raises(RecordError, match=message):
         parse_record(_data_frame(payload))
+
+
+def test_layout_cache_sees_a_changed_later_group_header() -> None:
+    """The remembered layout of a real two-group record (same size, same first group) is not
+    reused when the second group's header differs: the record parses as if seen first."""
+    frame = _frame(BY_NAME["gogrott_v6_0104_data_line01"])
+    record = parse_record(frame)
+    assert record.groups == ((3000, 3124), (3125, 3249))
+    second = record.registers.layout[1][2] - 4  # offset of the second group's header
+    for header, expected in (
+        (struct.pack(">HH", 3125, 3249), ((3000, 3124), (3125, 3249))),
+        (struct.pack(">HH", 125, 249), ((3000, 3124), (125, 249))),  # valid, other layout
+        (struct.pack(">HH", 3100, 3224), "overlap"),
+        (struct.pack(">HH", 3249, 3125), "before its start"),
+        (struct.pack(">HH", 3125, 3250), "needs 252 bytes"),
+    ):
+        payload = frame.payload[:second] + header + frame.payload[second + 4 :]
+        changed = Frame(frame.seq, frame.protocol, frame.unit, frame.function, payload, b"")
+        if isinstance(expected, str):
+            with pytest.raises(RecordError, match=expected):
+                parse_record(changed)
+        else:
+            assert parse_record(changed).groups == expected
+            assert (
+                parse_record(changed).registers[expected[1][0]]
+                == struct.unpack_from(">H", payload, second + 4)[0]
+            )
+
+
+def test_layout_cache_is_bounded() -> None:
+    """Hostile payloads with ever new layouts do not grow the layout cache without bound."""
+    for count in range(1, 200):
+        parse_record(_data_frame(_payload([(count, [1] * count)])))
+    assert len(records_module._layouts) <= 64
 
 
 def test_empty_record_and_protocol_5_width() -> None:
