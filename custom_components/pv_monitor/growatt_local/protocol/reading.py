@@ -386,11 +386,12 @@ def _fast_values(
         out["status_code"] = code
     if plan.probes and any(plan.probe(raws)):
         battery = _plan(family, True, layout)
-        if battery is not None:
-            battery_run = _run(battery, registers.payload, known)
-            if battery_run is None:
-                return None
-            out.update(battery_run[1])
+        # No battery plan: a battery value split over two groups (or none present): the
+        # general path decides, as it does for an implausible battery value.
+        battery_run = None if battery is None else _run(battery, registers.payload, known)
+        if battery_run is None:
+            return None
+        out.update(battery_run[1])
     if family is InverterFamily.TL:
         add_fault_text(family, out)
     return out
