@@ -192,15 +192,24 @@ def _raised_and_issues() -> Iterator[tuple[str, str, ast.Call]]:
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
                 if name in HA_EXCEPTIONS:
                     yield rel, "exceptions", node.exc
-            elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") in (
-                "async_create_issue",
-                "create_issue",
-            ):
+            elif isinstance(node, ast.Call) and _name(node.func) in ISSUE_CALLS:
                 yield rel, "issues", node
 
 
+ISSUE_CALLS = ("async_create_issue", "create_issue", "async_raise_issue")
+"""Home Assistant's issue registry calls and ours (``common/issues.py``, whose translation
+key is its third argument)."""
+
+
+def _name(func: ast.expr) -> str:
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:
-    return next((k.value for k in call.keywords if k.arg == name), None)
+    value = next((k.value for k in call.keywords if k.arg == name), None)
+    if value is None and name == "translation_key" and _name(call.func) == "async_raise_issue":
+        return call.args[2] if len(call.args) > 2 else None
+    return value
 
 
 def test_exceptions_and_issues_translated() -> None:

@@ -16,9 +16,10 @@ from itertools import pairwise
 import struct
 from typing import Any
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 import pytest
 
+from custom_components.pv_monitor.growatt_local.protocol import records as records_module
 from custom_components.pv_monitor.growatt_local.protocol.framing import (
     Frame,
     FrameError,
@@ -888,6 +889,40 @@ def test_corrupted_payloads(payload: bytes, message: str) -> None:
         parse_record(_data_frame(payload))
 
 
+def test_layout_cache_sees_a_changed_later_group_header() -> None:
+    """The remembered layout of a real two-group record (same size, same first group) is not
+    reused when the second group's header differs: the record parses as if seen first."""
+    frame = _frame(BY_NAME["gogrott_v6_0104_data_line01"])
+    record = parse_record(frame)
+    assert record.groups == ((3000, 3124), (3125, 3249))
+    second = record.registers.layout[1][2] - 4  # offset of the second group's header
+    for header, expected in (
+        (struct.pack(">HH", 3125, 3249), ((3000, 3124), (3125, 3249))),
+        (struct.pack(">HH", 125, 249), ((3000, 3124), (125, 249))),  # valid, other layout
+        (struct.pack(">HH", 3100, 3224), "overlap"),
+        (struct.pack(">HH", 3249, 3125), "before its start"),
+        (struct.pack(">HH", 3125, 3250), "needs 252 bytes"),
+    ):
+        payload = frame.payload[:second] + header + frame.payload[second + 4 :]
+        changed = Frame(frame.seq, frame.protocol, frame.unit, frame.function, payload, b"")
+        if isinstance(expected, str):
+            with pytest.raises(RecordError, match=expected):
+                parse_record(changed)
+        else:
+            assert parse_record(changed).groups == expected
+            assert (
+                parse_record(changed).registers[expected[1][0]]
+                == struct.unpack_from(">H", payload, second + 4)[0]
+            )
+
+
+def test_layout_cache_is_bounded() -> None:
+    """Hostile payloads with ever new layouts do not grow the layout cache without bound."""
+    for count in range(1, 200):
+        parse_record(_data_frame(_payload([(count, [1] * count)])))
+    assert len(records_module._layouts) <= 64
+
+
 def test_empty_record_and_protocol_5_width() -> None:
     record = parse_record(_data_frame(bytes(27), protocol=5))
     assert (record.datalogger_serial, record.inverter_serial) == ("", "")
@@ -1014,6 +1049,8 @@ def test_decode_record_detects_once_and_keeps_known_groups() -> None:
 
 
 @settings(max_examples=300)
+# A battery probe (3118) set while a battery value is split between groups: no battery plan.
+@example(InverterFamily.TL_X, [(3125, [0, 0, 0]), (3100, [0] * 18 + [1])])
 @given(
     st.sampled_from(list(InverterFamily)),
     st.lists(

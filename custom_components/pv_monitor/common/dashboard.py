@@ -22,10 +22,10 @@ from homeassistant.components.repairs import RepairsFlow
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResult
-from homeassistant.helpers import issue_registry as ir
 import voluptuous as vol
 
 from ..const import DOMAIN
+from .issues import async_raise_issue
 
 FRONTEND_DIR: Final = Path(__file__).parent.parent / "frontend"
 STATIC_URL: Final = f"/{DOMAIN}/frontend"
@@ -122,14 +122,11 @@ def async_offer_dashboard(hass: HomeAssistant) -> None:
             return
         if _dashboards_collection(hass) is None:
             return
-        ir.async_create_issue(
+        async_raise_issue(
             hass,
-            DOMAIN,
             ISSUE_ID,
-            is_fixable=True,
-            is_persistent=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_ID,
+            ISSUE_ID,
+            fixable=True,
             learn_more_url="https://github.com/pv-monitor/pv_monitor#dashboard",
         )
 

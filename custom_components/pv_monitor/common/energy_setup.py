@@ -29,10 +29,11 @@ from homeassistant import data_entry_flow
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.storage import Store
 
 from ..const import CONF_KIND, DOMAIN, EntryKind
+from .issues import async_raise_issue
 
 ISSUE_ID: Final = "energy_setup"
 """Repair issue id; the prefix registered in ``repairs.FIX_FLOWS``."""
@@ -63,15 +64,7 @@ async def async_offer(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
         return
     data["offered_kinds"] = [*data["offered_kinds"], str(kind)]
     await store.async_save(data)
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        ISSUE_ID,
-        is_fixable=True,
-        is_persistent=True,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key=ISSUE_ID,
-    )
+    async_raise_issue(hass, ISSUE_ID, ISSUE_ID, fixable=True, persistent=True)
 
 
 @dataclass(slots=True)

@@ -10,6 +10,8 @@ description class (extra fields such as ``value_fn`` go through ``**kwargs``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from homeassistant.components.binary_sensor import (
@@ -19,9 +21,11 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
+    SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
@@ -36,6 +40,7 @@ from homeassistant.const import (
     UnitOfTime,
     UnitOfVolume,
 )
+from homeassistant.core import CALLBACK_TYPE, callback
 
 UNIT_CLASSES: Final[dict[str, tuple[SensorDeviceClass | None, str]]] = {
     "W": (SensorDeviceClass.POWER, UnitOfPower.WATT),
@@ -109,3 +114,56 @@ async def async_last_number(sensor: RestoreSensor) -> float | None:
     if last is None or not isinstance(last.native_value, (int, float)):
         return None
     return float(last.native_value)
+
+
+def track_new_items[T](
+    entry: ConfigEntry,
+    subscribe: Callable[[Callable[[], None]], CALLBACK_TYPE],
+    current: Callable[[], Iterable[T]],
+    add: Callable[[list[T]], None],
+    restored: Iterable[T] = (),
+) -> None:
+    """Call ``add`` with the items of ``current()`` not seen before, now and on every news.
+
+    The one rule by which a platform adds entities as a source reveals them (a meter's new
+    OBIS key, a cloud device's new value, a datalogger or inverter): ``current`` lists what
+    the coordinator holds now (keys, ``(serial, key)`` pairs, ...); ``subscribe`` registers
+    the callback the coordinator calls when something new may have come and returns its
+    remover, called when the entry unloads. ``restored`` (items registered before a
+    restart) are added first, in one call of their own.
+    """
+    known: set[T] = set()
+
+    @callback
+    def _discover(items: Iterable[T] | None = None) -> None:
+        new = [item for item in (current() if items is None else items) if item not in known]
+        known.update(new)
+        if new:
+            add(new)
+
+    _discover(restored)
+    _discover()
+    entry.async_on_unload(subscribe(_discover))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountSensorDescription[C](SensorEntityDescription):
+    """A count (or gauge) that the coordinator ``C`` keeps about its own source.
+
+    Dropped telegrams of a meter, open connections or dropped frames of a listener: the
+    value is ``value_fn(coordinator)``.
+    """
+
+    value_fn: Callable[[C], int]
+
+
+class CountSensor[C](SensorEntity):
+    """Mixin of a sensor described by a :class:`CountSensorDescription` of its coordinator."""
+
+    coordinator: C
+    entity_description: CountSensorDescription[C]
+
+    @property
+    def native_value(self) -> int:
+        """The count's current value."""
+        return self.entity_description.value_fn(self.coordinator)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Final, cast
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.helpers.selector import (
@@ -15,7 +15,23 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
 )
+from homeassistant.util.network import is_host_valid
 import voluptuous as vol
+
+ERROR_INVALID_HOST: Final = "invalid_host"
+"""Form error: not a host name or IP address (translations ``config.error.invalid_host``)."""
+
+
+def checked_host(user_input: Mapping[str, Any], field: str, errors: dict[str, str]) -> str:
+    """``user_input[field]`` without surrounding blanks; ``errors[field]`` set if no host.
+
+    Syntax only (:func:`homeassistant.util.network.is_host_valid`): the host may be
+    unreachable, or DNS offline, while the form is filled in.
+    """
+    host = str(user_input[field]).strip()
+    if not is_host_valid(host):
+        errors[field] = ERROR_INVALID_HOST
+    return host
 
 
 def number_box(

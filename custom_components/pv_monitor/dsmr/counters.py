@@ -19,14 +19,14 @@ from typing import Any, Final
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, State
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.restore_state import async_get as async_get_restore_state
 from homeassistant.util import dt as dt_util
 
 from ..common.counter import CounterGuard, CounterLimits, Verdict
+from ..common.issues import async_raise_issue
 from ..common.log import LogOnce
 from ..common.statistics import async_adjust_reset, sensor_statistic_id
-from ..const import DOMAIN
 from .const import GAS_MAX_FLOW_M3_H, HEAT_MAX_POWER_KW, WATER_MAX_FLOW_M3_H
 from .p1.mapping import ENERGY_KEYS, MbusReading, Medium, MeterReading
 
@@ -148,20 +148,14 @@ class MeterCounters:
             old,
             new,
         )
-        ir.async_create_issue(
+        changes = "; ".join(
+            f"{name}: {was:g} -> {now:g}" for name, (was, now) in sorted(self.resets.items())
+        )
+        async_raise_issue(
             self.hass,
-            DOMAIN,
             self.issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="dsmr_counter_reset",
-            translation_placeholders={
-                "title": self.entry.title,
-                "changes": "; ".join(
-                    f"{name}: {was:g} -> {now:g}"
-                    for name, (was, now) in sorted(self.resets.items())
-                ),
-            },
+            "dsmr_counter_reset",
+            {"title": self.entry.title, "changes": changes},
         )
 
     @property

@@ -25,12 +25,18 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.importlib import async_import_module
 from homeassistant.helpers.selector import SelectOptionDict, TextSelector, TextSelectorConfig
-from homeassistant.util.network import is_host_valid
 from serial.tools import list_ports
 import voluptuous as vol
 
 from ..common.counter import METER_MAX_POWER_KW
-from ..common.flow import KindFlowMixin, OneFormOptionsFlow, choice, number_box, schema_defaults
+from ..common.flow import (
+    KindFlowMixin,
+    OneFormOptionsFlow,
+    checked_host,
+    choice,
+    number_box,
+    schema_defaults,
+)
 from ..const import CONF_KIND, EntryKind
 from .const import (
     CONF_AUTHENTICATION_KEY,
@@ -79,7 +85,6 @@ OWN_ID_PREFIX: Final = "dsmr_"
 """Unique ids of meters that send no identifier start so (older entries: ``dsmr_host:port``,
 newer: ``dsmr_<random hex>``); reconfigure cannot check such a meter's identity."""
 ERROR_INVALID_KEY: Final = "dsmr_invalid_key"
-ERROR_INVALID_HOST: Final = "invalid_host"
 
 _VERSION_SELECTOR: Final = choice(
     (SelectOptionDict(value=key, label=VERSION_LABELS[key]) for key in DSMR_VERSIONS),
@@ -214,10 +219,8 @@ class DsmrFlowMixin(KindFlowMixin):
         """Enter the host and port of a ser2net server or P1 network dongle."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            host = user_input[CONF_HOST].strip()
-            if not is_host_valid(host):
-                errors[CONF_HOST] = ERROR_INVALID_HOST
-            else:
+            host = checked_host(user_input, CONF_HOST, errors)
+            if not errors:
                 data = self._dsmr_data()
                 data.clear()
                 data.update(
@@ -286,10 +289,8 @@ class DsmrFlowMixin(KindFlowMixin):
             if serial:
                 updates[CONF_SERIAL_PATH] = user_input[CONF_SERIAL_PATH].strip()
             else:
-                updates[CONF_HOST] = user_input[CONF_HOST].strip()
+                updates[CONF_HOST] = checked_host(user_input, CONF_HOST, errors)
                 updates[CONF_PORT] = user_input[CONF_PORT]
-                if not is_host_valid(updates[CONF_HOST]):
-                    errors[CONF_HOST] = ERROR_INVALID_HOST
             if DSMR_VERSIONS[updates[CONF_DSMR_VERSION]].encrypted:
                 updates.update(_normalise_keys(user_input, errors))
             if not errors:

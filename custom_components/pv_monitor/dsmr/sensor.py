@@ -6,25 +6,28 @@ is a child device (``via_device``) created when its first reading arrives.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
-    SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from ..common.entity import measured_description
+from ..common.entity import (
+    CountSensor,
+    CountSensorDescription,
+    measured_description,
+    track_new_items,
+)
 from ..const import DOMAIN
 from .coordinator import STATUS_CONTEXT, DsmrConfigEntry, DsmrCoordinator, meter_device_identifier
 from .p1.mapping import (
@@ -157,10 +160,8 @@ MBUS_MODELS: Final = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class DsmrStatusSensorEntityDescription(SensorEntityDescription):
+class DsmrStatusSensorEntityDescription(CountSensorDescription[DsmrCoordinator]):
     """A diagnostic sensor of the P1 connection."""
-
-    value_fn: Callable[[DsmrCoordinator], int]
 
 
 DROPPED_TELEGRAMS = DsmrStatusSensorEntityDescription(
@@ -181,27 +182,25 @@ async def async_setup_dsmr_sensors(
     """Add the status sensor now and a sensor for every key as the meter first sends it."""
     coordinator = entry.runtime_data
     async_add_entities([DsmrStatusSensor(coordinator, DROPPED_TELEGRAMS)])
-    known: set[str] = set()
 
-    @callback
-    def _discover() -> None:
+    def current() -> list[str]:
         reading = coordinator.data
         if reading is None:
-            return
-        new: list[SensorEntity] = []
-        for key in reading.values:
-            if key in METER_SENSORS and key not in known:
-                known.add(key)
-                new.append(DsmrMeterSensor(coordinator, METER_SENSORS[key]))
-        for device in reading.mbus.values():
-            if device.key not in known:
-                known.add(device.key)
-                new.append(DsmrMbusSensor(coordinator, device))
-        if new:
-            async_add_entities(new)
+            return []
+        meter = [key for key in reading.values if key in METER_SENSORS]
+        return [*meter, *(device.key for device in reading.mbus.values())]
 
-    _discover()
-    entry.async_on_unload(coordinator.async_add_new_key_listener(_discover))
+    def add(keys: list[str]) -> None:
+        assert coordinator.data is not None  # current() found the keys in it
+        mbus = {device.key: device for device in coordinator.data.mbus.values()}
+        async_add_entities(
+            DsmrMeterSensor(coordinator, METER_SENSORS[key])
+            if key in METER_SENSORS
+            else DsmrMbusSensor(coordinator, mbus[key])
+            for key in keys
+        )
+
+    track_new_items(entry, coordinator.async_add_new_key_listener, current, add)
 
 
 class DsmrEntity(CoordinatorEntity[DsmrCoordinator]):
@@ -290,7 +289,7 @@ class DsmrMbusSensor(DsmrEntity, RestoreSensor):
         return float(value) if isinstance(value, (int, float)) else None
 
 
-class DsmrStatusSensor(DsmrEntity, SensorEntity):
+class DsmrStatusSensor(DsmrEntity, CountSensor[DsmrCoordinator]):
     """A counter of the P1 connection (on the meter device)."""
 
     entity_description: DsmrStatusSensorEntityDescription
@@ -301,8 +300,3 @@ class DsmrStatusSensor(DsmrEntity, SensorEntity):
         """Create the status sensor ``description``."""
         super().__init__(coordinator, STATUS_CONTEXT, description.key)
         self.entity_description = description
-
-    @property
-    def native_value(self) -> int:
-        """The counter's current value."""
-        return self.entity_description.value_fn(self.coordinator)

@@ -45,33 +45,8 @@ from enum import StrEnum
 import math
 from typing import Final
 
-DEFAULT_VOLTAGE: Final = 230.0
-"""Nominal phase voltage (V) of the European low-voltage grid (EN 50160)."""
-DEFAULT_MIN_CURRENT: Final = 6.0
-"""Lowest charging current (A) a car accepts: IEC 61851-1's 6 A minimum PWM current."""
-DEFAULT_MAX_CURRENT: Final = 16.0
-"""Highest charging current (A): the usual 16 A (11 kW three-phase) wallbox circuit."""
-DEFAULT_START_THRESHOLD: Final = 0.0
-"""Export (W) beyond the minimum charging power needed to start (evcc ``enable.threshold``)."""
-DEFAULT_STOP_THRESHOLD: Final = 0.0
-"""Grid import (W) at minimum current tolerated before stopping (evcc ``disable.threshold``)."""
-DEFAULT_START_DELAY: Final = 60.0
-"""Seconds of enough surplus before charging starts (evcc ``enable.delay`` = 1 min)."""
-DEFAULT_STOP_DELAY: Final = 180.0
-"""Seconds of shortfall before charging stops (evcc ``disable.delay`` = 3 min)."""
-DEFAULT_MIN_ON_TIME: Final = 300.0
-"""Minimum seconds the charger stays on once started (evcc's ``guardduration`` = 5 min)."""
-DEFAULT_MIN_OFF_TIME: Final = 300.0
-"""Minimum seconds the charger stays off once stopped (evcc's ``guardduration`` = 5 min)."""
-DEFAULT_PHASE_SWITCH_DELAY: Final = 300.0
-"""Seconds a phase change must be justified before it happens; longer than the stop delay so
-that a passing cloud never switches phases."""
-DEFAULT_STALE_TIMEOUT: Final = 60.0
-"""Seconds after which the grid power counts as stale and charging stops."""
 DEFAULT_BATTERY_PRIORITY_SOC: Final = 50.0
 """State of charge (%) below which the home battery charges first (half full)."""
-DEFAULT_CURRENT_STEP: Final = 1.0
-"""Resolution (A) of the charging current: IEC 61851 wallboxes take whole amperes."""
 
 
 class Mode(StrEnum):
@@ -131,23 +106,35 @@ class ControllerSettings:
         ValueError: from :meth:`validate` when a value is out of range.
     """
 
-    voltage: float = DEFAULT_VOLTAGE
-    """Phase voltage (V)."""
+    voltage: float = 230.0
+    """Phase voltage (V); nominal of the European low-voltage grid (EN 50160)."""
     phases: int = 1
     """Phases the charger uses (1 or 3); with ``phase_switching`` the most it may use."""
     phase_switching: bool = False
     """Switch between one and three phases (needs ``phases`` = 3)."""
-    min_current: float = DEFAULT_MIN_CURRENT
-    max_current: float = DEFAULT_MAX_CURRENT
-    current_step: float = DEFAULT_CURRENT_STEP
-    start_threshold: float = DEFAULT_START_THRESHOLD
-    stop_threshold: float = DEFAULT_STOP_THRESHOLD
-    start_delay: float = DEFAULT_START_DELAY
-    stop_delay: float = DEFAULT_STOP_DELAY
-    min_on_time: float = DEFAULT_MIN_ON_TIME
-    min_off_time: float = DEFAULT_MIN_OFF_TIME
-    phase_switch_delay: float = DEFAULT_PHASE_SWITCH_DELAY
-    stale_timeout: float = DEFAULT_STALE_TIMEOUT
+    min_current: float = 6.0
+    """Lowest charging current (A) a car accepts: IEC 61851-1's 6 A minimum PWM current."""
+    max_current: float = 16.0
+    """Highest charging current (A): the usual 16 A (11 kW three-phase) wallbox circuit."""
+    current_step: float = 1.0
+    """Resolution (A) of the charging current: IEC 61851 wallboxes take whole amperes."""
+    start_threshold: float = 0.0
+    """Export (W) beyond the minimum charging power needed to start (evcc ``enable.threshold``)."""
+    stop_threshold: float = 0.0
+    """Grid import (W) at minimum current tolerated before stopping (evcc ``disable.threshold``)."""
+    start_delay: float = 60.0
+    """Seconds of enough surplus before charging starts (evcc ``enable.delay`` = 1 min)."""
+    stop_delay: float = 180.0
+    """Seconds of shortfall before charging stops (evcc ``disable.delay`` = 3 min)."""
+    min_on_time: float = 300.0
+    """Minimum seconds the charger stays on once started (evcc's ``guardduration`` = 5 min)."""
+    min_off_time: float = 300.0
+    """Minimum seconds the charger stays off once stopped (evcc's ``guardduration`` = 5 min)."""
+    phase_switch_delay: float = 300.0
+    """Seconds a phase change must be justified before it happens; longer than the stop delay so
+    that a passing cloud never switches phases."""
+    stale_timeout: float = 60.0
+    """Seconds after which the grid power counts as stale and charging stops."""
     battery_priority_soc: float | None = None
     """Home battery priority below this state of charge (%); None: no priority."""
 

@@ -52,6 +52,7 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from ..common.issues import async_raise_issue
 from ..common.runtime import service_device_info
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .const import (
@@ -489,14 +490,11 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
                 "Grid power %s is stale or unavailable: solar surplus charging stopped",
                 self.grid_entity,
             )
-            ir.async_create_issue(
+            async_raise_issue(
                 self.hass,
-                DOMAIN,
                 self.stale_issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="ev_grid_power_stale",
-                translation_placeholders={
+                "ev_grid_power_stale",
+                {
                     "entity": self.grid_entity,
                     "timeout": str(round(settings.stale_timeout)),
                     "title": self.config_entry.title,

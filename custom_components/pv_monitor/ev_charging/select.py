@@ -7,11 +7,10 @@ from typing import Final
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoreEntity
 
 from .controller import Mode
 from .coordinator import EvChargingConfigEntry
-from .entity import EvEntity
+from .entity import EvRestoredEntity
 
 MODE_SELECT: Final = SelectEntityDescription(
     key="ev_mode", translation_key="ev_mode", options=[mode.value for mode in Mode]
@@ -28,15 +27,13 @@ async def async_setup_ev_select(
     async_add_entities([EvModeSelect(entry.runtime_data, MODE_SELECT)])
 
 
-class EvModeSelect(EvEntity, SelectEntity, RestoreEntity):
+class EvModeSelect(EvRestoredEntity, SelectEntity):
     """The charging mode (restored; ``solar`` after the first set-up)."""
 
-    async def async_added_to_hass(self) -> None:
+    def restore(self, state: str) -> None:
         """Restore the last mode into the controller."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_state()
-        if last is not None and last.state in self.options:
-            self.coordinator.async_set_mode(Mode(last.state))
+        if state in self.options:
+            self.coordinator.async_set_mode(Mode(state))
 
     @property
     def current_option(self) -> str:

@@ -8,10 +8,9 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.const import STATE_OFF
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoreEntity
 
 from .coordinator import EvChargingConfigEntry
-from .entity import EvEntity
+from .entity import EvRestoredEntity
 
 CONTROLLER_SWITCH: Final = SwitchEntityDescription(
     key="ev_surplus_charging", translation_key="ev_surplus_charging"
@@ -28,14 +27,12 @@ async def async_setup_ev_switch(
     async_add_entities([EvControllerSwitch(entry.runtime_data, CONTROLLER_SWITCH)])
 
 
-class EvControllerSwitch(EvEntity, SwitchEntity, RestoreEntity):
+class EvControllerSwitch(EvRestoredEntity, SwitchEntity):
     """Turns the surplus controller on or off (restored; on after the first set-up)."""
 
-    async def async_added_to_hass(self) -> None:
+    def restore(self, state: str) -> None:
         """Restore the last on/off state into the controller."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_state()
-        if last is not None and last.state == STATE_OFF:
+        if state == STATE_OFF:
             self.coordinator.async_set_enabled(False)
 
     @property

@@ -36,6 +36,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from ..common.counter import METER_MAX_POWER_KW, CounterGuard, CounterLimits, Verdict
+from ..common.issues import async_raise_issue
 from ..common.log import LogOnce
 from ..common.redact import redact_serial
 from ..common.statistics import async_adjust_reset, sensor_statistic_id
@@ -424,18 +425,11 @@ class GrowattCloudCoordinator(DataUpdateCoordinator[GrowattCloudData]):
         if verdict is Verdict.RESET and guard.last_reset is not None:
             old, new = guard.last_reset
             self._adjust_reset(owner, key, old, new)
-            ir.async_create_issue(
+            async_raise_issue(
                 self.hass,
-                DOMAIN,
                 f"growatt_cloud_counter_reset_{owner}_{key}_{self.config_entry.entry_id}",
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="growatt_cloud_counter_reset",
-                translation_placeholders={
-                    "counter": f"{owner} {key}",
-                    "old": f"{old:.1f}",
-                    "new": f"{new:.1f}",
-                },
+                "growatt_cloud_counter_reset",
+                {"counter": f"{owner} {key}", "old": f"{old:.1f}", "new": f"{new:.1f}"},
             )
 
     def _unique_id(self, owner: str, key: str) -> str | None:
@@ -527,15 +521,14 @@ class GrowattCloudCoordinator(DataUpdateCoordinator[GrowattCloudData]):
             self._until_text(),
             err,
         )
-        ir.async_create_issue(
+        async_raise_issue(
             self.hass,
-            DOMAIN,
             self.lock_issue_id,
-            is_fixable=True,
+            "growatt_cloud_account_locked",
+            {"plant": names, "until": self._until_text()},
+            fixable=True,
             data={"entry_id": self.config_entry.entry_id},
             severity=ir.IssueSeverity.ERROR,
-            translation_key="growatt_cloud_account_locked",
-            translation_placeholders={"plant": names, "until": self._until_text()},
         )
 
     def _until_text(self) -> str:

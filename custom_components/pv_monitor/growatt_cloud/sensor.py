@@ -20,12 +20,12 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from ..common.entity import async_last_number, measured_description
+from ..common.entity import async_last_number, measured_description, track_new_items
 from ..const import DOMAIN
 from ..growatt_local.protocol.registers import VALUE_UNITS
 from .api.models import DeviceType
@@ -146,25 +146,26 @@ async def async_setup_growatt_cloud(
             for description in DIAGNOSTIC_SENSORS
         )
     async_add_entities(entities)
-    known: set[tuple[str, str]] = set()
 
-    @callback
-    def _discover() -> None:
-        new: list[GrowattCloudValueSensor] = []
+    def current() -> list[tuple[str, str]]:
         data = coordinator.data
-        for serial, values in data.values.items():
-            if (plant_id := data.device_plant.get(serial)) is None:
-                continue
-            for key in values:
-                if (serial, key) in known or (description := value_description(key)) is None:
-                    continue
-                known.add((serial, key))
-                new.append(GrowattCloudValueSensor(coordinator, plant_id, serial, description))
-        if new:
-            async_add_entities(new)
+        return [
+            (serial, key)
+            for serial, values in data.values.items()
+            if serial in data.device_plant
+            for key in values
+            if value_description(key) is not None
+        ]
 
-    _discover()
-    entry.async_on_unload(coordinator.async_add_listener(_discover))
+    def add(items: list[tuple[str, str]]) -> None:
+        plants = coordinator.data.device_plant
+        async_add_entities(
+            GrowattCloudValueSensor(coordinator, plants[serial], serial, description)
+            for serial, key in items
+            if (description := value_description(key)) is not None
+        )
+
+    track_new_items(entry, coordinator.async_add_listener, current, add)
 
 
 class GrowattCloudEntity(CoordinatorEntity[GrowattCloudCoordinator]):

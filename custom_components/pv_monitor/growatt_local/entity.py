@@ -10,6 +10,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from ..common.entity import track_new_items as common_track_new_items
 from ..const import DOMAIN
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
 
@@ -41,21 +42,10 @@ def track_new_items[T](
 
     ``current`` lists what the coordinator holds now (datalogger serials, ``(serial, key)``
     pairs, ...); ``restored`` (items registered before a restart) are added first, in one
-    call of their own. The listener is removed when the entry unloads.
+    call of their own (:func:`..common.entity.track_new_items`).
     """
-    coordinator = entry.runtime_data
-    known: set[T] = set()
-
-    @callback
-    def _discover(items: Iterable[T] | None = None) -> None:
-        new = [item for item in (current() if items is None else items) if item not in known]
-        known.update(new)
-        if new:
-            add(new)
-
-    _discover(restored)
-    _discover()
-    entry.async_on_unload(coordinator.async_add_new_device_listener(_discover))
+    subscribe = entry.runtime_data.async_add_new_device_listener
+    common_track_new_items(entry, subscribe, current, add, restored)
 
 
 class GrowattEntity(CoordinatorEntity[GrowattLocalCoordinator]):

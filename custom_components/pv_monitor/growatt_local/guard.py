@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from ..common.issues import async_raise_issue
 from ..common.log import LogOnce
 from ..common.redact import redact_serial
 from ..const import DOMAIN
@@ -176,15 +177,7 @@ class ListenerGuard:
             peer,
             limit,
         )
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self.limit_issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="device_limit",
-            translation_placeholders=placeholders,
-        )
+        async_raise_issue(self.hass, self.limit_issue_id, "device_limit", placeholders)
 
     # -- stale devices -----------------------------------------------------------------
     @callback

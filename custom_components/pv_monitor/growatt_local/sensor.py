@@ -14,7 +14,6 @@ from typing import Final
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
-    SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
@@ -24,7 +23,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from ..common.entity import UNIT_CLASSES
+from ..common.entity import UNIT_CLASSES, CountSensor, CountSensorDescription
 from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
 from .entity import GrowattEntity, registered_entities, track_new_items
 from .protocol.registers import FAULT_STATES, STATUS_NAMES, VALUE_UNITS, WARNING_STATES
@@ -142,10 +141,8 @@ INVERTER_SENSORS: Final[dict[str, GrowattSensorEntityDescription]] = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class ListenerSensorEntityDescription(SensorEntityDescription):
+class ListenerSensorEntityDescription(CountSensorDescription[GrowattLocalCoordinator]):
     """Description of a listener-wide diagnostic sensor."""
-
-    value_fn: Callable[[GrowattLocalCoordinator], int]
 
 
 def _listener_stat(
@@ -259,7 +256,7 @@ class InverterSensor(GrowattEntity, RestoreSensor):
         return self._value
 
 
-class ListenerSensor(GrowattEntity, SensorEntity):
+class ListenerSensor(GrowattEntity, CountSensor[GrowattLocalCoordinator]):
     """A counter of the listener itself (service device of the entry)."""
 
     entity_description: ListenerSensorEntityDescription
@@ -272,11 +269,6 @@ class ListenerSensor(GrowattEntity, SensorEntity):
         """Create the listener sensor ``description``."""
         super().__init__(coordinator, None, description.key)
         self.entity_description = description
-
-    @property
-    def native_value(self) -> int:
-        """The counter's current value."""
-        return self.entity_description.value_fn(self.coordinator)
 
     def _state_key(self) -> int:
         return self.native_value

@@ -49,6 +49,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util, slugify
 from homeassistant.util.unit_conversion import PowerConverter, SpeedConverter, TemperatureConverter
 
+from ..common.issues import async_raise_issue
 from ..const import DOMAIN
 from .const import (
     ACCURACY_DAYS,
@@ -597,17 +598,16 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
                     ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(kind, subject))
         for (kind, subject), track in due.items():
             ratio = track.measured_wh / track.expected_wh if track.expected_wh > 0 else None
-            ir.async_create_issue(
+            async_raise_issue(
                 self.hass,
-                DOMAIN,
                 self._issue_id(kind, subject),
-                is_fixable=True,
+                f"pv_system_{kind.value}",
+                fixable=True,
                 data={"entry_id": self.config_entry.entry_id, "anomaly": kind.value},
                 severity=ir.IssueSeverity.ERROR
                 if kind is AnomalyType.NO_PRODUCTION
                 else ir.IssueSeverity.WARNING,
-                translation_key=f"pv_system_{kind.value}",
-                translation_placeholders={
+                placeholders={
                     "name": self.config_entry.title,
                     "string": subject or "",
                     "minutes": f"{track.duration.total_seconds() / 60:.0f}",

@@ -118,39 +118,51 @@ class LoginResult:
 type FieldMap = dict[str, tuple[str, float]]
 """``{cloud field: (value key, factor)}``; the value key's unit is the local listener's."""
 
+
+def _named(factor: float = 1.0, /, **keys: str) -> FieldMap:
+    """``{cloud field: (value key, factor)}`` for fields that share one factor, in order."""
+    return {name: (key, factor) for name, key in keys.items()}
+
+
+def _counters(**keys: str) -> FieldMap:
+    """Growatt's daily and lifetime counter pairs (kWh), in order.
+
+    The cloud names a counter's two readings ``<name>Today`` and ``<name>Total``; the value
+    keys are ``<key>_today`` and ``<key>_total``: ``_counters(eac="energy")`` reads
+    ``eacToday`` as ``energy_today`` and ``eacTotal`` as ``energy_total``.
+    """
+    return {
+        f"{name}{period}": (f"{key}_{period.lower()}", 1.0)
+        for name, key in keys.items()
+        for period in ("Today", "Total")
+    }
+
+
 _PV: Final[FieldMap] = {
     f"{prefix}{n}": (f"pv{n}_{kind}", 1.0)
     for n in range(1, 5)
     for prefix, kind in (("vpv", "voltage"), ("ipv", "current"), ("ppv", "power"))
 }
 
-_STORAGE_ENERGY: Final[FieldMap] = {
-    "epvToday": ("pv_energy_today", 1.0),
-    "epvTotal": ("pv_energy_total", 1.0),
-    "eBatChargeToday": ("battery_charge_energy_today", 1.0),
-    "eBatChargeTotal": ("battery_charge_energy_total", 1.0),
-    "eBatDisChargeToday": ("battery_discharge_energy_today", 1.0),
-    "eBatDisChargeTotal": ("battery_discharge_energy_total", 1.0),
-}
+_STORAGE_ENERGY: Final[FieldMap] = _counters(
+    epv="pv_energy", eBatCharge="battery_charge_energy", eBatDisCharge="battery_discharge_energy"
+)
 """PV and battery energies (kWh) as ShinePhone's ``getMixInfo`` and ``storageDetailBean`` both
 name them."""
 
-_AC: Final[FieldMap] = {
-    "ppv": ("pv_power", 1.0),
-    "pac": ("ac_power", 1.0),
-    "fac": ("grid_frequency", 1.0),
-}
+_AC: Final[FieldMap] = _named(ppv="pv_power", pac="ac_power", fac="grid_frequency")
 """PV input, AC output power (W) and grid frequency (Hz), named alike by every inverter answer."""
 
 INVERTER_FIELDS: Final[FieldMap] = {
     **{k: v for k, v in _PV.items() if not k.endswith("4")},
-    "powerToday": ("energy_today", 1.0),
-    "powerTotal": ("energy_total", 1.0),
+    **_counters(power="energy"),
     **_AC,
-    "vacr": ("ac_l1_voltage", 1.0),
-    "iacr": ("ac_l1_current", 1.0),
-    "pacr": ("ac_l1_power", 1.0),
-    "temperature": ("inverter_temperature", 1.0),
+    **_named(
+        vacr="ac_l1_voltage",
+        iacr="ac_l1_current",
+        pacr="ac_l1_power",
+        temperature="inverter_temperature",
+    ),
 }
 """ShinePhone ``getInverterDetailData`` fields."""
 
@@ -158,17 +170,16 @@ TLX_FIELDS: Final[FieldMap] = {
     **_PV,
     **{f"epv{n}Today": (f"pv{n}_energy_today", 1.0) for n in range(1, 5)},
     **{f"epv{n}Total": (f"pv{n}_energy_total", 1.0) for n in range(1, 5)},
-    "eacToday": ("energy_today", 1.0),
-    "eacTotal": ("energy_total", 1.0),
-    "epvToday": ("pv_energy_today", 1.0),
-    "epvTotal": ("pv_energy_total", 1.0),
+    **_counters(eac="energy", epv="pv_energy"),
     **_AC,
-    "vac1": ("ac_l1_voltage", 1.0),
-    "vacRs": ("ac_l1_voltage", 1.0),
-    "vacrs": ("ac_l1_voltage", 1.0),
-    "iac1": ("ac_l1_current", 1.0),
-    "temp1": ("inverter_temperature", 1.0),
-    "bdc1Soc": ("battery_soc", 1.0),
+    **_named(
+        vac1="ac_l1_voltage",
+        vacRs="ac_l1_voltage",
+        vacrs="ac_l1_voltage",
+        iac1="ac_l1_current",
+        temp1="inverter_temperature",
+        bdc1Soc="battery_soc",
+    ),
 }
 """ShinePhone ``getTlxDetailData`` and OpenAPI V1 ``tlx_last_data`` fields.
 
@@ -177,58 +188,54 @@ answer, HA core ``sensor/tlx.py``): ``vacr`` is 0 in the documented
 MIN example (showdoc 6129822090975531: ``vac1`` 239.5, ``vac_rs`` 239.5, ``vacr`` 0)."""
 
 MIX_INFO_FIELDS: Final[FieldMap] = {
-    "capacity": ("battery_soc", 1.0),
-    "vbat": ("battery_voltage", 1.0),
-    "vpv1": ("pv1_voltage", 1.0),
-    "vpv2": ("pv2_voltage", 1.0),
+    **_named(
+        capacity="battery_soc", vbat="battery_voltage", vpv1="pv1_voltage", vpv2="pv2_voltage"
+    ),
     **_STORAGE_ENERGY,
-    "acChargeEnergyToday": ("ac_charge_energy_today", 1.0),
-    "acChargeEnergyTotal": ("ac_charge_energy_total", 1.0),
+    **_counters(acChargeEnergy="ac_charge_energy"),
 }
 """ShinePhone ``getMixInfo`` fields."""
 
 MIX_STATUS_FIELDS: Final[FieldMap] = {
-    "SOC": ("battery_soc", 1.0),
-    "ppv": ("pv_power", 1000.0),
-    "pPv1": ("pv1_power", 1000.0),
-    "pPv2": ("pv2_power", 1000.0),
-    "chargePower": ("battery_charge_power", 1000.0),
-    "pdisCharge1": ("battery_discharge_power", 1000.0),
-    "pactogrid": ("grid_export_power", 1000.0),
-    "pactouser": ("grid_import_power", 1000.0),
-    "pLocalLoad": ("load_power", 1000.0),
-    "vAc1": ("grid_voltage", 1.0),
-    "fAc": ("grid_frequency", 1.0),
+    **_named(SOC="battery_soc"),
+    **_named(
+        1000.0,
+        ppv="pv_power",
+        pPv1="pv1_power",
+        pPv2="pv2_power",
+        chargePower="battery_charge_power",
+        pdisCharge1="battery_discharge_power",
+        pactogrid="grid_export_power",
+        pactouser="grid_import_power",
+        pLocalLoad="load_power",
+    ),
+    **_named(vAc1="grid_voltage", fAc="grid_frequency"),
 }
 """ShinePhone ``getSystemStatus_KW`` fields (powers in kW, converted to W)."""
 
 MIX_V1_FIELDS: Final[FieldMap] = {
     **{k: v for k, v in _PV.items() if k[-1] in "12"},
-    "soc": ("battery_soc", 1.0),
-    "vbat": ("battery_voltage", 1.0),
+    **_named(soc="battery_soc", vbat="battery_voltage"),
     **_AC,
-    "pcharge1": ("battery_charge_power", 1.0),
-    "pdischarge1": ("battery_discharge_power", 1.0),
-    "pacToGridTotal": ("grid_export_power", 1.0),
-    "pacToUserTotal": ("grid_import_power", 1.0),
-    "plocalLoadTotal": ("load_power", 1.0),
-    "vac1": ("grid_voltage", 1.0),
-    "temp1": ("inverter_temperature", 1.0),
-    "eacToday": ("energy_today", 1.0),
-    "eacTotal": ("energy_total", 1.0),
-    "epvTotal": ("pv_energy_total", 1.0),
-    "echarge1Today": ("battery_charge_energy_today", 1.0),
-    "echarge1Total": ("battery_charge_energy_total", 1.0),
-    "edischarge1Today": ("battery_discharge_energy_today", 1.0),
-    "edischarge1Total": ("battery_discharge_energy_total", 1.0),
-    "edischargeToday": ("battery_discharge_energy_today", 1.0),
-    "edischargeTotal": ("battery_discharge_energy_total", 1.0),
-    "etoGridToday": ("grid_export_energy_today", 1.0),
-    "etogridTotal": ("grid_export_energy_total", 1.0),
-    "etoUserToday": ("grid_import_energy_today", 1.0),
-    "etoUserTotal": ("grid_import_energy_total", 1.0),
-    "elocalLoadToday": ("load_energy_today", 1.0),
-    "elocalLoadTotal": ("load_energy_total", 1.0),
+    **_named(
+        pcharge1="battery_charge_power",
+        pdischarge1="battery_discharge_power",
+        pacToGridTotal="grid_export_power",
+        pacToUserTotal="grid_import_power",
+        plocalLoadTotal="load_power",
+        vac1="grid_voltage",
+        temp1="inverter_temperature",
+    ),
+    **_counters(eac="energy"),
+    **_named(epvTotal="pv_energy_total"),
+    **_counters(
+        echarge1="battery_charge_energy",
+        edischarge1="battery_discharge_energy",
+        edischarge="battery_discharge_energy",
+    ),
+    # Growatt's own spelling: "etoGridToday" but "etogridTotal".
+    **_named(etoGridToday="grid_export_energy_today", etogridTotal="grid_export_energy_total"),
+    **_counters(etoUser="grid_import_energy", elocalLoad="load_energy"),
 }
 """OpenAPI V1 ``mix_last_data`` fields (W, kWh).
 
@@ -239,19 +246,21 @@ core's ``sph_energy`` test data; GrowattPublicApiPy maps the discharge pair to
 from solar (growattServer ``mix_detail``), not battery charge, and is not read."""
 
 STORAGE_FIELDS: Final[FieldMap] = {
-    "capacity": ("battery_soc", 1.0),
-    "vBat": ("battery_voltage", 1.0),
-    "pCharge": ("battery_charge_power", 1.0),
-    "pDischarge": ("battery_discharge_power", 1.0),
-    "ppv": ("pv_power", 1.0),
-    "vpv": ("pv1_voltage", 1.0),
-    "vpv2": ("pv2_voltage", 1.0),
-    "outPutPower": ("output_power", 1.0),
-    "outPutVolt": ("output_voltage", 1.0),
-    "freqOutPut": ("output_frequency", 1.0),
-    "vGrid": ("grid_voltage", 1.0),
-    "freqGrid": ("grid_frequency", 1.0),
-    "loadPercent": ("load_percent", 1.0),
+    **_named(
+        capacity="battery_soc",
+        vBat="battery_voltage",
+        pCharge="battery_charge_power",
+        pDischarge="battery_discharge_power",
+        ppv="pv_power",
+        vpv="pv1_voltage",
+        vpv2="pv2_voltage",
+        outPutPower="output_power",
+        outPutVolt="output_voltage",
+        freqOutPut="output_frequency",
+        vGrid="grid_voltage",
+        freqGrid="grid_frequency",
+        loadPercent="load_percent",
+    ),
     **_STORAGE_ENERGY,
 }
 """ShinePhone ``getStorageParams_sacolar`` ``storageDetailBean`` fields."""

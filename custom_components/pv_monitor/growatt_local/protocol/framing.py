@@ -129,11 +129,12 @@ def scramble(payload: bytes) -> bytes:
     key = _key_ints.get(size)
     if key is None:
         stream = _KEY_STREAM if size <= len(_KEY_STREAM) else XOR_KEY * (size // 7 + 1)
-        key = int.from_bytes(stream[:size], "big")
+        key = int.from_bytes(stream[:size], "little")
         if len(_key_ints) < _MAX_KEY_INTS:
             _key_ints[size] = key
-    # One big-integer XOR instead of a Python loop per byte (about 50x faster).
-    return (int.from_bytes(payload, "big") ^ key).to_bytes(size, "big")
+    # One big-integer XOR instead of a Python loop per byte (about 50x faster); little-endian
+    # is CPython's native digit order, a little faster both ways.
+    return (int.from_bytes(payload, "little") ^ key).to_bytes(size, "little")
 
 
 def has_crc(protocol: int) -> bool:
@@ -285,6 +286,12 @@ class FrameDecoder:
     def feed(self, data: bytes) -> list[Frame | FrameError]:
         """Add ``data`` and return every frame (and fault) it completes, in stream order."""
         held = self._buffer
+        if not held and len(data) >= HEADER_SIZE and _plausible_size(data, 0) == len(data):
+            # The usual case: one whole frame per read, nothing held back.
+            try:
+                return [_decode_sized(bytes(data))]
+            except FrameError:
+                pass  # garbage that looks like a header: resynchronise below
         if held:
             held += data
             stream: bytes | bytearray = held

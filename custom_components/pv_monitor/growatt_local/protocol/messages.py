@@ -11,7 +11,7 @@ from enum import IntEnum
 import re
 from typing import Final
 
-from .framing import Frame, FrameError, Function, Protocol, encode_frame
+from .framing import Frame, FrameError, Function, Protocol, crc16_modbus, encode_frame
 
 ACK_PAYLOAD: Final = b"\x00"
 """Plaintext payload of a server acknowledgement (0x47 on the wire for protocols 5/6)."""
@@ -197,9 +197,31 @@ def serial_field(serial: str, protocol: int) -> bytes:
     return raw.ljust(width, b"\x00")
 
 
+_MAX_ACK_TAILS: Final = 64
+_ack_tails: dict[tuple[int, int, int], bytes] = {}
+"""Ack bytes after the seq and before the CRC, by (protocol, unit, function)."""
+
+
 def ack(frame: Frame) -> bytes:
-    """Acknowledgement of a record: same seq, protocol, unit and function, payload 0x00."""
-    return encode_frame(frame.seq, frame.protocol, frame.unit, frame.function, ACK_PAYLOAD)
+    """Acknowledgement of a record: same seq, protocol, unit and function, payload 0x00.
+
+    Only the seq (and the CRC over it) changes between the acks of one datalogger: the rest
+    is :func:`.framing.encode_frame`'s output, kept per (protocol, unit, function).
+
+    Raises:
+        UnknownProtocolError: the frame's protocol is not 2, 5 or 6.
+    """
+    key = (frame.protocol, frame.unit, frame.function)
+    tail = _ack_tails.get(key)
+    if tail is None:
+        whole = encode_frame(0, *key, ACK_PAYLOAD)
+        tail = whole[2:] if frame.protocol == Protocol.PLAIN else whole[2:-2]
+        if len(_ack_tails) < _MAX_ACK_TAILS:
+            _ack_tails[key] = tail
+    body = frame.seq.to_bytes(2, "big") + tail
+    if frame.protocol == Protocol.PLAIN:
+        return body
+    return body + crc16_modbus(body).to_bytes(2, "big")
 
 
 def ping_echo(frame: Frame) -> bytes:

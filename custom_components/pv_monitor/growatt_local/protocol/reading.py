@@ -9,17 +9,19 @@ Speed: a datalogger sends 125-250 registers per record, the maps need about 80 o
 For every (family, group layout) seen, a *decode plan* is compiled once: one
 ``struct.Struct`` that unpacks exactly the needed registers from the payload (16- and
 32-bit, signed where the document says so, skipping the rest as pad bytes), the divisors
-that scale them, and their raw plausibility limits. A record is then one ``unpack_from``,
-one C-level limit check and one C-level division; only a record with an implausible value
-takes the general path (:func:`.registers.decode_values`), which drops the bad register
+that scale them, and their raw plausibility limits, generated into one straight-line
+function per set of absent groups (:func:`_generate`). A record is then one ``unpack_from``
+and one call of that function; only a record with an implausible value takes the general
+path (:func:`.registers.decode_values`), which drops the bad register
 block exactly as before. Both paths give identical values (tested on every capture).
 """
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
-from operator import gt, itemgetter, lt, truediv
+import math
+from operator import itemgetter
 import struct
 from typing import Final
 
@@ -154,17 +156,8 @@ def detect_record_family(record: Record) -> InverterFamily | None:
 # Decode plans
 
 
-@dataclass(frozen=True, slots=True)
-class _View:
-    """The values a plan publishes for one set of absent groups."""
-
-    scaled: itemgetter[tuple[int, ...]]
-    divisors: tuple[float, ...]
-    ints: itemgetter[tuple[int, ...]]
-    keys: tuple[str, ...]
-    """The scaled keys, then the integer keys."""
-    rounded: tuple[str, ...]
-    """Keys whose scale is not a power of ten (hours): rounded to 3 decimals."""
+type _Decode = Callable[[tuple[int, ...]], dict[str, Value] | None]
+"""A view's generated decoder: the raw fields -> the values, or None if one is implausible."""
 
 
 @dataclass(slots=True)
@@ -175,10 +168,9 @@ class _Plan:
     """Payload byte offset of the first unpacked field."""
     unpacker: struct.Struct
     raw_limits: tuple[float, ...]
-    """Largest plausible raw value of each field (``inf``: codes, status, probes)."""
-    signed: itemgetter[tuple[int, ...]] | None
-    """The signed fields, which must also stay above their negated limit."""
-    signed_floors: tuple[float, ...]
+    """Largest plausible absolute raw value of each field (``inf``: codes, status, probes)."""
+    signed: tuple[bool, ...]
+    """Whether each field is signed (then it must also stay above its negated limit)."""
     values: tuple[tuple[int, str, float], ...]
     """``(field index, key, divisor)`` of every value; divisor 1 keeps the raw ``int``."""
     proofs: tuple[tuple[int, str, tuple[str, ...]], ...]
@@ -191,28 +183,54 @@ class _Plan:
     """Field indexes of the registers that announce a TL-XH battery (3118, 3169)."""
     probe: itemgetter[tuple[int, ...]]
     """Getter of the :attr:`probes` (read only when there are any)."""
-    views: dict[int, _View]
-    """Cached :class:`_View` by the bit mask of absent :attr:`proofs`."""
+    views: dict[int, _Decode]
+    """Generated decoder by the bit mask of absent :attr:`proofs` (see :meth:`view`)."""
 
-    def view(self, mask: int) -> _View:
-        """The values to publish when the groups of the proofs in bit ``mask`` are absent."""
+    def view(self, mask: int) -> _Decode:
+        """The decoder publishing the values without the groups of the proofs in ``mask``."""
         view = self.views.get(mask)
         if view is None:
             absent = {
                 k for bit, (_, _, keys) in enumerate(self.proofs) if mask >> bit & 1 for k in keys
             }
-            kept = [v for v in self.values if v[1] not in absent]
-            scaled = [v for v in kept if v[2] != 1.0]
-            ints = [v for v in kept if v[2] == 1.0]
-            view = _View(
-                scaled=_getter([i for i, _, _ in scaled]),
-                divisors=tuple(d for _, _, d in scaled),
-                ints=_getter([i for i, _, _ in ints]),
-                keys=tuple(k for _, k, _ in (*scaled, *ints)),
-                rounded=tuple(k for _, k, d in scaled if d not in (10.0, 100.0, 1000.0)),
-            )
+            view = _generate(self, [v for v in self.values if v[1] not in absent])
             self.views[mask] = view
         return view
+
+
+def _generate(plan: _Plan, values: list[tuple[int, str, float]]) -> _Decode:
+    """Compile the decoder of ``values`` (a subset of ``plan.values``) into a function.
+
+    The function unpacks the raw fields into locals, compares each against its limit and
+    builds the values in one dict display: straight-line bytecode with constants, about
+    twice as fast as the same work through ``map``/``zip`` over per-field tuples (the
+    technique of :mod:`dataclasses` and :func:`collections.namedtuple`). The source holds
+    only numbers and :func:`repr` of the register maps' own keys, never anything received.
+    A raw value is an ``int``, so ``raw > limit`` is ``raw > floor(limit)``: the limits are
+    written as integers. Scaled values come first, then the raw ``int`` ones, as the general
+    path orders them; a scale that is not a power of ten (hours) is rounded to 3 decimals.
+    """
+    checks = []
+    for index, limit in enumerate(plan.raw_limits):
+        if limit != _INF:
+            checks.append(f"v{index} > {math.floor(limit)}")
+            if plan.signed[index]:
+                checks.append(f"v{index} < {math.ceil(-limit)}")
+    items = []
+    for index, key, divisor in sorted(values, key=lambda v: v[2] == 1.0):
+        value = f"v{index}" if divisor == 1.0 else f"v{index} / {divisor!r}"
+        if divisor not in (1.0, 10.0, 100.0, 1000.0):
+            value = f"round({value}, 3)"
+        items.append(f"{key!r}: {value}")
+    fields = "".join(f"v{index}, " for index in range(len(plan.raw_limits)))
+    source = (
+        f"def decode(raws):\n    {fields}= raws\n"
+        f"    if {' or '.join(checks) or 'False'}:\n        return None\n"
+        f"    return {{{', '.join(items)}}}\n"
+    )
+    namespace: dict[str, _Decode] = {}
+    exec(compile(source, "<growatt decode plan>", "exec"), {"round": round}, namespace)
+    return namespace["decode"]
 
 
 _Layout = tuple[tuple[int, int, int], ...]
@@ -250,12 +268,6 @@ def _format(fields: list[_Field]) -> str | None:
     return "".join(fmt)
 
 
-def _getter(indexes: list[int]) -> itemgetter[tuple[int, ...]]:
-    # Two trailing items keep the result a tuple for zero or one index; map() and zip()
-    # stop at the shorter divisors, floors and keys, so the extras are never read.
-    return itemgetter(*indexes, 0, 0)
-
-
 def _compile_plan(family: InverterFamily, battery: bool, layout: _Layout) -> _Plan | None:
     """The decode plan of the family's map (or its TL-XH battery map) for ``layout``.
 
@@ -289,8 +301,8 @@ def _probes(family: InverterFamily) -> tuple[int, ...]:
 def _assemble(unpacker: struct.Struct, fields: list[_Field], family: InverterFamily) -> _Plan:
     values: list[tuple[int, str, float]] = []
     limits: list[float] = []
+    signed: list[bool] = []
     status, probes = None, []
-    signed: list[tuple[int, float]] = []
     for index, (_, what) in enumerate(fields):
         if isinstance(what, int):
             if what == STATUS_REGISTER[family][0]:
@@ -298,20 +310,19 @@ def _assemble(unpacker: struct.Struct, fields: list[_Field], family: InverterFam
             else:
                 probes.append(index)
             limits.append(_INF)
+            signed.append(False)
             continue
         limit = limit_of(what, family)
         divisor = round(1 / what.scale, 6)
         values.append((index, what.key, divisor))
         limits.append(_INF if limit is None else limit * divisor)
-        if what.signed:
-            signed.append((index, -limits[-1]))
+        signed.append(what.signed)
     index_of = {key: index for index, key, _ in values}
     return _Plan(
         offset=fields[0][0],
         unpacker=unpacker,
         raw_limits=tuple(limits),
-        signed=_getter([i for i, _ in signed]) if signed else None,
-        signed_floors=tuple(floor for _, floor in signed),
+        signed=tuple(signed),
         values=tuple(values),
         proofs=tuple(
             (index_of[proof], proof, keys) for proof, keys in _GROUP_KEYS if proof in index_of
@@ -340,34 +351,21 @@ def _plan(family: InverterFamily, battery: bool, layout: _Layout) -> _Plan | Non
 
 
 def _run(
-    plan: _Plan, payload: bytes, out: dict[str, Value], known: Container[str]
-) -> tuple[int, ...] | None:
-    """Add the plan's values to ``out`` and return the raw fields; None if one is implausible.
+    plan: _Plan, payload: bytes, known: Container[str]
+) -> tuple[tuple[int, ...], dict[str, Value]] | None:
+    """The raw fields and the plan's values; None if a value is implausible.
 
     Dividing by 10 / 100 gives the same float as rounding ``raw * 0.1`` to 3 decimals
     (both are the double nearest to the decimal value), without a Python call per value.
     Groups whose proving voltage reads 0 and whose key ``known`` lacks are left out.
     """
     raws: tuple[int, ...] = plan.unpacker.unpack_from(payload, plan.offset)
-    if any(map(gt, raws, plan.raw_limits)) or (
-        plan.signed is not None and any(map(lt, plan.signed(raws), plan.signed_floors))
-    ):
-        return None
     mask = 0
     for bit, (index, proof, _) in enumerate(plan.proofs):
         if not raws[index] and proof not in known:
             mask |= 1 << bit
-    view = plan.view(mask)
-    out.update(
-        zip(
-            view.keys,
-            (*map(truediv, view.scaled(raws), view.divisors), *view.ints(raws)),
-            strict=False,
-        )
-    )
-    for key in view.rounded:
-        out[key] = round(float(out[key]), 3)
-    return raws
+    out = plan.view(mask)(raws)
+    return None if out is None else (raws, out)
 
 
 def _fast_values(
@@ -378,18 +376,22 @@ def _fast_values(
     plan = _plans.get((family, False, layout)) or _plan(family, False, layout)
     if plan is None:
         return None
-    out: dict[str, Value] = {}
-    raws = _run(plan, registers.payload, out, known)
-    if raws is None:
+    run = _run(plan, registers.payload, known)
+    if run is None:
         return None
+    raws, out = run
     if plan.status is not None:
         code = raws[plan.status]
         out["status"] = plan.status_names.get(code & plan.status_mask, "unknown")
         out["status_code"] = code
     if plan.probes and any(plan.probe(raws)):
         battery = _plan(family, True, layout)
-        if battery is not None and _run(battery, registers.payload, out, known) is None:
+        # No battery plan: a battery value split over two groups (or none present): the
+        # general path decides, as it does for an implausible battery value.
+        battery_run = None if battery is None else _run(battery, registers.payload, known)
+        if battery_run is None:
             return None
+        out.update(battery_run[1])
     add_code_texts(family, out)
     return out
 

@@ -39,6 +39,16 @@ _GROUP_HEADER: Final = struct.Struct(">HH")
 _STRIP: Final = b"\x00 "
 
 _MAX_CACHED_STRUCTS: Final = 64
+_MAX_CACHED_LAYOUTS: Final = 64
+
+type _Layout = tuple[
+    tuple[tuple[int, int, int], ...], tuple[tuple[int, int], ...], tuple[tuple[int, bytes], ...]
+]
+"""``(layout, groups, (offset, 4 header bytes) of every group after the first)``."""
+_layouts: dict[tuple[int, int, bytes], _Layout] = {}
+"""Checked group layouts by (count byte offset, payload size, count byte and first group
+header). The layout depends only on those and the later group headers, which a hit compares
+byte for byte: a datalogger repeats one layout, whose checks then cost one dict look-up."""
 _value_structs: dict[int, struct.Struct] = {}
 """Compiled ``>nH`` unpackers by value count (real records use a handful: 45, 125)."""
 
@@ -191,15 +201,48 @@ def parse_record(frame: Frame) -> Record:
     pos = 2 * width + TIMESTAMP_SIZE
     if size < pos + 1:
         raise RecordError(f"record payload of {size} bytes is shorter than its header")
+    key = (pos, size, payload[pos : pos + 5])  # group count and first group header
+    cached = _layouts.get(key)
+    if cached is not None:
+        for at, header in cached[2]:
+            if payload[at : at + 4] != header:
+                cached = None
+                break
+    if cached is None:
+        cached = _parse_groups(payload, pos)
+        if len(_layouts) >= _MAX_CACHED_LAYOUTS:  # hostile layouts must not grow it unbounded
+            _layouts.clear()
+        _layouts[key] = cached
+    layout, groups, _ = cached
+    return Record(
+        function,
+        frame.protocol,
+        _serial(payload[:width]),
+        _serial(payload[width : 2 * width]),
+        _timestamp(payload[2 * width : 2 * width + TIMESTAMP_SIZE]),
+        PayloadRegisters(payload, layout),
+        groups,
+    )
+
+
+def _parse_groups(payload: bytes, pos: int) -> _Layout:
+    """Check and locate the register groups of ``payload`` (count byte at ``pos``).
+
+    Raises:
+        RecordError: see :func:`parse_record`.
+    """
+    size = len(payload)
     group_count = payload[pos]
     pos += 1
     layout: list[tuple[int, int, int]] = []
-    groups: list[tuple[int, int]] = []
+    headers: list[tuple[int, bytes]] = []
     unpack_header = _GROUP_HEADER.unpack_from
+    ascending, previous_end = True, -1
     for index in range(group_count):
         if size - pos < 4:
             raise RecordError(f"group {index} header truncated at byte {pos}")
         start, end = unpack_header(payload, pos)
+        headers.append((pos, payload[pos : pos + 4]))
         pos += 4
         if end < start:
             raise RecordError(f"group {index} ends at register {end} before its start {start}")
@@ -209,23 +252,17 @@ def parse_record(frame: Frame) -> Record:
                 f"group {index} ({start}-{end}) needs {2 * count} bytes, {size - pos} left"
             )
         layout.append((start, end, pos))
-        groups.append((start, end))
         pos += 2 * count
+        ascending = ascending and start > previous_end
+        previous_end = end
     if pos != size:
         raise RecordError(
             f"{size - pos} bytes left after {group_count} groups: count inconsistent with length"
         )
-    if group_count > 1 and _overlap(layout):
+    if not ascending and _overlap(layout):  # groups in register order cannot overlap
         raise RecordError("register groups overlap")
-    return Record(
-        function,
-        frame.protocol,
-        _serial(payload[:width]),
-        _serial(payload[width : 2 * width]),
-        _timestamp(payload[2 * width : 2 * width + TIMESTAMP_SIZE]),
-        PayloadRegisters(payload, tuple(layout)),
-        tuple(groups),
-    )
+    groups = tuple((start, end) for start, end, _ in layout)
+    return tuple(layout), groups, tuple(headers[1:])
 
 
 def encode_record_payload(record: Record) -> bytes:
