@@ -45,6 +45,7 @@ from .const import (
     STALE_INTERVALS,
     ListenerMode,
 )
+from .control import InverterControl
 from .counters import COUNTER_KEYS, InverterCounters, nominal_power_w
 from .guard import ListenerGuard
 from .protocol.backfill import plausible_record_time
@@ -297,6 +298,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         self._stale_timers: dict[str, CALLBACK_TYPE] = {}
         self._logged_drop = False
         self.guard = ListenerGuard(hass, entry, self)
+        self.control = InverterControl(hass, self)
+        """Read-back values and safe writes of the inverters' control registers."""
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -433,6 +436,11 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             cb()
 
     @callback
+    def async_new_control_registers(self) -> None:
+        """Control registers answered a read: the platforms add their entities."""
+        self._async_new_devices()
+
+    @callback
     def async_add_listener(
         self, update_callback: CALLBACK_TYPE, context: Any = None
     ) -> Callable[[], None]:
@@ -487,6 +495,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         self.async_update_device(session.serial)
         self.guard.async_update_counters()
         self.guard.host_seen(session.peer)
+        self.control.datalogger_connected(logger.inverters)
 
     def datalogger_disconnected(self, session: DataloggerSession) -> None:
         """Mark the datalogger disconnected, unless another connection of it is open."""
@@ -548,6 +557,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             self._buffered_received(serial, record)
         else:
             self._live_received(logger, serial, record, now)
+        if not record.buffered:
+            self.control.inverter_seen(serial)
 
     def _announce_received(self, serial: str, record: Record) -> None:
         """Describe the inverter's device from the holding registers of an announce."""
