@@ -8,7 +8,11 @@ import contextlib
 import random
 
 from custom_components.pv_monitor.growatt_local.protocol import messages
-from custom_components.pv_monitor.growatt_local.protocol.framing import Frame, FrameDecoder
+from custom_components.pv_monitor.growatt_local.protocol.framing import (
+    Frame,
+    FrameDecoder,
+    encode_frame,
+)
 
 TIMEOUT = 5.0
 
@@ -129,3 +133,80 @@ class FakeGrowattServer:
         finally:
             self.writers.discard(writer)
             writer.close()
+
+
+class CommandDongle(FakeDongle):
+    """A datalogger that answers the server's register commands as the captured ones do.
+
+    Answers (layouts in ``tests/fixtures/growatt/commands/README.md``, from the captured
+    JonasMH/Growatt2Mqtt and bremme/shine2mqtt answers): same seq, unit and function as
+    the command, then the datalogger serial field; 0x05: first, last and the values (no
+    values when a register is unknown: the "empty register get response" of grott);
+    0x06: register, result byte (0x00 done, 0x01 failed) and the value; 0x10: first, last,
+    result. ``registers`` is the inverter's holding registers; a write to a register in
+    ``reject`` fails and changes nothing. Call :meth:`answer_commands` after the announce;
+    every other frame the server sends lands in ``inbox``.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        super().__init__(reader, writer)
+        self.serial = ""
+        self.protocol = 6
+        self.registers: dict[int, int] = {}
+        self.reject: set[int] = set()
+        self.commands: list[Frame] = []
+        """Register commands received, in order (retries included)."""
+        self.silent = 0
+        """Commands still to leave unanswered (a busy RS-485 bus)."""
+        self.before_answer: list[bytes] = []
+        """Frames sent glued in front of the next answer (records, pings), then cleared."""
+        self.task: asyncio.Task[None] | None = None
+
+    def answer_commands(self, serial: str, protocol: int, registers: dict[int, int]) -> None:
+        """Start answering register commands in the background."""
+        self.serial, self.protocol, self.registers = serial, protocol, dict(registers)
+        self.task = asyncio.get_running_loop().create_task(self._serve())
+
+    async def _serve(self) -> None:
+        # No asyncio.timeout here: tests fire the loop's timers to drive command timeouts.
+        with contextlib.suppress(ConnectionError):
+            while chunk := await self.reader.read(4096):
+                for frame in self.decoder.feed(chunk):
+                    if not isinstance(frame, Frame):
+                        continue
+                    if frame.function not in (0x05, 0x06, 0x10):
+                        self.inbox.append(frame)
+                        continue
+                    self.commands.append(frame)
+                    if self.silent:
+                        self.silent -= 1
+                        continue
+                    glued, self.before_answer = self.before_answer, []
+                    await self.send(*glued, self.answer(frame))
+
+    def answer(self, frame: Frame) -> bytes:
+        """The answer a datalogger gives to register command ``frame``."""
+        body = frame.payload[frame.serial_width :]
+        first = int.from_bytes(body[0:2], "big")
+        second = int.from_bytes(body[2:4], "big")
+        if frame.function == 0x05:
+            known = all(r in self.registers for r in range(first, second + 1))
+            values = [self.registers[r] for r in range(first, second + 1)] if known else []
+            tail = _u16(first, second, *values)
+        elif frame.function == 0x06:
+            ok = first not in self.reject
+            if ok:
+                self.registers[first] = second
+            tail = _u16(first) + (b"\x00" if ok else b"\x01") + _u16(self.registers.get(first, 0))
+        else:
+            values = [int.from_bytes(body[i : i + 2], "big") for i in range(4, len(body), 2)]
+            ok = not self.reject.intersection(range(first, second + 1))
+            if ok:
+                self.registers.update(zip(range(first, second + 1), values, strict=True))
+            tail = _u16(first, second) + (b"\x00" if ok else b"\x01")
+        payload = messages.serial_field(self.serial, self.protocol) + tail
+        return encode_frame(frame.seq, frame.protocol, frame.unit, frame.function, payload)
+
+
+def _u16(*numbers: int) -> bytes:
+    return b"".join(n.to_bytes(2, "big") for n in numbers)

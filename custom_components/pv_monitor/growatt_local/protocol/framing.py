@@ -70,7 +70,11 @@ class Function(IntEnum):
     DATA = 0x04
     """Live input registers."""
     READ_REGISTERS = 0x05
+    """Read holding registers of an inverter (server -> datalogger) and the answer."""
     WRITE_REGISTER = 0x06
+    """Write one holding register of an inverter, and the answer."""
+    WRITE_REGISTERS = 0x10
+    """Write a range of holding registers of an inverter, and the answer."""
     PING = 0x16
     """Keep-alive carrying the datalogger serial; the server echoes it unchanged."""
     SET_CONFIG = 0x18

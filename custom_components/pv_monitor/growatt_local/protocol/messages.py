@@ -80,11 +80,11 @@ Growatt server sends after every announce. grott's proxy (``blockcmd``, johanmei
 ``grottproxy.py``) lets exactly this item through and blocks every other configure
 command."""
 
-WRITE_REGISTERS: Final = 0x10
+WRITE_REGISTERS: Final = Function.WRITE_REGISTERS
 """Function of the inverter command writing a range of holding registers."""
 
 REGISTER_COMMANDS: Final = frozenset(
-    {int(Function.READ_REGISTERS), int(Function.WRITE_REGISTER), WRITE_REGISTERS}
+    {int(Function.READ_REGISTERS), int(Function.WRITE_REGISTER), int(WRITE_REGISTERS)}
 )
 """Inverter register commands (0x05 read, 0x06 write one, 0x10 write a range)."""
 

@@ -17,6 +17,13 @@ across restarts): the head is sent, and removed only when the upstream acknowled
 The datalogger gets the upstream's acknowledgement when it comes within
 :data:`UPSTREAM_ACK_TIMEOUT`, otherwise ours (likewise for pings), so it never buffers
 or drops the link because the cloud is slow or gone.
+
+Register commands (0x05/0x06/0x10) of the cloud and of Home Assistant (with the
+``local_commands`` option) never overlap on the datalogger, so their answers cannot be mixed
+whatever sequence numbers the two sides pick: ours is sent only while no relayed cloud
+command awaits its answer (:meth:`ProxyLink.cloud_idle`), and a cloud command arriving while
+ours is outstanding is held (at most :data:`HELD_CLOUD_COMMANDS`) and relayed as soon as
+ours finished. Answers to ours are consumed by the listener and never relayed.
 """
 
 from __future__ import annotations
@@ -51,6 +58,9 @@ UPSTREAM_BACKOFF: Final = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 a broken upstream sees at most one connection a minute after the first two minutes."""
 SHORT_SESSION: Final = 5.0
 """An upstream session shorter than this counts as a failure."""
+HELD_CLOUD_COMMANDS: Final = 16
+"""Cloud register commands held while one of ours is outstanding; beyond, the oldest is
+dropped (counted as blocked): the cloud repeats what it still wants."""
 
 
 class UpstreamState:
@@ -110,6 +120,11 @@ class ProxyLink:
         """Datalogger frames (records, pings) whose answer we await from the upstream."""
         self.stall: asyncio.TimerHandle | None = None
         self.stalled = False
+        self.cloud_commands: dict[tuple[int, int], asyncio.TimerHandle] = {}
+        """Relayed cloud register commands awaiting the datalogger's answer, by
+        ``(function, seq)``; each expires after the command timeout."""
+        self.held: deque[Frame] = deque()
+        """Cloud register commands held while one of our commands is outstanding."""
         self.task = asyncio.get_running_loop().create_task(
             self._run(), name=f"growatt upstream {conn.session.peer}"
         )
@@ -122,6 +137,10 @@ class ProxyLink:
     def close(self) -> None:
         """The datalogger connection closed: drop the upstream, keep the backlog."""
         self.task.cancel()
+        for handle in self.cloud_commands.values():
+            handle.cancel()
+        self.cloud_commands.clear()
+        self.held.clear()
         if self.upstream is not None:
             self.upstream.close()
         self._answer_locally()
@@ -142,6 +161,8 @@ class ProxyLink:
             else:
                 self.conn.ack(frame)
             return
+        if function in messages.REGISTER_COMMANDS:
+            self._cloud_answered(messages.frame_key(frame.raw))
         if not self.up:
             if function == Function.PING:
                 self.conn.write(messages.ping_echo(frame))
@@ -215,7 +236,10 @@ class ProxyLink:
         config = self.listener.config
         verdict = messages.cloud_verdict(frame, config.allow_redirect, config.allow_commands)
         if verdict is messages.Verdict.RELAY:
-            self.conn.write(frame.raw)
+            if frame.function in messages.REGISTER_COMMANDS:
+                self._cloud_command(frame)
+            else:
+                self.conn.write(frame.raw)
             return
         self.listener.stats.commands_blocked += 1
         self.listener.blocked_log.problem(
@@ -225,6 +249,44 @@ class ProxyLink:
             frame.function,
             "re-pointing" if verdict is messages.Verdict.BLOCK_REDIRECT else "not needed",
         )
+
+    # -- register commands: the cloud's and ours, one at a time ----------------------------
+    def cloud_idle(self) -> bool:
+        """Whether no relayed cloud register command awaits its answer (ours may go)."""
+        return not self.cloud_commands
+
+    def _cloud_command(self, frame: Frame) -> None:
+        """Relay a cloud register command now, or hold it while ours is outstanding."""
+        queue = self.conn.commands
+        if queue is not None and queue.busy:
+            if len(self.held) >= HELD_CLOUD_COMMANDS:
+                self.held.popleft()
+                self.listener.stats.commands_blocked += 1
+            self.held.append(frame)
+            return
+        key = messages.frame_key(frame.raw)
+        old = self.cloud_commands.pop(key, None)
+        if old is not None:
+            old.cancel()
+        timeout = self.listener.config.command_timeout
+        self.cloud_commands[key] = asyncio.get_running_loop().call_later(
+            timeout, self._cloud_answered, key
+        )
+        self.conn.write(frame.raw)
+
+    def release_cloud_commands(self) -> None:
+        """Our command finished: relay the cloud commands held meanwhile, in order."""
+        while self.held:
+            self._cloud_command(self.held.popleft())
+
+    def _cloud_answered(self, key: tuple[int, int]) -> None:
+        """The cloud command ``key`` was answered (or expired): ours may go."""
+        handle = self.cloud_commands.pop(key, None)
+        if handle is None:
+            return
+        handle.cancel()
+        if not self.cloud_commands and self.conn.commands is not None:
+            self.conn.commands.kick()
 
     def _acked(self, key: tuple[int, int]) -> None:
         self.in_flight = None

@@ -10,6 +10,12 @@ and queries its configuration items (0x19) once per connection.
 Proxy mode relays the datalogger's frames unchanged (the raw bytes) while decoding a copy;
 see :mod:`.proxy` for the upstream side and the command policy.
 
+Inverter register commands (:meth:`GrowattListener.async_read_registers` and the writes)
+go on the connection that carries the inverter, addressed with the unit id of its records
+(:mod:`.commands`), one at a time per connection (:mod:`.command_queue`); server mode
+always, proxy mode only with ``local_commands``. The datalogger's answers to them are
+consumed here, never relayed to the cloud.
+
 Everything on the LAN may talk to the listener (threat model in README "Security"):
 
 - *Identity*: a connection's datalogger serial is fixed by its first frame that carries one
@@ -31,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 import logging
@@ -41,7 +47,15 @@ from typing import Final, Protocol
 
 from ...common.log import LogOnce
 from ...common.redact import redact_serial
-from . import messages
+from . import commands, messages
+from .command_queue import (
+    DEFAULT_TIMEOUT as DEFAULT_COMMAND_TIMEOUT,
+    Command,
+    CommandQueue,
+    CommandStats,
+    CommandUnavailable,
+    Offer,
+)
 from .framing import Frame, FrameDecoder, FrameError, Function
 from .proxy import ProxyLink, UpstreamState
 from .records import Record, RecordError, parse_record
@@ -246,7 +260,10 @@ class ListenerConfig:
     ``allowed_dataloggers`` empty means any datalogger is served (up to
     ``max_dataloggers``). ``now`` gives local wall-clock time for the datalogger clock
     (0x18 item 0x1f). ``allow_redirect`` and ``allow_commands`` widen the proxy's command
-    policy (:func:`.messages.cloud_verdict`).
+    policy (:func:`.messages.cloud_verdict`). ``local_commands`` lets Home Assistant send
+    its own register commands (0x05/0x06/0x10) to the datalogger in proxy mode (server mode
+    always may); ``command_timeout`` is the seconds one command waits for its answer before
+    its one retry (:mod:`.command_queue`).
     """
 
     host: str
@@ -261,6 +278,8 @@ class ListenerConfig:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_dataloggers: int = DEFAULT_MAX_DATALOGGERS
     max_inverters: int = DEFAULT_MAX_INVERTERS
+    local_commands: bool = False
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT
 
 
 class GrowattListener:
@@ -271,6 +290,8 @@ class GrowattListener:
         self.config = config
         self.handler = handler
         self.stats = ListenerStats()
+        self.command_stats = CommandStats()
+        """Counters of the register commands of every connection (:mod:`.command_queue`)."""
         self.max_connections = effective_max_connections(config.max_connections, config.proxy)
         if self.max_connections < config.max_connections:
             _LOGGER.warning(
@@ -346,6 +367,86 @@ class GrowattListener:
     def backlogs(self) -> dict[str, list[bytes]]:
         """Every non-empty backlog, oldest record first (for the glue to save)."""
         return {s: list(state.backlog) for s, state in self.upstreams.items() if state.backlog}
+
+    # -- inverter register commands (issue 19) -----------------------------------------------
+    def commands_available(self, inverter: str) -> bool:
+        """Whether a live connection carries ``inverter`` and commands are allowed.
+
+        Allowed in server mode always, in proxy mode only with ``local_commands``. A
+        connection carries an inverter once one of its records was decoded.
+        """
+        return self._command_target(inverter) is not None
+
+    def _command_target(self, inverter: str) -> _DataloggerConnection | None:
+        if self.config.proxy and not self.config.local_commands:
+            return None
+        for conn in self._by_serial.values():
+            if conn.commands is not None and not conn.closed and inverter in conn.inverter_units:
+                return conn
+        return None
+
+    def _target(self, inverter: str) -> _DataloggerConnection:
+        conn = self._command_target(inverter)
+        if conn is None:
+            self.command_stats.unavailable += 1
+            if self.config.proxy and not self.config.local_commands:
+                raise CommandUnavailable("local commands are not allowed in proxy mode")
+            raise CommandUnavailable(f"no datalogger connection carries {redact_serial(inverter)}")
+        return conn
+
+    async def async_read_registers(self, inverter: str, first: int, last: int) -> dict[int, int]:
+        """Read holding registers ``first``..``last`` of ``inverter`` (0x05).
+
+        Returns ``{register: value}`` (raw u16 values).
+
+        Raises:
+            ValueError: the range is empty, beyond u16 or over 125 registers (checked
+                before anything else: nothing is sent).
+            CommandUnavailable: no live connection carries ``inverter``, commands are not
+                allowed, the queue is full, or the connection was lost.
+            CommandTimeout: no answer after the retry.
+            CommandRejected: the datalogger answered without values.
+        """
+        commands.check_request(Function.READ_REGISTERS, first, last=last)
+        answer = await self._target(inverter).command(
+            inverter, Function.READ_REGISTERS, first, last, ()
+        )
+        assert isinstance(answer, commands.RegisterValues)
+        return answer.as_dict()
+
+    async def async_write_register(self, inverter: str, register: int, value: int) -> int:
+        """Write ``value`` (u16) into holding ``register`` of ``inverter`` (0x06), read back.
+
+        Returns the value read back (0x05) after the write, which the caller compares.
+
+        Raises:
+            ValueError: ``register`` or ``value`` beyond u16 (nothing is sent).
+            CommandUnavailable, CommandTimeout: as :meth:`async_read_registers`.
+            CommandRejected: the datalogger answered that the write (or read-back) failed.
+        """
+        commands.check_request(Function.WRITE_REGISTER, register, (value,))
+        await self._target(inverter).command(
+            inverter, Function.WRITE_REGISTER, register, register, (value,)
+        )
+        return (await self.async_read_registers(inverter, register, register))[register]
+
+    async def async_write_registers(
+        self, inverter: str, first: int, values: Sequence[int]
+    ) -> dict[int, int]:
+        """Write ``values`` into registers from ``first`` on (0x10), then read them back.
+
+        Returns ``{register: value}`` as read back.
+
+        Raises:
+            ValueError: no values, more than 123, or a register/value beyond u16.
+            CommandUnavailable, CommandTimeout, CommandRejected: as
+                :meth:`async_write_register`.
+        """
+        last = commands.check_request(Function.WRITE_REGISTERS, first, values)
+        await self._target(inverter).command(
+            inverter, Function.WRITE_REGISTERS, first, last, tuple(values)
+        )
+        return await self.async_read_registers(inverter, first, last)
 
     # -- lifecycle --------------------------------------------------------------------------
     async def bind(self) -> None:
@@ -616,6 +717,11 @@ class _DataloggerConnection(asyncio.Protocol):
         self.server_seq = 0
         self.config_queried = False
         self.link: ProxyLink | None = None
+        self.commands: CommandQueue | None = None
+        """Our register commands (set when identified, if commands are allowed)."""
+        self.inverter_units: dict[str, int] = {}
+        """Unit id (header byte 6) of each inverter's records, announce first: the address
+        of its register commands (grott ``grottserver.py``: "inverterno")."""
 
     # -- asyncio.Protocol ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -676,6 +782,8 @@ class _DataloggerConnection(asyncio.Protocol):
         self.stats.connections_open -= 1
         if self.link is not None:
             self.link.close()
+        if self.commands is not None:
+            self.commands.close()
         if self.transport is not None:
             self.transport.close()
         if self.identified:
@@ -732,8 +840,18 @@ class _DataloggerConnection(asyncio.Protocol):
         self.session.unit = frame.unit
         self.identified = True
         self.listener.handler.datalogger_connected(self.session)
-        if self.listener.config.proxy:
+        config = self.listener.config
+        if config.proxy:
             self.link = ProxyLink(self, self.listener.upstream_state(serial))
+        if not config.proxy or config.local_commands:
+            link = self.link
+            self.commands = CommandQueue(
+                self.write,
+                self.listener.command_stats,
+                config.command_timeout,
+                ready=None if link is None else link.cloud_idle,
+                on_idle=None if link is None else link.release_cloud_commands,
+            )
         return True
 
     def _foreign(self, serial: str) -> None:
@@ -752,6 +870,8 @@ class _DataloggerConnection(asyncio.Protocol):
             return
         self.session.last_frame_at = time.monotonic()
         function = frame.function
+        if function in commands.REGISTER_FUNCTIONS and self._command_answer(frame):
+            return
         if self.link is not None:
             self.link.from_datalogger(frame)
         elif function == Function.PING:
@@ -796,6 +916,10 @@ class _DataloggerConnection(asyncio.Protocol):
             return
         if not self.listener.accept_inverter(serial, inverter, self.peer_host):
             return
+        if frame.function == Function.ANNOUNCE:
+            self.inverter_units[inverter] = frame.unit
+        else:
+            self.inverter_units.setdefault(inverter, frame.unit)
         if record.buffered:
             self.stats.records_buffered += 1
         elif record.holding:
@@ -803,6 +927,48 @@ class _DataloggerConnection(asyncio.Protocol):
         else:
             self.stats.records_live += 1
         self.listener.handler.record_received(self.session, record)
+
+    def _command_answer(self, frame: Frame) -> bool:
+        """Give a register answer to our queue; return whether it was consumed.
+
+        Not ours: server mode drops it (counted as stray: nobody else sends commands);
+        proxy mode relays it to the cloud, whose command it answers. Malformed while ours
+        is outstanding: a counted drop.
+        """
+        queue = self.commands
+        offer = Offer.NOT_OURS if queue is None else queue.offer(frame)
+        if offer is Offer.NOT_OURS:
+            if self.link is not None:
+                return False
+            self.listener.command_stats.stray += 1
+        elif offer is Offer.MALFORMED:
+            self._drop(commands.CommandAnswerError("malformed answer to a register command"))
+        return True
+
+    async def command(
+        self, inverter: str, function: int, first: int, last: int, values: tuple[int, ...]
+    ) -> commands.RegisterValues | commands.WriteResult:
+        """Encode a register command for ``inverter`` and run it through the queue.
+
+        ``values`` is empty for a read, one value for 0x06, the range's values for 0x10.
+
+        Raises:
+            ValueError: the encoder refused the registers or values (nothing sent).
+            CommandError: see :meth:`.CommandQueue.run`.
+        """
+        queue, serial, protocol = self.commands, self.session.serial, self.session.protocol
+        assert queue is not None
+        assert serial is not None
+        assert protocol is not None
+        unit = self.inverter_units[inverter]
+        seq = self._next_seq()
+        if function == Function.READ_REGISTERS:
+            raw = commands.read_registers(seq, protocol, unit, serial, first, last)
+        elif function == Function.WRITE_REGISTER:
+            raw = commands.write_register(seq, protocol, unit, serial, first, values[0])
+        else:
+            raw = commands.write_registers(seq, protocol, unit, serial, first, values)
+        return await queue.run(Command(function, seq, first, last, raw))
 
     def _after_announce(self, frame: Frame) -> None:
         """Server mode: set the datalogger clock, then query its config once per connection."""
