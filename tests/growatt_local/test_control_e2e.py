@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -35,11 +35,19 @@ LIMIT = "number.inverter_mlg0a12345_export_limit"
 
 
 async def _connect(hass: HomeAssistant, port: int) -> CommandDongle:
-    """The datalogger connects, announces and sends a TL-X record, answering commands."""
+    """The datalogger connects, announces and sends a TL-X record, answering commands.
+
+    Sent in one write: the answers the dongle sends meanwhile must not cut into them.
+    """
     dongle = await CommandDongle.connect(port)
     dongle.answer_commands(DATALOGGER, 6, HOLDING)
-    await dongle.send(ANNOUNCE_V6, DATA_V6)
+    await dongle.send(ANNOUNCE_V6, DATA_V6, split=False)
     return dongle
+
+
+def _unique_id(hass: HomeAssistant) -> str | None:
+    reg_entry = er.async_get(hass).async_get(RATE)
+    return reg_entry.unique_id if reg_entry is not None else None
 
 
 async def _set(hass: HomeAssistant, entity_id: str, value: float) -> None:
@@ -139,3 +147,33 @@ async def test_proxy_mode_needs_local_commands(
         assert not coordinator.control.available(INVERTER)
     await dongle.close()
     await upstream.stop()
+
+
+async def test_reconnect_reads_again_and_reload_keeps_unique_ids(
+    hass: HomeAssistant, free_port: int
+) -> None:
+    """After a reconnection the registers are read again (a setting changed meanwhile on
+    the display shows); after a reload the same entities come back at the next read."""
+    entry = make_entry(free_port)
+    await setup_entry(hass, entry)
+    dongle = await _connect(hass, free_port)
+    await until(lambda: hass.states.get(RATE) is not None)
+    unique_id = _unique_id(hass)
+    assert unique_id == f"{INVERTER}_active_power_rate"
+    await dongle.close()
+    await until(lambda: not entry.runtime_data.control.available(INVERTER))
+    assert hass.states.get(RATE).state == "unavailable"
+
+    dongle = await CommandDongle.connect(free_port)
+    dongle.answer_commands(DATALOGGER, 6, {**HOLDING, 3: 80})
+    await dongle.send(ANNOUNCE_V6, DATA_V6, split=False)
+    await until(lambda: hass.states.get(RATE).state == "80")
+    assert [c.function for c in dongle.commands] == [0x05, 0x05]
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await dongle.close()
+    dongle = await _connect(hass, free_port)
+    await until(lambda: hass.states.get(RATE).state == "100")
+    assert _unique_id(hass) == unique_id
+    await dongle.close()
