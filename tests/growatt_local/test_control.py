@@ -9,6 +9,7 @@ sources in each file): ``shine2mqtt_v6_0104_data_1`` is a TL-X (MIN) record.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -16,11 +17,17 @@ from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    snapshot_platform,
+)
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.pv_monitor.const import DOMAIN
+from custom_components.pv_monitor.growatt_local.control import READ_DELAY
 from custom_components.pv_monitor.growatt_local.protocol import messages
 from custom_components.pv_monitor.growatt_local.protocol.command_queue import (
     CommandError,
@@ -42,7 +49,7 @@ TLX_HOLDING = {0: 1, 1: 0, 2: 0, 3: 100, 122: 0, 123: 0}
 SPH_HOLDING = {**TLX_HOLDING, 1044: 0, 1070: 100, 1071: 10, 1090: 100, 1091: 100, 1092: 0}
 """An SPH in load-first mode, full rates, 10 % discharge stop, AC charge off."""
 
-NUMBER = "number.inverter_{serial}_{name}"
+pytestmark = pytest.mark.control_reads
 
 
 class FakeCommands:
@@ -92,6 +99,8 @@ async def _send_record(
     dongle = dongle or await FakeDongle.connect(port)
     await dongle.send(record)
     await dongle.expect_raw(messages.ack(decode_frame(record)))
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=READ_DELAY + 1))
     await hass.async_block_till_done(wait_background_tasks=True)
     return dongle
 
@@ -110,9 +119,22 @@ def _entity(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> str:
 
 
 async def test_entities_created_after_read(hass: HomeAssistant, free_port: int) -> None:
-    """A TL-X record: one read of 0-3 and 122-123, then its four control entities."""
+    """A TL-X record: 30 s later one read of 0-3 and 122-123, then its four entities."""
     fake = FakeCommands(TLX_HOLDING)
-    entry, dongle = await _start(hass, free_port, fake)
+    entry = make_entry(free_port)
+    await setup_entry(hass, entry)
+    entry.runtime_data.control.commands = fake
+    record = capture(TLX_RECORD).raw
+    dongle = await FakeDongle.connect(free_port)
+    await dongle.send(record)
+    await dongle.expect_raw(messages.ack(decode_frame(record)))
+    await hass.async_block_till_done()
+    assert fake.reads == []
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=READ_DELAY - 1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert fake.reads == []
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=READ_DELAY + 1))
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert fake.reads == [(TLX_SERIAL, 0, 3), (TLX_SERIAL, 122, 123)]
     assert sorted(_control_entities(hass, entry)) == sorted(
         f"{TLX_SERIAL}_{key}"
@@ -348,7 +370,8 @@ async def test_switch_and_select(hass: HomeAssistant, free_port: int) -> None:
     select = _entity(hass, entry, "export_limit_mode")
     for entity_id in (switch, select):
         registry.async_update_entity(entity_id, disabled_by=None)
-    await hass.config_entries.async_reload(entry.entry_id)
+    # Home Assistant reloads the entry 30 s after entities were enabled.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
     await hass.async_block_till_done()
     entry.runtime_data.control.commands = fake
     await _send_record(hass, free_port)

@@ -21,6 +21,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.pv_monitor.const import DOMAIN
+from custom_components.pv_monitor.growatt_local.control import READ_DELAY
 from custom_components.pv_monitor.growatt_local.protocol import commands
 from tests.helpers import until
 
@@ -30,18 +31,26 @@ from .test_listener_commands import ANNOUNCE_V6, DATA_V6, DATALOGGER, INVERTER, 
 
 HOLDING = {0: 1, 1: 0, 2: 0, 3: 100, 122: 0, 123: 0}
 """The TL-X's control registers: on, 100 %, export limit off at 0.0 % (V1.24 meanings)."""
+pytestmark = pytest.mark.control_reads
+
 RATE = "number.inverter_mlg0a12345_active_power_rate"
 LIMIT = "number.inverter_mlg0a12345_export_limit"
 
 
-async def _connect(hass: HomeAssistant, port: int) -> CommandDongle:
+async def _connect(
+    hass: HomeAssistant, port: int, holding: dict[int, int] = HOLDING, read: bool = True
+) -> CommandDongle:
     """The datalogger connects, announces and sends a TL-X record, answering commands.
 
     Sent in one write: the answers the dongle sends meanwhile must not cut into them.
     """
     dongle = await CommandDongle.connect(port)
-    dongle.answer_commands(DATALOGGER, 6, HOLDING)
+    dongle.answer_commands(DATALOGGER, 6, holding)
     await dongle.send(ANNOUNCE_V6, DATA_V6, split=False)
+    if read:  # the read is due READ_DELAY after the record
+        control = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.control
+        await until(lambda: INVERTER in control.inverters and control.inverters[INVERTER].reading)
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=READ_DELAY + 1))
     return dongle
 
 
@@ -135,7 +144,7 @@ async def test_proxy_mode_needs_local_commands(
         options=base.options,
     )
     await setup_entry(hass, entry)
-    dongle = await _connect(hass, free_port)
+    dongle = await _connect(hass, free_port, read=created)
     coordinator = entry.runtime_data
     await until(lambda: INVERTER in coordinator.data.inverters)
     if created:
@@ -164,9 +173,7 @@ async def test_reconnect_reads_again_and_reload_keeps_unique_ids(
     await until(lambda: not entry.runtime_data.control.available(INVERTER))
     assert hass.states.get(RATE).state == "unavailable"
 
-    dongle = await CommandDongle.connect(free_port)
-    dongle.answer_commands(DATALOGGER, 6, {**HOLDING, 3: 80})
-    await dongle.send(ANNOUNCE_V6, DATA_V6, split=False)
+    dongle = await _connect(hass, free_port, {**HOLDING, 3: 80})
     await until(lambda: hass.states.get(RATE).state == "80")
     assert [c.function for c in dongle.commands] == [0x05, 0x05]
 

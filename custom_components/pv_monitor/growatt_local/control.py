@@ -25,9 +25,10 @@ from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Final, Protocol
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
 from ..common.log import LogOnce
@@ -56,6 +57,10 @@ _LOGGER = logging.getLogger(__name__)
 
 WRITE_INTERVAL: Final = timedelta(seconds=10)
 """Least time between two writes of one register of one inverter."""
+READ_DELAY: Final = 30.0
+"""Seconds from the record that makes an inverter known to the first read of its registers:
+a datalogger that has just connected is busy with the server's clock set and configuration
+queries and may replay its buffered records."""
 READ_RETRY: Final = timedelta(minutes=15)
 """After a failed read of every control register, the next record retries after this."""
 
@@ -136,6 +141,15 @@ class InverterControl:
         self.coordinator = coordinator
         self.commands: ListenerCommands = coordinator.listener
         self.inverters: dict[str, InverterRegisters] = {}
+        self._timers: dict[str, CALLBACK_TYPE] = {}
+        coordinator.config_entry.async_on_unload(self._cancel_timers)
+
+    @callback
+    def _cancel_timers(self) -> None:
+        """Cancel the reads still waiting for :data:`READ_DELAY` (the entry unloads)."""
+        for cancel in self._timers.values():
+            cancel()
+        self._timers.clear()
 
     # -- state ------------------------------------------------------------------------
     def family(self, serial: str) -> InverterFamily | None:
@@ -168,7 +182,10 @@ class InverterControl:
     # -- reading ----------------------------------------------------------------------
     @callback
     def inverter_seen(self, serial: str) -> None:
-        """A record of ``serial`` arrived: read its control registers if not done yet."""
+        """A record of ``serial`` arrived: read its registers :data:`READ_DELAY` s later.
+
+        Only once per connection (and again :data:`READ_RETRY` after a read that failed).
+        """
         if not family_controls(self.family(serial)) or not self.available(serial):
             return
         state = self.inverters.setdefault(serial, InverterRegisters())
@@ -177,9 +194,15 @@ class InverterControl:
         if state.failed_at is not None and dt_util.utcnow() - state.failed_at < READ_RETRY:
             return
         state.reading = True
-        self.coordinator.config_entry.async_create_background_task(
-            self.hass, self.async_refresh(serial), f"pv_monitor read controls {serial}"
-        )
+
+        @callback
+        def _read(_now: datetime) -> None:
+            self._timers.pop(serial, None)
+            self.coordinator.config_entry.async_create_background_task(
+                self.hass, self.async_refresh(serial), f"pv_monitor read controls {serial}"
+            )
+
+        self._timers[serial] = async_call_later(self.hass, READ_DELAY, _read)
 
     @callback
     def datalogger_connected(self, inverters: set[str]) -> None:
