@@ -194,6 +194,28 @@ async def test_no_entities_when_read_times_out(
     await dongle.close()
 
 
+async def test_datalogger_gone_before_the_read(hass: HomeAssistant, free_port: int) -> None:
+    """Commands unavailable when the read is due: nothing is sent; the next record reads."""
+    fake = FakeCommands(TLX_HOLDING)
+    entry = make_entry(free_port)
+    await setup_entry(hass, entry)
+    entry.runtime_data.control.commands = fake
+    record = capture(TLX_RECORD).raw
+    dongle = await FakeDongle.connect(free_port)
+    await dongle.send(record)
+    await dongle.expect_raw(messages.ack(decode_frame(record)))
+    await hass.async_block_till_done()
+    fake.available = False
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=READ_DELAY + 1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert fake.reads == []
+    fake.available = True
+    await _send_record(hass, free_port, dongle)
+    assert len(fake.reads) == 2
+    assert len(_control_entities(hass, entry)) == 4
+    await dongle.close()
+
+
 async def test_commands_unavailable_no_read_no_entities(
     hass: HomeAssistant, free_port: int
 ) -> None:
@@ -361,7 +383,9 @@ async def test_unavailable_when_commands_are_not(hass: HomeAssistant, free_port:
     await dongle.close()
 
 
-async def test_switch_and_select(hass: HomeAssistant, free_port: int) -> None:
+async def test_switch_and_select(
+    hass: HomeAssistant, free_port: int, freezer: FrozenDateTimeFactory
+) -> None:
     """Enabled risky entities: off writes 0 to holding 0, "ct" writes 3 to holding 122."""
     fake = FakeCommands(TLX_HOLDING)
     entry, dongle = await _start(hass, free_port, fake)
@@ -384,6 +408,10 @@ async def test_switch_and_select(hass: HomeAssistant, free_port: int) -> None:
     assert fake.writes == [(TLX_SERIAL, 0, 0), (TLX_SERIAL, 122, 3)]
     assert hass.states.get(switch).state == "off"
     assert hass.states.get(select).state == "ct"
+    freezer.tick(10)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    assert fake.writes[-1] == (TLX_SERIAL, 0, 1)
+    assert hass.states.get(switch).state == "on"
     await dongle.close()
 
 

@@ -198,6 +198,9 @@ class InverterControl:
         @callback
         def _read(_now: datetime) -> None:
             self._timers.pop(serial, None)
+            if not self.available(serial):  # gone meanwhile: its next connection reads
+                state.reading = False
+                return
             self.coordinator.config_entry.async_create_background_task(
                 self.hass, self.async_refresh(serial), f"pv_monitor read controls {serial}"
             )
