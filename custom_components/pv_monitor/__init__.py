@@ -17,13 +17,15 @@ from .common.dashboard import async_offer_dashboard, async_setup_frontend
 from .common.energy_setup import async_offer as async_offer_energy_setup
 from .common.runtime import PvMonitorConfigEntry, async_load_kind, loaded_kind
 from .const import DOMAIN
+from .growatt_local.services import async_setup_services as async_setup_growatt_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Serve the dashboard strategy to the frontend and offer to create the dashboard."""
+    """Serve the dashboard strategy, offer the dashboard, register the actions."""
     await async_setup_frontend(hass)
+    async_setup_growatt_services(hass)
     async_offer_dashboard(hass)
     return True
 

@@ -65,6 +65,7 @@ async def later(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: fl
         "anomaly_notify",
         "offline_daylight",
         "daily_report",
+        "cap_export_low_price",
     ],
 )
 async def test_blueprint_is_valid(hass: HomeAssistant, name: str) -> None:
@@ -288,6 +289,7 @@ async def test_daily_report(hass: HomeAssistant, freezer: FrozenDateTimeFactory)
         "anomaly_notify",
         "offline_daylight",
         "daily_report",
+        "cap_export_low_price",
     ],
 )
 def test_every_input_and_section_described(name: str) -> None:

@@ -31,6 +31,7 @@ from custom_components.pv_monitor.growatt_local.const import (
     CONF_ALLOW_REDIRECT,
     CONF_ALLOWED_DATALOGGERS,
     CONF_INVERTER_FAMILIES,
+    CONF_LOCAL_COMMANDS,
     CONF_MAX_CONNECTIONS,
     CONF_MAX_DATALOGGERS,
     CONF_MAX_INVERTERS,
@@ -606,6 +607,7 @@ async def test_options_server_mode(hass: HomeAssistant) -> None:
         CONF_ALLOWED_DATALOGGERS: ["ABC1234567", "XGD5BF42MX"],
         CONF_ALLOW_REDIRECT: False,
         CONF_ALLOW_COMMANDS: False,
+        CONF_LOCAL_COMMANDS: False,
         CONF_INVERTER_FAMILIES: {},
         CONF_MAX_CONNECTIONS: 200,
         CONF_MAX_DATALOGGERS: 2,
@@ -658,10 +660,12 @@ async def test_options_proxy_mode_allow_redirect(hass: HomeAssistant) -> None:
         CONF_MAX_INVERTERS,
         CONF_ALLOW_REDIRECT,
         CONF_ALLOW_COMMANDS,
+        CONF_LOCAL_COMMANDS,
     ]
     assert defaults(schema) == {
         CONF_ALLOW_REDIRECT: False,
         CONF_ALLOW_COMMANDS: False,
+        CONF_LOCAL_COMMANDS: False,
         CONF_MAX_CONNECTIONS: 64,
         CONF_MAX_DATALOGGERS: 8,
         CONF_MAX_INVERTERS: 8,
@@ -669,13 +673,15 @@ async def test_options_proxy_mode_allow_redirect(hass: HomeAssistant) -> None:
 
     # Clearing the allow-list (the frontend omits an emptied optional field).
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_ALLOW_REDIRECT: True, CONF_ALLOW_COMMANDS: True}
+        result["flow_id"],
+        {CONF_ALLOW_REDIRECT: True, CONF_ALLOW_COMMANDS: True, CONF_LOCAL_COMMANDS: True},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert dict(entry.options) == {
         CONF_ALLOWED_DATALOGGERS: [],
         CONF_ALLOW_REDIRECT: True,
         CONF_ALLOW_COMMANDS: True,
+        CONF_LOCAL_COMMANDS: True,
         CONF_INVERTER_FAMILIES: {},
         CONF_MAX_CONNECTIONS: 64,
         CONF_MAX_DATALOGGERS: 8,
@@ -686,6 +692,7 @@ async def test_options_proxy_mode_allow_redirect(hass: HomeAssistant) -> None:
     assert defaults(result["data_schema"]) == {
         CONF_ALLOW_REDIRECT: True,
         CONF_ALLOW_COMMANDS: True,
+        CONF_LOCAL_COMMANDS: True,
         CONF_MAX_CONNECTIONS: 64,
         CONF_MAX_DATALOGGERS: 8,
         CONF_MAX_INVERTERS: 8,
@@ -726,6 +733,7 @@ async def test_options_inverter_families(hass: HomeAssistant) -> None:
         CONF_ALLOW_REDIRECT: False,
         CONF_INVERTER_FAMILIES: {"INV1": "tl", "INV2": "tl_x", "INV3": "sph"},
         CONF_ALLOW_COMMANDS: False,
+        CONF_LOCAL_COMMANDS: False,
         CONF_MAX_CONNECTIONS: 64,
         CONF_MAX_DATALOGGERS: 8,
         CONF_MAX_INVERTERS: 8,

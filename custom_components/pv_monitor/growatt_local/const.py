@@ -27,6 +27,9 @@ CONF_MAX_CONNECTIONS: Final = "max_connections"
 CONF_ALLOW_COMMANDS: Final = "allow_commands"
 """Option (proxy mode): relay cloud commands beyond normal operation (register commands
 0x05/0x06/0x10, reboot and other 0x18 items)."""
+CONF_LOCAL_COMMANDS: Final = "local_commands"
+"""Option (proxy mode): let Home Assistant send its own register commands (read/write
+holding registers) to the inverters; server mode always may."""
 CONF_MAX_DATALOGGERS: Final = "max_dataloggers"
 """Option: datalogger serials the entry serves (the allowed list's always pass)."""
 CONF_MAX_INVERTERS: Final = "max_inverters"

@@ -35,6 +35,7 @@ from .const import (
     CONF_ALLOW_REDIRECT,
     CONF_ALLOWED_DATALOGGERS,
     CONF_INVERTER_FAMILIES,
+    CONF_LOCAL_COMMANDS,
     CONF_MAX_CONNECTIONS,
     CONF_MAX_DATALOGGERS,
     CONF_MAX_INVERTERS,
@@ -45,6 +46,7 @@ from .const import (
     STALE_INTERVALS,
     ListenerMode,
 )
+from .control import InverterControl
 from .counters import COUNTER_KEYS, InverterCounters, nominal_power_w
 from .guard import ListenerGuard
 from .protocol.backfill import plausible_record_time
@@ -278,6 +280,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 ),
                 allow_redirect=options.get(CONF_ALLOW_REDIRECT, False),
                 allow_commands=options.get(CONF_ALLOW_COMMANDS, False),
+                local_commands=options.get(CONF_LOCAL_COMMANDS, False),
                 max_connections=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
                 max_dataloggers=options.get(CONF_MAX_DATALOGGERS, DEFAULT_MAX_DATALOGGERS),
                 max_inverters=options.get(CONF_MAX_INVERTERS, DEFAULT_MAX_INVERTERS),
@@ -299,6 +302,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         self._stale_timers: dict[str, CALLBACK_TYPE] = {}
         self._logged_drop = False
         self.guard = ListenerGuard(hass, entry, self)
+        self.control = InverterControl(hass, self)
+        """Read-back values and safe writes of the inverters' control registers."""
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -435,6 +440,11 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             cb()
 
     @callback
+    def async_new_control_registers(self) -> None:
+        """Control registers answered a read: the platforms add their entities."""
+        self._async_new_devices()
+
+    @callback
     def async_add_listener(
         self, update_callback: CALLBACK_TYPE, context: Any = None
     ) -> Callable[[], None]:
@@ -489,6 +499,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
         self.async_update_device(session.serial)
         self.guard.async_update_counters()
         self.guard.host_seen(session.peer)
+        self.control.datalogger_connected(logger.inverters)
 
     def datalogger_disconnected(self, session: DataloggerSession) -> None:
         """Mark the datalogger disconnected, unless another connection of it is open."""
@@ -550,6 +561,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             self._buffered_received(serial, record)
         else:
             self._live_received(logger, serial, record, now)
+        if not record.buffered:
+            self.control.inverter_seen(serial)
 
     def _announce_received(self, serial: str, record: Record) -> None:
         """Describe the inverter's device from the holding registers of an announce."""

@@ -39,6 +39,7 @@ from .const import (
     CONF_ALLOW_REDIRECT,
     CONF_ALLOWED_DATALOGGERS,
     CONF_INVERTER_FAMILIES,
+    CONF_LOCAL_COMMANDS,
     CONF_MAX_CONNECTIONS,
     CONF_MAX_DATALOGGERS,
     CONF_MAX_INVERTERS,
@@ -369,6 +370,8 @@ class GrowattLocalOptionsFlow(OptionsFlow):
                         ),
                         CONF_ALLOW_COMMANDS: proxy
                         and bool(user_input.get(CONF_ALLOW_COMMANDS, False)),
+                        CONF_LOCAL_COMMANDS: proxy
+                        and bool(user_input.get(CONF_LOCAL_COMMANDS, False)),
                         **{key: int(user_input.get(key, default)) for key, default in _CAPS},
                     }
                 )
@@ -405,7 +408,7 @@ def _options_fields(
     for key, default in _CAPS:
         fields[vol.Required(key, default=options.get(key, default))] = _DEVICE_CAP_SELECTOR
     if proxy:
-        for key in (CONF_ALLOW_REDIRECT, CONF_ALLOW_COMMANDS):
+        for key in (CONF_ALLOW_REDIRECT, CONF_ALLOW_COMMANDS, CONF_LOCAL_COMMANDS):
             fields[vol.Required(key, default=options.get(key, False))] = BooleanSelector()
     if serials:
         fields[vol.Optional(CONF_FAMILY_INVERTER)] = SelectSelector(
