@@ -59,7 +59,8 @@ class HoldingRegister:
     key: str
     """Entity key: unique id suffix and translation key."""
     control: Control
-    minimum: int
+    minimum: int = 0
+    """Every register here starts at raw 0 (V1.24's ranges)."""
     maximum: int
     scale: float = 1.0
     unit: str | None = None
@@ -109,101 +110,112 @@ class HoldingRegister:
         return self.maximum * self.scale
 
 
-ON_OFF: Final = HoldingRegister(
-    register=0,
-    key="inverter_on",
-    control=Control.SWITCH,
-    minimum=0,
-    maximum=1,
+def _switch(register: int, key: str, source: str, *, risky: bool = False) -> HoldingRegister:
+    """A 0/1 register: 1 = on (enable), 0 = off (disable)."""
+    return HoldingRegister(
+        register=register, key=key, control=Control.SWITCH, maximum=1, risky=risky, source=source
+    )
+
+
+def _percent(
+    register: int,
+    key: str,
+    source: str,
+    *,
+    risky: bool = False,
+    special: Mapping[int, float] | None = None,
+) -> HoldingRegister:
+    """A whole-percent register, 0-100 % (``special``: further documented raw values)."""
+    return HoldingRegister(
+        register=register,
+        key=key,
+        control=Control.NUMBER,
+        maximum=100,
+        unit="%",
+        special=special or {},
+        risky=risky,
+        source=source,
+    )
+
+
+def _select(
+    register: int, key: str, options: Mapping[int, str], source: str, *, risky: bool = False
+) -> HoldingRegister:
+    """An enumerated register; its raw range is that of the document's values ``options``."""
+    return HoldingRegister(
+        register=register,
+        key=key,
+        control=Control.SELECT,
+        minimum=min(options),
+        maximum=max(options),
+        options=options,
+        risky=risky,
+        source=source,
+    )
+
+
+ON_OFF: Final = _switch(
+    0,
+    "inverter_on",
+    'V1.24 pp. 9-15 / V3.04: holding 0 "OnOff", 1 = on, 0 = off (standby: no production)',
     risky=True,
-    source='V1.24 pp. 9-15 / V3.04: holding 0 "OnOff", 1 = on, 0 = off (standby: no production)',
 )
-ACTIVE_POWER_RATE: Final = HoldingRegister(
-    register=3,
-    key="active_power_rate",
-    control=Control.NUMBER,
-    minimum=0,
-    maximum=100,
-    unit="%",
+ACTIVE_POWER_RATE: Final = _percent(
+    3,
+    "active_power_rate",
+    'V1.24 pp. 9-15 / V3.04: holding 3 "Active P Rate", 0-100 %, 255 = power not limited',
     special={255: 100},
-    source='V1.24 pp. 9-15 / V3.04: holding 3 "Active P Rate", 0-100 %, 255 = power not limited',
 )
-EXPORT_LIMIT_MODE: Final = HoldingRegister(
-    register=122,
-    key="export_limit_mode",
-    control=Control.SELECT,
-    minimum=0,
-    maximum=3,
-    options={0: "disabled", 1: "rs485_meter", 2: "rs232_meter", 3: "ct"},
-    risky=True,
-    source='V1.24 pp. 9-15: holding 122 "ExportLimit_En/dis", 0 = disabled, 1 = RS485 meter, '
+EXPORT_LIMIT_MODE: Final = _select(
+    122,
+    "export_limit_mode",
+    {0: "disabled", 1: "rs485_meter", 2: "rs232_meter", 3: "ct"},
+    'V1.24 pp. 9-15: holding 122 "ExportLimit_En/dis", 0 = disabled, 1 = RS485 meter, '
     "2 = RS232 meter, 3 = CT",
+    risky=True,
 )
 EXPORT_LIMIT_RATE: Final = HoldingRegister(
     register=123,
     key="export_limit_rate",
     control=Control.NUMBER,
-    minimum=0,
     maximum=1000,
     scale=0.1,
     unit="%",
     source='V1.24 pp. 9-15: holding 123 "ExportLimitPowerRate", 0.1 %, -1000..1000 (we write '
     "0..1000: a negative export limit is not a home's setting)",
 )
-PRIORITY: Final = HoldingRegister(
-    register=1044,
-    key="priority_mode",
-    control=Control.SELECT,
-    minimum=0,
-    maximum=2,
-    options={0: "load_first", 1: "battery_first", 2: "grid_first"},
-    source='V1.24 pp. 27-34: holding 1044 "Priority", Load first (default) / Bat first / Grid first',
+PRIORITY: Final = _select(
+    1044,
+    "priority_mode",
+    {0: "load_first", 1: "battery_first", 2: "grid_first"},
+    'V1.24 pp. 27-34: holding 1044 "Priority", Load first (default) / Bat first / Grid first',
 )
-
-
-def _battery_percent(register: int, key: str, source: str, risky: bool = False) -> HoldingRegister:
-    """A whole-percent battery register of the SPH/SPA storage group (0-100 %)."""
-    return HoldingRegister(
-        register=register,
-        key=key,
-        control=Control.NUMBER,
-        minimum=0,
-        maximum=100,
-        unit="%",
-        risky=risky,
-        source=source,
-    )
-
-
-GRID_FIRST_DISCHARGE_RATE: Final = _battery_percent(
+GRID_FIRST_DISCHARGE_RATE: Final = _percent(
     1070,
     "grid_first_discharge_rate",
     'V1.24 pp. 27-34: holding 1070 "GridFirstDischargePowerRate", 1 %, 0-100',
 )
-GRID_FIRST_STOP_SOC: Final = _battery_percent(
+GRID_FIRST_STOP_SOC: Final = _percent(
     1071,
     "grid_first_stop_soc",
     'V1.24 pp. 27-34: holding 1071 "GridFirstStopSOC", stop discharge SOC, 1 %, 0-100',
     risky=True,
 )
-BATTERY_FIRST_CHARGE_RATE: Final = _battery_percent(
+BATTERY_FIRST_CHARGE_RATE: Final = _percent(
     1090,
     "battery_first_charge_rate",
     'V1.24 pp. 27-34: holding 1090 "BatFirstPowerRate", charge power rate, 1 %, 0-100',
 )
-BATTERY_FIRST_STOP_SOC: Final = _battery_percent(
+BATTERY_FIRST_STOP_SOC: Final = _percent(
     1091,
     "battery_first_stop_soc",
     'V1.24 pp. 27-34: holding 1091 "wBatFirst stop SOC", stop charge SOC, 1 %, 0-100',
     risky=True,
 )
-AC_CHARGE: Final = HoldingRegister(
-    register=1092,
-    key="ac_charge",
-    control=Control.SWITCH,
-    minimum=0,
-    maximum=1,
-    source='V1.24 pp. 27-34: holding 1092 "AcChargeEnable" (battery first), 1 = enable, 0 = disable',
+AC_CHARGE: Final = _switch(
+    1092,
+    "ac_charge",
+    'V1.24 pp. 27-34: holding 1092 "AcChargeEnable" (battery first), 1 = enable, 0 = disable',
 )
 
 FAMILY_CONTROLS: Final[Mapping[InverterFamily, tuple[HoldingRegister, ...]]] = {
