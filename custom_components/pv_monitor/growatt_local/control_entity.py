@@ -8,8 +8,8 @@ commands cannot reach the inverter.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from homeassistant.const import EntityCategory
 from homeassistant.helpers.entity import Entity, EntityDescription
@@ -37,22 +37,22 @@ class ControlEntity(GrowattEntity):
     Unique id ``<inverter serial>_<register key>`` (e.g. ``AB12345678_active_power_rate``).
     """
 
+    descriptions: ClassVar[Mapping[str, EntityDescription]]
+    """The platform's descriptions, by register key (:func:`description_args` and the
+    platform's fields: range and unit, options)."""
+
     def __init__(
-        self,
-        coordinator: GrowattLocalCoordinator,
-        serial: str,
-        holding: HoldingRegister,
-        description: EntityDescription,
+        self, coordinator: GrowattLocalCoordinator, serial: str, holding: HoldingRegister
     ) -> None:
         """Attach to the inverter ``serial``; ``holding`` is its allow-listed register.
 
-        ``description`` (key and translation key: ``holding.key``) carries the config
+        Its description (key and translation key: ``holding.key``) carries the config
         category and, for a risky register, disabled by default (:func:`description_args`).
         """
         super().__init__(coordinator, serial, holding.key)
         self.serial = serial
         self.holding = holding
-        self.entity_description = description
+        self.entity_description = self.descriptions[holding.key]
 
     @property
     def control(self) -> InverterControl:

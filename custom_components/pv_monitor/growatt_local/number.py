@@ -15,8 +15,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from ..const import DOMAIN
 from .control_entity import ControlEntity, async_setup_controls, description_args
-from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
-from .protocol.holding import Control, HoldingRegister, controls_of_kind
+from .coordinator import GrowattLocalConfigEntry
+from .protocol.holding import Control, controls_of_kind
 
 NUMBERS: Final = {
     key: NumberEntityDescription(
@@ -37,12 +37,7 @@ class HoldingNumber(ControlEntity, NumberEntity):
     """A percentage register; the value is the read-back times the register's scale."""
 
     entity_description: NumberEntityDescription
-
-    def __init__(
-        self, coordinator: GrowattLocalCoordinator, serial: str, holding: HoldingRegister
-    ) -> None:
-        """Range, step and unit from the register document (``holding``)."""
-        super().__init__(coordinator, serial, holding, NUMBERS[holding.key])
+    descriptions = NUMBERS
 
     @property
     def native_value(self) -> float | None:

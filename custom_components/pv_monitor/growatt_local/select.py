@@ -12,8 +12,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .control_entity import ControlEntity, async_setup_controls, description_args
-from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
-from .protocol.holding import Control, HoldingRegister, controls_of_kind
+from .coordinator import GrowattLocalConfigEntry
+from .protocol.holding import Control, controls_of_kind
 
 SELECTS: Final = {
     key: SelectEntityDescription(**description_args(holding), options=[*holding.options.values()])
@@ -25,12 +25,7 @@ SELECTS: Final = {
 class HoldingSelect(ControlEntity, SelectEntity):
     """An enumerated register; options are the document's values (translated states)."""
 
-    def __init__(
-        self, coordinator: GrowattLocalCoordinator, serial: str, holding: HoldingRegister
-    ) -> None:
-        """Options from the register document (``holding.options``)."""
-        super().__init__(coordinator, serial, holding, SELECTS[holding.key])
-        self._raw_of = {option: raw for raw, option in holding.options.items()}
+    descriptions = SELECTS
 
     @property
     def current_option(self) -> str | None:
@@ -40,7 +35,8 @@ class HoldingSelect(ControlEntity, SelectEntity):
 
     async def async_select_option(self, option: str) -> None:
         """Write the raw value of ``option`` (Home Assistant checked it is one of ours)."""
-        await self.async_write_raw(self._raw_of[option])
+        raw_of = {name: raw for raw, name in self.holding.options.items()}
+        await self.async_write_raw(raw_of[option])
 
 
 async def async_setup_growatt_local(

@@ -12,8 +12,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .control_entity import ControlEntity, async_setup_controls, description_args
-from .coordinator import GrowattLocalConfigEntry, GrowattLocalCoordinator
-from .protocol.holding import Control, HoldingRegister, controls_of_kind
+from .coordinator import GrowattLocalConfigEntry
+from .protocol.holding import Control, controls_of_kind
 
 SWITCHES: Final = {
     key: SwitchEntityDescription(**description_args(holding))
@@ -25,11 +25,7 @@ SWITCHES: Final = {
 class HoldingSwitch(ControlEntity, SwitchEntity):
     """A 0/1 register: on is 1."""
 
-    def __init__(
-        self, coordinator: GrowattLocalCoordinator, serial: str, holding: HoldingRegister
-    ) -> None:
-        """The switch of ``holding`` on inverter ``serial``."""
-        super().__init__(coordinator, serial, holding, SWITCHES[holding.key])
+    descriptions = SWITCHES
 
     @property
     def is_on(self) -> bool | None:
