@@ -10,7 +10,7 @@ description class (extra fields such as ``value_fn`` go through ``**kwargs``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -40,7 +40,11 @@ from homeassistant.const import (
     UnitOfTime,
     UnitOfVolume,
 )
-from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .runtime import PlatformSetup
 
 UNIT_CLASSES: Final[dict[str, tuple[SensorDeviceClass | None, str]]] = {
     "W": (SensorDeviceClass.POWER, UnitOfPower.WATT),
@@ -114,6 +118,32 @@ async def async_last_number(sensor: RestoreSensor) -> float | None:
     if last is None or not isinstance(last.native_value, (int, float)):
         return None
     return float(last.native_value)
+
+
+def setup_per_description[C, D](
+    factory: Callable[[C, D], Entity],
+    descriptions: Sequence[D],
+    applies: Callable[[C, D], bool] = lambda _coordinator, _description: True,
+) -> PlatformSetup[C]:
+    """The set-up of a platform whose entities are known when the entry starts.
+
+    It adds ``factory(coordinator, description)`` at once for each of ``descriptions`` that
+    ``applies`` to the entry's coordinator (``entry.runtime_data``); no discovery later.
+    """
+
+    async def async_setup(
+        hass: HomeAssistant,
+        entry: ConfigEntry[C],
+        async_add_entities: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        coordinator = entry.runtime_data
+        async_add_entities(
+            factory(coordinator, description)
+            for description in descriptions
+            if applies(coordinator, description)
+        )
+
+    return async_setup
 
 
 def track_new_items[T](

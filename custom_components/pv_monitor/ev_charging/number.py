@@ -18,10 +18,9 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfTime,
 )
-from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from ..common.entity import setup_per_description
 from .const import (
     CONF_BATTERY_PRIORITY_SOC,
     CONF_MAX_CURRENT,
@@ -31,7 +30,7 @@ from .const import (
     CONF_STOP_DELAY,
     CONF_STOP_THRESHOLD,
 )
-from .coordinator import EvChargingConfigEntry
+from .coordinator import EvChargingCoordinator
 from .entity import EvEntity
 
 
@@ -117,21 +116,6 @@ SETTING_NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
 32 A (the largest single-phase wallbox circuit), delays up to an hour."""
 
 
-async def async_setup_ev_number(
-    hass: HomeAssistant,
-    entry: EvChargingConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add a number for each setting that applies to this charger."""
-    coordinator = entry.runtime_data
-    async_add_entities(
-        EvSettingNumber(coordinator, description)
-        for description in SETTING_NUMBERS
-        if (coordinator.current_entity or not description.needs_current_entity)
-        and (coordinator.battery_entity or not description.needs_battery)
-    )
-
-
 class EvSettingNumber(EvEntity, RestoreNumber):
     """One controller setting; restored after a restart, applied at once when changed."""
 
@@ -162,3 +146,15 @@ class EvSettingNumber(EvEntity, RestoreNumber):
     async def async_set_native_value(self, value: float) -> None:
         """Change the setting (ServiceValidationError when it conflicts with the others)."""
         self.coordinator.async_set_setting(self.entity_description.key, value)
+
+
+def _applies(coordinator: EvChargingCoordinator, description: EvNumberEntityDescription) -> bool:
+    """Whether the setting applies to this charger (its current entity, its battery)."""
+    return bool(
+        (coordinator.current_entity or not description.needs_current_entity)
+        and (coordinator.battery_entity or not description.needs_battery)
+    )
+
+
+async_setup_ev_number: Final = setup_per_description(EvSettingNumber, SETTING_NUMBERS, _applies)
+"""Add a number for each setting that applies to this charger."""

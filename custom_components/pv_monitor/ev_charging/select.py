@@ -5,26 +5,15 @@ from __future__ import annotations
 from typing import Final
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from ..common.entity import setup_per_description
 from .controller import Mode
-from .coordinator import EvChargingConfigEntry
 from .entity import EvRestoredEntity
 
 MODE_SELECT: Final = SelectEntityDescription(
     key="ev_mode", translation_key="ev_mode", options=[mode.value for mode in Mode]
 )
 """Charging mode: off, solar, min_solar, fast."""
-
-
-async def async_setup_ev_select(
-    hass: HomeAssistant,
-    entry: EvChargingConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add the mode select."""
-    async_add_entities([EvModeSelect(entry.runtime_data, MODE_SELECT)])
 
 
 class EvModeSelect(EvRestoredEntity, SelectEntity):
@@ -43,3 +32,7 @@ class EvModeSelect(EvRestoredEntity, SelectEntity):
     async def async_select_option(self, option: str) -> None:
         """Change the mode."""
         self.coordinator.async_set_mode(Mode(option))
+
+
+async_setup_ev_select: Final = setup_per_description(EvModeSelect, (MODE_SELECT,))
+"""Add the mode select."""

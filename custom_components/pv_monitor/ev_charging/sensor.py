@@ -12,14 +12,12 @@ from homeassistant.components.sensor import (
     SensorEntity,
     SensorEntityDescription,
 )
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from ..common.entity import async_last_number, measured_description
+from ..common.entity import async_last_number, measured_description, setup_per_description
 from .controller import Status
-from .coordinator import EvChargingConfigEntry, EvData
+from .coordinator import EvChargingCoordinator, EvData
 from .entity import EvEntity
 
 
@@ -67,21 +65,6 @@ EV_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
 estimated solar energy (kWh) delivered to the car today (resets at local midnight)."""
 
 
-async def async_setup_ev_sensor(
-    hass: HomeAssistant,
-    entry: EvChargingConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add the controller's sensors."""
-    coordinator = entry.runtime_data
-    async_add_entities(
-        EvEnergySensor(coordinator, description)
-        if description.key == ENERGY_TODAY_KEY
-        else EvSensor(coordinator, description)
-        for description in EV_SENSORS
-    )
-
-
 class EvSensor(EvEntity, SensorEntity):
     """One value of the controller."""
 
@@ -107,3 +90,16 @@ class EvEnergySensor(EvSensor, RestoreSensor):
             and dt_util.as_local(last_state.last_changed).date() == dt_util.now().date()
         ):
             self.coordinator.async_restore_energy(value)
+
+
+def _ev_sensor(
+    coordinator: EvChargingCoordinator, description: EvSensorEntityDescription
+) -> EvSensor:
+    """The sensor of ``description``: today's solar energy is restored, the rest are not."""
+    if description.key == ENERGY_TODAY_KEY:
+        return EvEnergySensor(coordinator, description)
+    return EvSensor(coordinator, description)
+
+
+async_setup_ev_sensor: Final = setup_per_description(_ev_sensor, EV_SENSORS)
+"""Add the controller's sensors."""

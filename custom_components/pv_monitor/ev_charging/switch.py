@@ -6,25 +6,14 @@ from typing import Any, Final
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import STATE_OFF
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EvChargingConfigEntry
+from ..common.entity import setup_per_description
 from .entity import EvRestoredEntity
 
 CONTROLLER_SWITCH: Final = SwitchEntityDescription(
     key="ev_surplus_charging", translation_key="ev_surplus_charging"
 )
 """On: the controller steers the charger. Off: the charger is left alone."""
-
-
-async def async_setup_ev_switch(
-    hass: HomeAssistant,
-    entry: EvChargingConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add the "Solar surplus charging" switch."""
-    async_add_entities([EvControllerSwitch(entry.runtime_data, CONTROLLER_SWITCH)])
 
 
 class EvControllerSwitch(EvRestoredEntity, SwitchEntity):
@@ -47,3 +36,7 @@ class EvControllerSwitch(EvRestoredEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop steering; the charger keeps its present state."""
         self.coordinator.async_set_enabled(False)
+
+
+async_setup_ev_switch: Final = setup_per_description(EvControllerSwitch, (CONTROLLER_SWITCH,))
+"""Add the "Solar surplus charging" switch."""

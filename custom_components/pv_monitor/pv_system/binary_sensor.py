@@ -13,10 +13,9 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import PvSystemConfigEntry, PvSystemCoordinator
+from ..common.entity import setup_per_description
+from .coordinator import PvSystemCoordinator
 from .entity import PvSystemEntity
 from .solar.anomaly import AnomalyType
 
@@ -63,15 +62,12 @@ class PvSystemAnomalySensor(PvSystemEntity, BinarySensorEntity):
         }
 
 
-async def async_setup_pv_system_binary_sensors(
-    hass: HomeAssistant,
-    entry: PvSystemConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add the PV system's anomaly sensors."""
-    coordinator = entry.runtime_data
-    async_add_entities(
-        PvSystemAnomalySensor(coordinator, description)
-        for description in ANOMALIES
-        if description.key != AnomalyType.STRING_UNDERPERFORMANCE or len(coordinator.strings) >= 2
-    )
+def _applies(coordinator: PvSystemCoordinator, description: BinarySensorEntityDescription) -> bool:
+    """Whether the anomaly applies: string comparison needs two arrays with their own sensor."""
+    return description.key != AnomalyType.STRING_UNDERPERFORMANCE or len(coordinator.strings) >= 2
+
+
+async_setup_pv_system_binary_sensors: Final = setup_per_description(
+    PvSystemAnomalySensor, ANOMALIES, _applies
+)
+"""Add the PV system's anomaly sensors."""
