@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Final
+from types import MappingProxyType
+from typing import Any, Final
+
+from .protocol.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_DATALOGGERS, DEFAULT_MAX_INVERTERS
 
 
 class ListenerMode(StrEnum):
@@ -36,6 +40,30 @@ CONF_MAX_INVERTERS: Final = "max_inverters"
 """Option: inverters per datalogger."""
 CONF_INVERTER_FAMILIES: Final = "inverter_families"
 """Option: ``{inverter serial: family}`` overrides of the automatic family detection."""
+
+OPTION_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
+    {
+        CONF_ALLOWED_DATALOGGERS: (),
+        CONF_ALLOW_REDIRECT: False,
+        CONF_MAX_CONNECTIONS: DEFAULT_MAX_CONNECTIONS,
+        CONF_ALLOW_COMMANDS: False,
+        CONF_LOCAL_COMMANDS: False,
+        CONF_MAX_DATALOGGERS: DEFAULT_MAX_DATALOGGERS,
+        CONF_MAX_INVERTERS: DEFAULT_MAX_INVERTERS,
+        CONF_INVERTER_FAMILIES: MappingProxyType({}),
+    }
+)
+"""Each option's value until the user saves the options form: what the coordinator runs
+with and what the form offers (the limits' sources at :mod:`.protocol.server`)."""
+
+
+def options_with_defaults(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with :data:`OPTION_DEFAULTS` for every option it does not set.
+
+    ``options``: an entry's options, or the options form's input.
+    """
+    return {**OPTION_DEFAULTS, **options}
+
 
 DEFAULT_HOST: Final = "0.0.0.0"
 DEFAULT_PORT: Final = 5279

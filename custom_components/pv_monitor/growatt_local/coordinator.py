@@ -45,6 +45,7 @@ from .const import (
     DEFAULT_DATA_INTERVAL,
     STALE_INTERVALS,
     ListenerMode,
+    options_with_defaults,
 )
 from .control import InverterControl
 from .counters import COUNTER_KEYS, InverterCounters, nominal_power_w
@@ -61,15 +62,7 @@ from .protocol.registers import (
     decode_device_info,
     family_of_ranges,
 )
-from .protocol.server import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_DATALOGGERS,
-    DEFAULT_MAX_INVERTERS,
-    DataloggerSession,
-    GrowattListener,
-    ListenerConfig,
-    normalise_serials,
-)
+from .protocol.server import DataloggerSession, GrowattListener, ListenerConfig, normalise_serials
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -256,10 +249,10 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             update_interval=None,
         )
         self.data = GrowattLocalData()
-        options = entry.options
+        options = options_with_defaults(entry.options)
         self.family_overrides: dict[str, InverterFamily] = {
             serial: InverterFamily(family)
-            for serial, family in options.get(CONF_INVERTER_FAMILIES, {}).items()
+            for serial, family in options[CONF_INVERTER_FAMILIES].items()
         }
         self.families: dict[str, InverterFamily] = {}
         """Families detected from records, by inverter serial: decided once, remembered
@@ -275,15 +268,13 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 proxy=entry.data[CONF_MODE] == ListenerMode.PROXY,
                 upstream_host=entry.data[CONF_UPSTREAM_HOST],
                 upstream_port=entry.data[CONF_UPSTREAM_PORT],
-                allowed_dataloggers=frozenset(
-                    normalise_serials(options.get(CONF_ALLOWED_DATALOGGERS, []))
-                ),
-                allow_redirect=options.get(CONF_ALLOW_REDIRECT, False),
-                allow_commands=options.get(CONF_ALLOW_COMMANDS, False),
-                local_commands=options.get(CONF_LOCAL_COMMANDS, False),
-                max_connections=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
-                max_dataloggers=options.get(CONF_MAX_DATALOGGERS, DEFAULT_MAX_DATALOGGERS),
-                max_inverters=options.get(CONF_MAX_INVERTERS, DEFAULT_MAX_INVERTERS),
+                allowed_dataloggers=frozenset(normalise_serials(options[CONF_ALLOWED_DATALOGGERS])),
+                allow_redirect=options[CONF_ALLOW_REDIRECT],
+                allow_commands=options[CONF_ALLOW_COMMANDS],
+                local_commands=options[CONF_LOCAL_COMMANDS],
+                max_connections=options[CONF_MAX_CONNECTIONS],
+                max_dataloggers=options[CONF_MAX_DATALOGGERS],
+                max_inverters=options[CONF_MAX_INVERTERS],
                 now=lambda: dt_util.now().replace(tzinfo=None),
             ),
             self,

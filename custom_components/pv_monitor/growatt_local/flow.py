@@ -51,13 +51,9 @@ from .const import (
     DEFAULT_UPSTREAM_HOST,
     DEFAULT_UPSTREAM_PORT,
     ListenerMode,
+    options_with_defaults,
 )
-from .protocol.server import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_DATALOGGERS,
-    DEFAULT_MAX_INVERTERS,
-    normalise_serials,
-)
+from .protocol.server import normalise_serials
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -84,11 +80,8 @@ _DEVICE_CAP_SELECTOR: Final = vol.All(
     NumberSelector(NumberSelectorConfig(min=1, max=64, step=1, mode=NumberSelectorMode.BOX)),
     vol.Coerce(int),
 )
-_CAPS: Final = (
-    (CONF_MAX_DATALOGGERS, DEFAULT_MAX_DATALOGGERS),
-    (CONF_MAX_INVERTERS, DEFAULT_MAX_INVERTERS),
-)
-"""Options capping the devices one entry creates, with their defaults."""
+_CAPS: Final = (CONF_MAX_DATALOGGERS, CONF_MAX_INVERTERS)
+"""Options capping the devices one entry creates."""
 
 _SERIAL_RE: Final = re.compile(r"[A-Z0-9]{1,30}")
 
@@ -345,8 +338,9 @@ class GrowattLocalOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and save the options."""
         options = self.config_entry.options
+        current = options_with_defaults(options)
         proxy = self.config_entry.data[CONF_MODE] == ListenerMode.PROXY
-        families: Mapping[str, str] = options.get(CONF_INVERTER_FAMILIES, {})
+        families: Mapping[str, str] = current[CONF_INVERTER_FAMILIES]
         seen: list[str] = getattr(
             getattr(self.config_entry, "runtime_data", None), "inverter_serials", []
         )
@@ -354,7 +348,8 @@ class GrowattLocalOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
 
         if user_input is not None:
-            allowed = normalise_serials(user_input.get(CONF_ALLOWED_DATALOGGERS, []))
+            chosen = options_with_defaults(user_input)
+            allowed = normalise_serials(chosen[CONF_ALLOWED_DATALOGGERS])
             if not all(is_valid_serial(serial) for serial in allowed):
                 errors[CONF_ALLOWED_DATALOGGERS] = ERROR_INVALID_SERIAL
             else:
@@ -362,21 +357,16 @@ class GrowattLocalOptionsFlow(OptionsFlow):
                 return self.async_create_entry(
                     data={
                         CONF_ALLOWED_DATALOGGERS: allowed,
-                        CONF_ALLOW_REDIRECT: proxy
-                        and bool(user_input.get(CONF_ALLOW_REDIRECT, False)),
+                        CONF_ALLOW_REDIRECT: proxy and bool(chosen[CONF_ALLOW_REDIRECT]),
                         CONF_INVERTER_FAMILIES: overrides,
-                        CONF_MAX_CONNECTIONS: int(
-                            user_input.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS)
-                        ),
-                        CONF_ALLOW_COMMANDS: proxy
-                        and bool(user_input.get(CONF_ALLOW_COMMANDS, False)),
-                        CONF_LOCAL_COMMANDS: proxy
-                        and bool(user_input.get(CONF_LOCAL_COMMANDS, False)),
-                        **{key: int(user_input.get(key, default)) for key, default in _CAPS},
+                        CONF_MAX_CONNECTIONS: int(chosen[CONF_MAX_CONNECTIONS]),
+                        CONF_ALLOW_COMMANDS: proxy and bool(chosen[CONF_ALLOW_COMMANDS]),
+                        CONF_LOCAL_COMMANDS: proxy and bool(chosen[CONF_LOCAL_COMMANDS]),
+                        **{key: int(chosen[key]) for key in _CAPS},
                     }
                 )
 
-        fields = _options_fields(options, proxy, serials, families)
+        fields = _options_fields(current, proxy, serials, families)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
@@ -393,23 +383,23 @@ class GrowattLocalOptionsFlow(OptionsFlow):
 def _options_fields(
     options: Mapping[str, Any], proxy: bool, serials: list[str], families: Mapping[str, str]
 ) -> dict[vol.Marker, Any]:
-    """Fields of the options form: allow-list, limits, proxy policy, family per inverter."""
+    """Fields of the options form: allow-list, limits, proxy policy, family per inverter.
+
+    ``options`` are the entry's with their defaults (:func:`.const.options_with_defaults`).
+    """
     fields: dict[vol.Marker, Any] = {
         vol.Optional(CONF_ALLOWED_DATALOGGERS): TextSelector(
             TextSelectorConfig(multiple=True, autocomplete="off")
         ),
     }
-    fields[
-        vol.Required(
-            CONF_MAX_CONNECTIONS,
-            default=options.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
-        )
-    ] = _MAX_CONNECTIONS_SELECTOR
-    for key, default in _CAPS:
-        fields[vol.Required(key, default=options.get(key, default))] = _DEVICE_CAP_SELECTOR
+    fields[vol.Required(CONF_MAX_CONNECTIONS, default=options[CONF_MAX_CONNECTIONS])] = (
+        _MAX_CONNECTIONS_SELECTOR
+    )
+    for key in _CAPS:
+        fields[vol.Required(key, default=options[key])] = _DEVICE_CAP_SELECTOR
     if proxy:
         for key in (CONF_ALLOW_REDIRECT, CONF_ALLOW_COMMANDS, CONF_LOCAL_COMMANDS):
-            fields[vol.Required(key, default=options.get(key, False))] = BooleanSelector()
+            fields[vol.Required(key, default=options[key])] = BooleanSelector()
     if serials:
         fields[vol.Optional(CONF_FAMILY_INVERTER)] = SelectSelector(
             SelectSelectorConfig(options=serials, mode=SelectSelectorMode.DROPDOWN)
