@@ -20,7 +20,7 @@ and tests, and the OpenAPI V1 documentation as quoted in ``GrowattPublicApiPy``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 import hashlib
@@ -255,6 +255,27 @@ def _list(value: Any, what: str) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)]
 
 
+class _PlantIdentity(TypedDict):
+    plant_id: str
+    name: str
+
+
+def _listed_plants(
+    items: Any, id_key: str, name_key: str
+) -> Iterator[tuple[_PlantIdentity, dict[str, Any]]]:
+    """The items of a plant-list answer that name a plant id, with the plant's id and name.
+
+    The name is the id where the item gives none (both APIs' lists are read alike).
+
+    Raises:
+        GrowattUnavailableError: ``items`` is not a list.
+    """
+    for item in _list(items, "plant list"):
+        if id_key in item:
+            plant_id = str(item[id_key])
+            yield {"plant_id": plant_id, "name": str(item.get(name_key) or plant_id)}, item
+
+
 @dataclass(frozen=True, slots=True)
 class ShinePhoneRead:
     """One ShinePhone request for a device's values and where they stand in the answer."""
@@ -448,16 +469,14 @@ class GrowattShinePhoneClient(_HttpClient):
         back = _dict(_dict(answer, "plant list").get("back"), "plant list")
         return [
             Plant(
-                plant_id=str(item["plantId"]),
-                name=str(item.get("plantName") or item["plantId"]),
+                **identity,
                 current_power=parse_power(item.get("currentPower")),
                 energy_today=parse_energy(item.get("todayEnergy")),
                 energy_total=parse_energy(item.get("totalEnergy")),
                 energy_total_step=parse_energy_step(item.get("totalEnergy")),
                 peak_power=parse_number(item.get("plantPower")),
             )
-            for item in _list(back.get("data", []), "plant list")
-            if "plantId" in item
+            for identity, item in _listed_plants(back.get("data", []), "plantId", "plantName")
         ]
 
     async def plant(self, plant_id: str) -> Plant:
@@ -612,8 +631,7 @@ class GrowattOpenApiClient(_HttpClient):
         data = _dict(await self._call("GET", "plant/list"), "plant list")
         return [
             Plant(
-                plant_id=str(item["plant_id"]),
-                name=str(item.get("name") or item["plant_id"]),
+                **identity,
                 energy_total=parse_energy(item.get("total_energy")),
                 peak_power=parse_number(item.get("peak_power")),
                 location={
@@ -622,8 +640,7 @@ class GrowattOpenApiClient(_HttpClient):
                     if key in item
                 },
             )
-            for item in _list(data.get("plants", []), "plant list")
-            if "plant_id" in item
+            for identity, item in _listed_plants(data.get("plants", []), "plant_id", "name")
         ]
 
     async def plant(self, plant_id: str) -> Plant:
