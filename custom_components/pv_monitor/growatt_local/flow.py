@@ -33,6 +33,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util.network import is_host_valid
 import voluptuous as vol
 
+from ..common.flow import ERROR_INVALID_HOST, checked_host
 from ..const import CONF_KIND, DOMAIN, EntryKind
 from .const import (
     CONF_ALLOW_COMMANDS,
@@ -61,7 +62,6 @@ STEP_GROWATT_PROXY: Final = "growatt_proxy"
 
 ERROR_PORT_IN_USE: Final = "port_in_use"
 ERROR_CANNOT_BIND: Final = "cannot_bind"
-ERROR_INVALID_HOST: Final = "invalid_host"
 ERROR_INVALID_SERIAL: Final = "invalid_serial"
 
 FAMILY_AUTO: Final = "auto"
@@ -243,11 +243,9 @@ class GrowattLocalFlowMixin(ConfigFlow):
         """Ask where the Growatt cloud server is, for proxy mode."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            upstream_host = user_input[CONF_UPSTREAM_HOST].strip()
             # Syntax only: the cloud may be unreachable (or DNS offline) right now.
-            if not is_host_valid(upstream_host):
-                errors[CONF_UPSTREAM_HOST] = ERROR_INVALID_HOST
-            else:
+            upstream_host = checked_host(user_input, CONF_UPSTREAM_HOST, errors)
+            if not errors:
                 self._growatt_local[CONF_UPSTREAM_HOST] = upstream_host
                 self._growatt_local[CONF_UPSTREAM_PORT] = user_input[CONF_UPSTREAM_PORT]
                 return self._async_create_growatt_local_entry()
