@@ -2,13 +2,16 @@
 // (scripts/browser/dashboard/run starts one with scripts/develop --reset).
 //
 //   node browser_test.mjs [--url http://127.0.0.1:8123] [--out DIR] [--energy] [--add-entries]
+//                         [--browser-tz ZONE]
 //
 // Logs in as dev/dev, creates the dashboard through the repair issue's fix flow (the user's
 // consent), then opens every generated view at desktop and phone width (light, and the
 // overview dark too) and asserts: every card of the view's config rendered (as many hui-card
 // elements with content as cards), no "Custom element doesn't exist" and no hui-error-card,
 // no entity shown is `unavailable`, and each of the day's totals (statistic cards) equals the
-// recorder's statistic for the day (recorder/statistic_during_period, change) within 1 %.
+// recorder's statistic for the day (recorder/statistic_during_period, calendar day in the home's
+// time zone, change) within 1 %. The browser runs in the home's time zone (Home Assistant's
+// time_zone; --browser-tz overrides it): the energy date picker's "today" is the browser's day.
 // --energy first sets the Energy dashboard's sources (grid from the meter, solar from the
 // inverters) so the energy cards are generated too; --add-entries adds a PV system and an EV
 // charger through the config flow so that every kind of view exists. Screenshots go to DIR
@@ -84,8 +87,16 @@ async function createDashboard(tokens, hassCall) {
   return "created by the fix flow";
 }
 
+// The browser runs in the home's time zone (Home Assistant's `time_zone`), as a user at home
+// does: the energy date picker's "today" is the browser's day (the frontend's default time
+// zone setting is "local"), the recorder's calendar day is the server's. --browser-tz ZONE
+// overrides it (e.g. UTC, to see the two days differ).
+let TIME_ZONE = opt("--browser-tz", null);
+
 async function openPage(browser, tokens, viewport, colorScheme = "light") {
-  const context = await browser.newContext({ viewport, colorScheme, locale: "en-US" });
+  const context = await browser.newContext({
+    viewport, colorScheme, locale: "en-US", ...(TIME_ZONE ? { timezoneId: TIME_ZONE } : {}),
+  });
   await context.addInitScript((t) => {
     localStorage.setItem("hassTokens", JSON.stringify(t));
   }, tokens);
@@ -173,13 +184,28 @@ async function checkTotals(page, view, label) {
       types: ["change"],
     });
     const expected = recorder.change ?? 0;
+    // What a card following the energy date picker asks: the browser's own day.
+    const browserDay = await page.evaluate(async (id) => {
+      const start = new Date();
+      start.setHours(0, 0, 0, 0);
+      const end = new Date(start);
+      end.setDate(end.getDate() + 1);
+      const r = await document.querySelector("home-assistant").hass.callWS({
+        type: "recorder/statistic_during_period", statistic_id: id, types: ["change"],
+        fixed_period: { start_time: start.toISOString(), end_time: end.toISOString() },
+      });
+      return { start: start.toISOString(), change: r.change ?? 0 };
+    }, card.entity);
     const text = String(shownValues[i] ?? "");
     const shown = text === "" ? Number.NaN : Number(text.replace(/,/g, ""));
     // The card rounds to the sensor's display precision: allow that step or 1 %.
     const decimals = (String(shownValues[i]).split(".")[1] ?? "").length;
     const step = 0.5 * 10 ** -decimals;
     const ok = Number.isFinite(shown) && Math.abs(shown - expected) <= Math.max(TOLERANCE * Math.abs(expected), step + 1e-9);
-    rows.push({ entity: card.entity, name: card.name, shown: shownValues[i], recorder: expected, ok });
+    rows.push({ entity: card.entity, name: card.name, shown: shownValues[i], recorder: expected,
+      browserDay: browserDay.change, browserDayStart: browserDay.start, ok });
+    console.log(`     ${label}: ${card.entity} card ${shownValues[i]}, recorder today ${expected.toFixed(3)}` +
+      ` (the browser's day from ${browserDay.start}: ${browserDay.change.toFixed(3)})`);
     if (!ok) fail(`${label}: ${card.entity} shows ${shownValues[i]}, recorder change today ${expected}`);
   }
   return rows;
@@ -290,6 +316,10 @@ async function main() {
   });
   const report = { created: null, passes: [] };
   try {
+    const homeZone = (await api(tokens, "GET", "/api/config")).time_zone;
+    TIME_ZONE ??= homeZone;
+    report.timeZones = { home: homeZone, browser: TIME_ZONE };
+    console.log(`ok   home time zone ${homeZone}, browser time zone ${TIME_ZONE}`);
     let { context, page } = await openPage(browser, tokens, VIEWPORTS.desktop);
     report.created = await createDashboard(tokens, (m) => callWS(page, m));
     report.selfCheck = await selfCheck(page);
