@@ -13,7 +13,7 @@
 // time zone, change) within 1 %. The browser runs in the home's time zone (Home Assistant's
 // time_zone; --browser-tz overrides it): the energy date picker's "today" is the browser's day.
 // --energy first sets the Energy dashboard's sources (grid from the meter, solar from the
-// inverters) so the energy cards are generated too; --add-entries adds a PV system and an EV
+// inverters with the PV system's forecast) so the energy cards are generated too; --add-entries adds a PV system and an EV
 // charger through the config flow so that every kind of view exists. Screenshots go to DIR
 // (default out/).
 import { chromium } from "playwright-core";
@@ -309,6 +309,12 @@ async function setEnergyPrefs(page, dash) {
   const imp = stats.filter((id) => /import/.test(id));
   const exp = stats.filter((id) => /export/.test(id));
   const solar = stats.filter((id) => !imp.includes(id) && !exp.includes(id));
+  // The PV system's forecast (its entry provides the energy platform's solar forecast), so
+  // that the solar graph shows today against the forecast.
+  const registry = await callWS(page, { type: "config/entity_registry/list" });
+  const forecastEntries = [...new Set(registry
+    .filter((e) => e.platform === "pv_monitor" && e.translation_key === "forecast_energy_today")
+    .map((e) => e.config_entry_id))];
   await callWS(page, {
     type: "energy/save_prefs",
     energy_sources: [
@@ -318,7 +324,10 @@ async function setEnergyPrefs(page, dash) {
         flow_to: exp.map((id) => ({ stat_energy_to: id, stat_compensation: null, entity_energy_price: null, number_energy_price: null })),
         cost_adjustment_day: 0,
       }] : []),
-      ...solar.map((id) => ({ type: "solar", stat_energy_from: id, config_entry_solar_forecast: null })),
+      ...solar.map((id) => ({
+        type: "solar", stat_energy_from: id,
+        config_entry_solar_forecast: forecastEntries.length ? forecastEntries : null,
+      })),
     ],
   });
 }
