@@ -79,6 +79,10 @@ async function checkForecastSelectable(page, url) {
   check(await option.evaluate((box) => box.checked), "... and chosen (its check box is ticked)");
   await shot(page, "energy-forecast-choice");
   await page.keyboard.press("Escape");
+  // Closing a dialog goes back in the history (the frontend pushed a state for it): let that
+  // happen now, not during the next page.goto (it would take the page back here).
+  await option.waitFor({ state: "detached" });
+  await page.waitForTimeout(1000);
 }
 
 async function dashboardSolar(page) {
@@ -178,17 +182,20 @@ async function checkIndicators(page, url, ours, producedToday) {
   const device = ours.find((e) => e.entity_id === "sensor.roof_performance_ratio_today")?.device_id;
   if (device) {
     // The frontend can abort a full navigation while it is still routing the previous
-    // page (net::ERR_ABORTED): try again, at most twice.
+    // page (net::ERR_ABORTED), or take the page back to where it was: try again, at most
+    // twice, until the device page shows the indicator.
     for (let attempt = 0; ; attempt += 1) {
       try {
         await page.goto(`${url}/config/devices/device/${device}`);
+        await page.getByText("Performance ratio today").first().waitFor({ timeout: 30_000 });
         break;
       } catch (err) {
-        if (attempt >= 2 || !String(err).includes("ERR_ABORTED")) throw err;
+        const retry = String(err).includes("ERR_ABORTED") || err.name === "TimeoutError";
+        if (attempt >= 2 || !retry) throw err;
+        console.log(`(device page: ${String(err).split("\n")[0]} at ${page.url()}; again)`);
         await page.waitForTimeout(1000);
       }
     }
-    await page.getByText("Performance ratio today").first().waitFor();
     await shot(page, "pv-system-device");
   }
 }

@@ -26,11 +26,19 @@ DEMO_SERIAL = "XGD6CBJ22W"
 """The template datalogger: a ShineWiFi-X with a MIN TL-X inverter (CUK4CBQ05E) and its
 grid meter, captured by grott (``tests/fixtures/growatt/frames/grott_*``)."""
 
-PV_SPLIT = (0.55, 0.45)
-"""Share of PV1 / PV2 in the PV power (the captured record: 736.5 W / 573.5 W)."""
+STRINGS = ("pv1", "pv2", "pv3", "pv4")
+"""The string inputs a record may carry; each gets its captured share of the PV power."""
 DC_EFFICIENCY = 0.97
 """AC / DC power of the inverter (the capture: 1,829.7 W AC from 2,004.4 W DC = 0.913 with
 its two strings' losses; a MIN's European efficiency is about 0.97)."""
+
+
+def _read(registers: dict[int, int], spec: RegisterSpec) -> float:
+    if spec.words == 2:
+        raw = (registers.get(spec.register, 0) << 16) | registers.get(spec.register + 1, 0)
+    else:
+        raw = registers.get(spec.register, 0)
+    return raw * spec.scale
 
 
 def _write(registers: dict[int, int], spec: RegisterSpec, value: float) -> None:
@@ -53,6 +61,13 @@ class DemoInverter:
         self.record = parse_record(frame)
         family = detect_family(self.record.registers)
         self.specs = {spec.key: spec for spec in FAMILY_MAPS[family]}
+        self.captured = {
+            key: _read(self.record.registers, spec) for key, spec in self.specs.items()
+        }
+        powers = {pv: self.captured.get(f"{pv}_power", 0.0) for pv in STRINGS}
+        # Each string's share of the PV power as captured (the template record: PV1 736.5 W,
+        # PV2 573.5 W, PV3 691.0 W).
+        self.split = {pv: power / sum(powers.values()) for pv, power in powers.items() if power > 0}
         self.epoch = epoch
         self.state = state
         self.base = {
@@ -77,20 +92,24 @@ class DemoInverter:
         dc = pv / DC_EFFICIENCY
         values: dict[str, float] = {
             "ac_power": pv,
+            "ac_l1_power": pv,  # a single-phase MIN: all of it on L1
+            "ac_l1_current": pv / (self.captured.get("ac_l1_voltage") or 230.0),
             "pv_power": dc,
-            "pv1_power": dc * PV_SPLIT[0],
-            "pv2_power": dc * PV_SPLIT[1],
             "grid_import_power": max(load - pv, 0.0),
             "grid_export_power": max(pv - load, 0.0),
             "load_power": load,
             "energy_today": today["pv"],
             "pv_energy_today": today["pv"] / DC_EFFICIENCY,
-            "pv1_energy_today": today["pv"] / DC_EFFICIENCY * PV_SPLIT[0],
-            "pv2_energy_today": today["pv"] / DC_EFFICIENCY * PV_SPLIT[1],
             "grid_import_energy_today": today["import_t1"] + today["import_t2"],
             "grid_export_energy_today": today["export_t1"] + today["export_t2"],
             "load_energy_today": today["load"],
         }
+        for string in STRINGS:  # strings the capture has not stay at 0
+            share = self.split.get(string, 0.0)
+            voltage = self.captured.get(f"{string}_voltage") or 1.0
+            values[f"{string}_power"] = dc * share
+            values[f"{string}_current"] = dc * share / voltage if share else 0.0
+            values[f"{string}_energy_today"] = today["pv"] / DC_EFFICIENCY * share
         grid_in = total["import_t1"] + total["import_t2"]
         grid_out = total["export_t1"] + total["export_t2"]
         for key, delta in (

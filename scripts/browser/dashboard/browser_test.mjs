@@ -2,15 +2,18 @@
 // (scripts/browser/dashboard/run starts one with scripts/develop --reset).
 //
 //   node browser_test.mjs [--url http://127.0.0.1:8123] [--out DIR] [--energy] [--add-entries]
+//                         [--browser-tz ZONE]
 //
 // Logs in as dev/dev, creates the dashboard through the repair issue's fix flow (the user's
 // consent), then opens every generated view at desktop and phone width (light, and the
 // overview dark too) and asserts: every card of the view's config rendered (as many hui-card
 // elements with content as cards), no "Custom element doesn't exist" and no hui-error-card,
 // no entity shown is `unavailable`, and each of the day's totals (statistic cards) equals the
-// recorder's statistic for the day (recorder/statistic_during_period, change) within 1 %.
+// recorder's statistic for the day (recorder/statistic_during_period, calendar day in the home's
+// time zone, change) within 1 %. The browser runs in the home's time zone (Home Assistant's
+// time_zone; --browser-tz overrides it): the energy date picker's "today" is the browser's day.
 // --energy first sets the Energy dashboard's sources (grid from the meter, solar from the
-// inverters) so the energy cards are generated too; --add-entries adds a PV system and an EV
+// inverters with the PV system's forecast) so the energy cards are generated too; --add-entries adds a PV system and an EV
 // charger through the config flow so that every kind of view exists. Screenshots go to DIR
 // (default out/).
 import { chromium } from "playwright-core";
@@ -84,8 +87,16 @@ async function createDashboard(tokens, hassCall) {
   return "created by the fix flow";
 }
 
+// The browser runs in the home's time zone (Home Assistant's `time_zone`), as a user at home
+// does: the energy date picker's "today" is the browser's day (the frontend's default time
+// zone setting is "local"), the recorder's calendar day is the server's. --browser-tz ZONE
+// overrides it (e.g. UTC, to see the two days differ).
+let TIME_ZONE = opt("--browser-tz", null);
+
 async function openPage(browser, tokens, viewport, colorScheme = "light") {
-  const context = await browser.newContext({ viewport, colorScheme, locale: "en-US" });
+  const context = await browser.newContext({
+    viewport, colorScheme, locale: "en-US", ...(TIME_ZONE ? { timezoneId: TIME_ZONE } : {}),
+  });
   await context.addInitScript((t) => {
     localStorage.setItem("hassTokens", JSON.stringify(t));
   }, tokens);
@@ -152,8 +163,27 @@ async function checkView(page, view, label, url = `${BASE}/pv-monitor/${view.pat
   return { cards: cards.length, rendered, entities: shown.length, unavailable: bad };
 }
 
-/** The statistic cards' numbers against the recorder's change for the day. */
-async function checkTotals(page, view, label) {
+/** The recorder's change today (calendar day, the home's time zone) of every statistic card. */
+async function recorderToday(page, view) {
+  const stats = cardsOf(view).filter((c) => c.type === "statistic");
+  const changes = [];
+  for (const card of stats) {
+    const recorder = await callWS(page, {
+      type: "recorder/statistic_during_period",
+      statistic_id: card.entity,
+      calendar: { period: "day" },
+      types: ["change"],
+    });
+    changes.push(recorder.change ?? 0);
+  }
+  return changes;
+}
+
+/** The statistic cards' numbers against the recorder's change for the day, asked before the
+ * view was opened (`before`) and again after the cards showed their numbers: the recorder
+ * compiles new 5-minute statistics every 5 minutes, so the card's number must equal one of
+ * the two (they differ only when a compilation fell in between). */
+async function checkTotals(page, view, label, before) {
   const stats = cardsOf(view).filter((c) => c.type === "statistic");
   let shownValues = [];
   for (let tries = 0; tries < 40; tries++) {
@@ -164,23 +194,37 @@ async function checkTotals(page, view, label) {
     await page.waitForTimeout(500);
   }
   if (shownValues.length !== stats.length) fail(`${label}: ${shownValues.length} of ${stats.length} statistic cards`);
+  const after = await recorderToday(page, view);
   const rows = [];
   for (const [i, card] of stats.entries()) {
-    const recorder = await callWS(page, {
-      type: "recorder/statistic_during_period",
-      statistic_id: card.entity,
-      calendar: { period: "day" },
-      types: ["change"],
-    });
-    const expected = recorder.change ?? 0;
+    // What a card following the energy date picker asks: the browser's own day.
+    const browserDay = await page.evaluate(async (id) => {
+      const start = new Date();
+      start.setHours(0, 0, 0, 0);
+      const end = new Date(start);
+      end.setDate(end.getDate() + 1);
+      const r = await document.querySelector("home-assistant").hass.callWS({
+        type: "recorder/statistic_during_period", statistic_id: id, types: ["change"],
+        fixed_period: { start_time: start.toISOString(), end_time: end.toISOString() },
+      });
+      return { start: start.toISOString(), change: r.change ?? 0 };
+    }, card.entity);
     const text = String(shownValues[i] ?? "");
     const shown = text === "" ? Number.NaN : Number(text.replace(/,/g, ""));
     // The card rounds to the sensor's display precision: allow that step or 1 %.
-    const decimals = (String(shownValues[i]).split(".")[1] ?? "").length;
+    const decimals = (text.split(".")[1] ?? "").length;
     const step = 0.5 * 10 ** -decimals;
-    const ok = Number.isFinite(shown) && Math.abs(shown - expected) <= Math.max(TOLERANCE * Math.abs(expected), step + 1e-9);
-    rows.push({ entity: card.entity, name: card.name, shown: shownValues[i], recorder: expected, ok });
-    if (!ok) fail(`${label}: ${card.entity} shows ${shownValues[i]}, recorder change today ${expected}`);
+    const close = (expected) =>
+      Number.isFinite(shown) && Math.abs(shown - expected) <= Math.max(TOLERANCE * Math.abs(expected), step + 1e-9);
+    const ok = close(before[i]) || close(after[i]);
+    const expected = close(before[i]) ? before[i] : after[i];
+    rows.push({ entity: card.entity, name: card.name, shown: shownValues[i], recorder: expected,
+      recorderBefore: before[i], recorderAfter: after[i],
+      browserDay: browserDay.change, browserDayStart: browserDay.start, ok });
+    console.log(`     ${label}: ${card.entity} card ${text}, recorder today ${before[i].toFixed(3)}` +
+      ` (before) ${after[i].toFixed(3)} (after); the browser's day from ${browserDay.start}: ` +
+      `${browserDay.change.toFixed(3)}`);
+    if (!ok) fail(`${label}: ${card.entity} shows ${text}, recorder change today ${before[i]} / ${after[i]}`);
   }
   return rows;
 }
@@ -265,6 +309,12 @@ async function setEnergyPrefs(page, dash) {
   const imp = stats.filter((id) => /import/.test(id));
   const exp = stats.filter((id) => /export/.test(id));
   const solar = stats.filter((id) => !imp.includes(id) && !exp.includes(id));
+  // The PV system's forecast (its entry provides the energy platform's solar forecast), so
+  // that the solar graph shows today against the forecast.
+  const registry = await callWS(page, { type: "config/entity_registry/list" });
+  const forecastEntries = [...new Set(registry
+    .filter((e) => e.platform === "pv_monitor" && e.translation_key === "forecast_energy_today")
+    .map((e) => e.config_entry_id))];
   await callWS(page, {
     type: "energy/save_prefs",
     energy_sources: [
@@ -274,7 +324,10 @@ async function setEnergyPrefs(page, dash) {
         flow_to: exp.map((id) => ({ stat_energy_to: id, stat_compensation: null, entity_energy_price: null, number_energy_price: null })),
         cost_adjustment_day: 0,
       }] : []),
-      ...solar.map((id) => ({ type: "solar", stat_energy_from: id, config_entry_solar_forecast: null })),
+      ...solar.map((id) => ({
+        type: "solar", stat_energy_from: id,
+        config_entry_solar_forecast: forecastEntries.length ? forecastEntries : null,
+      })),
     ],
   });
 }
@@ -290,6 +343,10 @@ async function main() {
   });
   const report = { created: null, passes: [] };
   try {
+    const homeZone = (await api(tokens, "GET", "/api/config")).time_zone;
+    TIME_ZONE ??= homeZone;
+    report.timeZones = { home: homeZone, browser: TIME_ZONE };
+    console.log(`ok   home time zone ${homeZone}, browser time zone ${TIME_ZONE}`);
     let { context, page } = await openPage(browser, tokens, VIEWPORTS.desktop);
     report.created = await createDashboard(tokens, (m) => callWS(page, m));
     report.selfCheck = await selfCheck(page);
@@ -312,8 +369,9 @@ async function main() {
       const views = scheme === "dark" ? dash.views.slice(0, 1) : dash.views;
       for (const view of views) {
         const label = `${view.path} ${size} ${scheme}`;
+        const before = view.path === "overview" ? await recorderToday(page, view) : null;
         const result = await checkView(page, view, label);
-        if (view.path === "overview") result.totals = await checkTotals(page, view, label);
+        if (before) result.totals = await checkTotals(page, view, label, before);
         const file = join(OUT, `${view.path}-${size}-${scheme}.png`);
         await page.screenshot({ path: file, fullPage: true });
         report.passes.push({ label, darkMode: opened, ...result, screenshot: file });
