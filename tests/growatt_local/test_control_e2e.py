@@ -124,6 +124,11 @@ async def test_timeout_keeps_old_state(hass: HomeAssistant, free_port: int) -> N
     assert err.value.translation_key == "command_timeout"
     assert hass.states.get(RATE).state == "100"
     assert dongle.registers[3] == 100
+    # The diagnostics download tells the story: one retry, one timeout, the read-back kept.
+    diagnostics = entry.runtime_data.diagnostics()
+    assert diagnostics["commands"]["retries"] == 1
+    assert diagnostics["commands"]["timeouts"] == 1
+    assert diagnostics["inverters"][INVERTER]["control_registers"]["3"] == 100
     await dongle.close()
 
 

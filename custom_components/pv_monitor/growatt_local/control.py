@@ -162,6 +162,11 @@ class InverterControl:
         state = self.inverters.get(serial)
         return state.values.get(register) if state is not None else None
 
+    def registers(self, serial: str) -> dict[int, int]:
+        """Every read-back raw value of the inverter, by register (diagnostics)."""
+        state = self.inverters.get(serial)
+        return dict(state.values) if state is not None else {}
+
     def available(self, serial: str) -> bool:
         """Whether the inverter's control entities can be used now."""
         return self.commands.commands_available(serial)

@@ -9,7 +9,7 @@ of one inverter never rewrites the states of the others).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 import logging
 from typing import Any
@@ -827,6 +827,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                 name: getattr(self.listener.stats, name) for name in self.listener.stats.__slots__
             },
             "defences": self.guard.diagnostics(),
+            "commands": asdict(self.listener.command_stats),
             "dataloggers": {
                 serial: {
                     "protocol": logger.protocol,
@@ -856,6 +857,10 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
                     "history_pending": len(inverter.pending_history),
                     "history_implausible": inverter.history_implausible,
                     **inverter.counters.diagnostics(),
+                    "control_registers": {
+                        str(register): raw
+                        for register, raw in sorted(self.control.registers(serial).items())
+                    },
                 }
                 for serial, inverter in self.data.inverters.items()
             },
