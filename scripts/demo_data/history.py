@@ -43,6 +43,14 @@ STATISTICS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
     f"{METER_ID}_energy_export_total": ("meter", ("export_t1", "export_t2"), "kWh", "energy"),
     f"{METER_ID}_mbus1_gas": ("meter", ("gas",), "m³", "volume"),
 }
+RESOLUTION: dict[str, float] = {
+    # what the live sensor can show: the replays send the counters rounded to this
+    "growatt": 0.1,  # the inverter's energy registers count 0.1 kWh (demo_data.inverter)
+    "meter": 0.001,  # the P1 telegram's counters have three decimals (replay_p1's template)
+}
+"""Resolution of each source's counters. The imported history is rounded to it as well:
+unrounded, the last imported hour and the sensor's first state (27236.44 against the
+register's 27236.4 kWh) made the first hour the recorder compiled itself -0.04 kWh."""
 WAIT_SECONDS = 120.0
 COMPILE_WAIT_SECONDS = 420.0  # the first 5-minute statistics: the next 5-minute boundary + ~10 s
 PV_SYSTEM_TITLE = "Roof"  # demo_data.prepare
@@ -53,10 +61,16 @@ def say(text: str) -> None:
     print(f"develop: {text}", file=sys.stderr, flush=True)
 
 
-def reading(epoch: datetime, when: datetime, counters: tuple[str, ...]) -> float:
-    """The demo counter (sum of ``counters``) at ``when``, as the replays send it."""
+def reading(
+    epoch: datetime, when: datetime, counters: tuple[str, ...], resolution: float = 0.001
+) -> float:
+    """The demo counter (sum of ``counters``) at ``when``, as the replays send it.
+
+    Rounded to the source's ``resolution`` (:data:`RESOLUTION`).
+    """
     values = profile.counters_at(epoch, when)
-    return sum(values[name] for name in counters)
+    total = sum(values[name] for name in counters)
+    return round(round(total / resolution) * resolution, 6)
 
 
 async def _entity_ids(api: HomeAssistantApi) -> dict[str, str]:
@@ -98,14 +112,16 @@ async def _first_state(
     return None
 
 
-def rows(epoch: datetime, first: datetime, counters: tuple[str, ...]) -> list[dict[str, Any]]:
+def rows(
+    epoch: datetime, first: datetime, counters: tuple[str, ...], resolution: float
+) -> list[dict[str, Any]]:
     """Hourly rows from ``epoch`` up to the hour of ``first`` (excluded), sums from 0."""
     out = []
     hour = epoch
-    zero = reading(epoch, epoch, counters)
+    zero = reading(epoch, epoch, counters, resolution)
     end = first.replace(minute=0, second=0, microsecond=0)
     while hour < end:
-        value = reading(epoch, hour + timedelta(hours=1), counters)
+        value = reading(epoch, hour + timedelta(hours=1), counters, resolution)
         out.append(
             {"start": hour.isoformat(), "state": round(value, 3), "sum": round(value - zero, 3)}
         )
@@ -137,7 +153,8 @@ async def _first_short_term(
 async def _import_one(
     api: HomeAssistantApi, epoch: datetime, unique_id: str, entity_id: str
 ) -> int:
-    _, counters, unit, unit_class = STATISTICS[unique_id]
+    source, counters, unit, unit_class = STATISTICS[unique_id]
+    resolution = RESOLUTION[source]
     deadline = time.monotonic() + WAIT_SECONDS
     first = None
     while first is None and time.monotonic() < deadline:
@@ -151,7 +168,7 @@ async def _import_one(
     if start is None:
         say(f"history: the recorder compiled no statistics of {entity_id}: no history for it")
         return 0
-    stats = rows(epoch, first[0], counters)
+    stats = rows(epoch, first[0], counters, resolution)
     if stats:
         await api.call(
             {
@@ -173,7 +190,7 @@ async def _import_one(
                 "type": "recorder/adjust_sum_statistics",
                 "statistic_id": entity_id,
                 "start_time": start.isoformat(),
-                "adjustment": first[1] - reading(epoch, epoch, counters),
+                "adjustment": first[1] - reading(epoch, epoch, counters, resolution),
                 "adjustment_unit_of_measurement": unit,
             }
         )
