@@ -82,24 +82,36 @@ class FakeCommands:
 
 
 async def _start(
-    hass: HomeAssistant, port: int, fake: FakeCommands, **options: Any
+    hass: HomeAssistant, port: int, fake: FakeCommands, *, read: bool = True, **options: Any
 ) -> tuple[MockConfigEntry, FakeDongle]:
-    """Set up an entry with ``fake`` as its listener's commands; one TL-X record arrives."""
+    """Set up an entry with ``fake`` as its listener's commands; one TL-X record arrives.
+
+    With ``read``, time then passes until the registers' first read is due.
+    """
     entry = make_entry(port, **options)
     await setup_entry(hass, entry)
     entry.runtime_data.control.commands = fake
-    dongle = await _send_record(hass, port)
+    dongle = await (_send_record if read else _deliver_record)(hass, port)
     return entry, dongle
 
 
-async def _send_record(
+async def _deliver_record(
     hass: HomeAssistant, port: int, dongle: FakeDongle | None = None
 ) -> FakeDongle:
+    """One TL-X record from ``dongle`` (a new connection if None), acknowledged."""
     record = capture(TLX_RECORD).raw
     dongle = dongle or await FakeDongle.connect(port)
     await dongle.send(record)
     await dongle.expect_raw(messages.ack(decode_frame(record)))
     await hass.async_block_till_done()
+    return dongle
+
+
+async def _send_record(
+    hass: HomeAssistant, port: int, dongle: FakeDongle | None = None
+) -> FakeDongle:
+    """One TL-X record, then :data:`READ_DELAY` passes (a due read runs)."""
+    dongle = await _deliver_record(hass, port, dongle)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=READ_DELAY + 1))
     await hass.async_block_till_done(wait_background_tasks=True)
     return dongle
@@ -121,14 +133,7 @@ def _entity(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> str:
 async def test_entities_created_after_read(hass: HomeAssistant, free_port: int) -> None:
     """A TL-X record: 30 s later one read of 0-3 and 122-123, then its four entities."""
     fake = FakeCommands(TLX_HOLDING)
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
-    entry.runtime_data.control.commands = fake
-    record = capture(TLX_RECORD).raw
-    dongle = await FakeDongle.connect(free_port)
-    await dongle.send(record)
-    await dongle.expect_raw(messages.ack(decode_frame(record)))
-    await hass.async_block_till_done()
+    entry, dongle = await _start(hass, free_port, fake, read=False)
     assert fake.reads == []
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=READ_DELAY - 1))
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -197,14 +202,7 @@ async def test_no_entities_when_read_times_out(
 async def test_datalogger_gone_before_the_read(hass: HomeAssistant, free_port: int) -> None:
     """Commands unavailable when the read is due: nothing is sent; the next record reads."""
     fake = FakeCommands(TLX_HOLDING)
-    entry = make_entry(free_port)
-    await setup_entry(hass, entry)
-    entry.runtime_data.control.commands = fake
-    record = capture(TLX_RECORD).raw
-    dongle = await FakeDongle.connect(free_port)
-    await dongle.send(record)
-    await dongle.expect_raw(messages.ack(decode_frame(record)))
-    await hass.async_block_till_done()
+    entry, dongle = await _start(hass, free_port, fake, read=False)
     fake.available = False
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=READ_DELAY + 1))
     await hass.async_block_till_done(wait_background_tasks=True)
