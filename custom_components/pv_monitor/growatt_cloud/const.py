@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 CONF_AUTH_TYPE: Final = "auth_type"
 """Entry data: :class:`~.models.AuthType` value."""
@@ -46,3 +47,13 @@ CLOUD_MAX_POWER_KW: Final = 50.0
 """Largest power (kW) behind one cloud energy counter of a device: the largest inverters the
 cloud kind reads (MID/MOD TL3-X up to 50 kW); grid and load counters use the household
 connection's :data:`~..common.counter.METER_MAX_POWER_KW`."""
+
+
+def entry_plants(data: Mapping[str, Any]) -> dict[str, str]:
+    """``{plant id: name}`` of an entry's data, in either shape (account or one plant)."""
+    if isinstance(plants := data.get(CONF_PLANTS), dict) and plants:
+        return {str(k): str(v) for k, v in plants.items()}
+    if isinstance(ids := data.get(CONF_PLANT_IDS), list) and ids:
+        return {str(plant_id): str(plant_id) for plant_id in ids}
+    plant_id = str(data[CONF_PLANT_ID])
+    return {plant_id: str(data.get(CONF_PLANT_NAME) or plant_id)}

@@ -53,16 +53,13 @@ from .const import (
     CLOUD_MAX_POWER_KW,
     CONF_DAILY_BUDGET,
     CONF_PASSWORD_HASH,
-    CONF_PLANT_ID,
-    CONF_PLANT_IDS,
-    CONF_PLANT_NAME,
-    CONF_PLANTS,
     CONF_POLL_INTERVAL,
     DEFAULT_DAILY_BUDGET,
     DEFAULT_POLL_INTERVAL,
     DEVICE_LIST_REFRESH_HOURS,
     MAX_BACKOFF_MINUTES,
     MIN_POLL_INTERVAL,
+    entry_plants,
 )
 from .energy import PRODUCING_TYPES, plant_lifetime, plant_power
 
@@ -87,16 +84,6 @@ _GRID_KEYS = ("grid_", "load_")
 """Counters behind the household connection (limited by its power, not the inverter's)."""
 
 type GrowattCloudConfigEntry = ConfigEntry[GrowattCloudCoordinator]
-
-
-def entry_plants(data: Any) -> dict[str, str]:
-    """``{plant id: name}`` of an entry's data, in either shape (account or one plant)."""
-    if isinstance(plants := data.get(CONF_PLANTS), dict) and plants:
-        return {str(k): str(v) for k, v in plants.items()}
-    if isinstance(ids := data.get(CONF_PLANT_IDS), list) and ids:
-        return {str(plant_id): str(plant_id) for plant_id in ids}
-    plant_id = str(data[CONF_PLANT_ID])
-    return {plant_id: str(data.get(CONF_PLANT_NAME) or plant_id)}
 
 
 @dataclass(slots=True)

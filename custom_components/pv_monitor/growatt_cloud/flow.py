@@ -55,8 +55,8 @@ from .const import (
     MAX_POLL_INTERVAL,
     MIN_DAILY_BUDGET,
     MIN_POLL_INTERVAL,
+    entry_plants,
 )
-from .coordinator import entry_plants
 
 STEP_PASSWORD: Final = "growatt_cloud_password"
 STEP_TOKEN: Final = "growatt_cloud_token"

@@ -52,6 +52,7 @@ from .counters import COUNTER_KEYS, InverterCounters, nominal_power_w
 from .guard import ListenerGuard
 from .protocol.backfill import plausible_record_time
 from .protocol.codes import dtc_series, model_name
+from .protocol.limits import normalise_serials
 from .protocol.messages import ConfigItem
 from .protocol.reading import InverterReading, decode_family_values, decode_record
 from .protocol.records import Record
@@ -62,7 +63,7 @@ from .protocol.registers import (
     decode_device_info,
     family_of_ranges,
 )
-from .protocol.server import DataloggerSession, GrowattListener, ListenerConfig, normalise_serials
+from .protocol.server import DataloggerSession, GrowattListener, ListenerConfig
 
 _LOGGER = logging.getLogger(__name__)
 

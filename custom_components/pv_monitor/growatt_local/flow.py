@@ -54,7 +54,7 @@ from .const import (
     ListenerMode,
     options_with_defaults,
 )
-from .protocol.server import normalise_serials
+from .protocol.limits import normalise_serials
 
 _LOGGER = logging.getLogger(__name__)
 

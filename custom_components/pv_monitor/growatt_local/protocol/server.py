@@ -57,6 +57,7 @@ from .command_queue import (
     Offer,
 )
 from .framing import Frame, FrameDecoder, FrameError, Function
+from .limits import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_DATALOGGERS, DEFAULT_MAX_INVERTERS
 from .proxy import ProxyLink, UpstreamState
 from .records import Record, RecordError, parse_record
 
@@ -65,13 +66,6 @@ _LOGGER = logging.getLogger(__name__)
 RECORD_FUNCTIONS: Final = frozenset({Function.ANNOUNCE, Function.DATA, Function.BUFFERED_DATA})
 """Functions whose payload is a register record we decode."""
 
-DEFAULT_MAX_CONNECTIONS: Final = 64
-"""Open connections allowed at once (option); a home has one or a few dataloggers."""
-DEFAULT_MAX_DATALOGGERS: Final = 8
-"""Datalogger serials one entry serves (option); serials on the allow-list always pass."""
-DEFAULT_MAX_INVERTERS: Final = 8
-"""Inverters per datalogger (option); a ShineWiFi carries one, a ShineLAN/ShineLink a few
-on its RS-485 bus."""
 MAX_PER_ADDRESS: Final = 8
 """Connections one peer address may hold at once (a datalogger needs one)."""
 FD_SHARE: Final = 0.5
@@ -1001,12 +995,3 @@ class _DataloggerConnection(asyncio.Protocol):
         if not self.config_queried:
             self.config_queried = True
             self.write(messages.get_config(self._next_seq(), frame.protocol, frame.unit, serial))
-
-
-def normalise_serials(serials: Iterable[str]) -> list[str]:
-    """Strip and uppercase datalogger serials, dropping empty and repeated ones.
-
-    The one rule for a serial list, used by the config flow (which stores the list) and by
-    :class:`ListenerConfig` (``frozenset`` of it). Order kept: first occurrence wins.
-    """
-    return list(dict.fromkeys(serial.strip().upper() for serial in serials if serial.strip()))
