@@ -8,12 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import Any, Final, Self
 
 from .controller import SETTING_DEFAULTS, ControllerSettings
-
-if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
 
 CONF_CHARGER: Final = "charger"
 """Entity id of the charger's on/off entity (``switch`` or ``input_boolean``)."""
@@ -67,7 +64,7 @@ class EvChargingSettings:
     """What one EV charging entry is set up with, read once from its data and options.
 
     The runtime works from this object only (a misspelt field is a ``mypy`` error); the
-    flow owns the ``CONF_*`` keys it is stored under. Built by :meth:`from_entry`.
+    flow owns the ``CONF_*`` keys it is stored under. Built by :meth:`from_mapping`.
     """
 
     charger: str
@@ -128,8 +125,3 @@ class EvChargingSettings:
             battery_soc=battery_soc,
             controller=controller.validate(),
         )
-
-    @classmethod
-    def from_entry(cls, entry: ConfigEntry[Any]) -> Self:
-        """The settings of config entry ``entry`` (see :meth:`from_mapping`)."""
-        return cls.from_mapping(entry.data, entry.options)

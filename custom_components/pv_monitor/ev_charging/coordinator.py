@@ -172,7 +172,7 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
         Raises:
             ValueError: the entry's stored settings are inconsistent.
         """
-        self.settings = settings = EvChargingSettings.from_entry(entry)
+        self.settings = settings = EvChargingSettings.from_mapping(entry.data, entry.options)
         """The entry's entities and initial controller settings (a reload renews them)."""
         super().__init__(
             hass,

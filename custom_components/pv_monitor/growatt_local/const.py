@@ -5,9 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Self
@@ -23,8 +22,6 @@ from .protocol.server import (
 )
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
-
     from .protocol.registers import InverterFamily
 
 
@@ -100,61 +97,19 @@ class GrowattLocalSettings:
     """What one Growatt local entry is set up with, read once from its data and options.
 
     The runtime works from this object only (a misspelt field is a ``mypy`` error); the
-    flow owns the ``CONF_*`` keys it is stored under. Built by :meth:`from_entry`, which
+    flow owns the ``CONF_*`` keys it is stored under. Built by :meth:`from_mapping`, which
     takes every option the entry does not set from :data:`OPTION_DEFAULTS`.
     """
 
-    host: str
-    """Address the listener binds (data ``host``; ``0.0.0.0``: every interface)."""
-    port: int
-    """TCP port the listener binds (data ``port``)."""
-    mode: ListenerMode
-    """Server or proxy (data ``mode``)."""
-    upstream_host: str
-    """Growatt server the proxy relays to (data ``upstream_host``)."""
-    upstream_port: int
-    """Its TCP port (data ``upstream_port``)."""
-    allowed_dataloggers: frozenset[str]
-    """Datalogger serials served, normalised; empty: any (option ``allowed_dataloggers``)."""
-    allow_redirect: bool
-    """Proxy: upstream commands may re-point the datalogger (option ``allow_redirect``)."""
-    allow_commands: bool
-    """Proxy: relay cloud commands beyond normal operation (option ``allow_commands``)."""
-    local_commands: bool
-    """Proxy: Home Assistant may send its own register commands (option
-    ``local_commands``); server mode always may."""
-    max_connections: int
-    """Datalogger connections kept open at once (option ``max_connections``)."""
-    max_dataloggers: int
-    """Datalogger serials the entry serves (option ``max_dataloggers``)."""
-    max_inverters: int
-    """Inverters per datalogger (option ``max_inverters``)."""
+    listener: ListenerConfig
+    """The pure listener's configuration: listen address and port (data ``host``,
+    ``port``), proxy or server (data ``mode``), upstream server (data ``upstream_host``,
+    ``upstream_port``), allowed dataloggers (normalised), command policy and device limits
+    (the options of the same names). Its ``now`` is the default clock; the runtime sets
+    Home Assistant's."""
     inverter_families: Mapping[str, InverterFamily]
     """Family forced per inverter serial, overriding detection (option
     ``inverter_families``)."""
-
-    @property
-    def proxy(self) -> bool:
-        """Whether the listener relays to the Growatt server."""
-        return self.mode is ListenerMode.PROXY
-
-    def listener_config(self, now: Callable[[], datetime]) -> ListenerConfig:
-        """The pure listener's configuration; ``now`` gives local wall-clock time."""
-        return ListenerConfig(
-            host=self.host,
-            port=self.port,
-            proxy=self.proxy,
-            upstream_host=self.upstream_host,
-            upstream_port=self.upstream_port,
-            allowed_dataloggers=self.allowed_dataloggers,
-            allow_redirect=self.allow_redirect,
-            allow_commands=self.allow_commands,
-            local_commands=self.local_commands,
-            max_connections=self.max_connections,
-            max_dataloggers=self.max_dataloggers,
-            max_inverters=self.max_inverters,
-            now=now,
-        )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], options: Mapping[str, Any]) -> Self:
@@ -162,15 +117,15 @@ class GrowattLocalSettings:
 
         Raises:
             KeyError: ``data`` lacks the host, port or mode.
-            ValueError: an unknown mode or inverter family.
+            ValueError: an unknown inverter family.
         """
         from .protocol.registers import InverterFamily  # noqa: PLC0415 (the flow needs none)
 
         chosen = options_with_defaults(options)
-        return cls(
+        listener = ListenerConfig(
             host=data[CONF_HOST],
             port=int(data[CONF_PORT]),
-            mode=ListenerMode(data[CONF_MODE]),
+            proxy=data[CONF_MODE] == ListenerMode.PROXY,
             upstream_host=data.get(CONF_UPSTREAM_HOST, DEFAULT_UPSTREAM_HOST),
             upstream_port=int(data.get(CONF_UPSTREAM_PORT, DEFAULT_UPSTREAM_PORT)),
             allowed_dataloggers=frozenset(normalise_serials(chosen[CONF_ALLOWED_DATALOGGERS])),
@@ -180,15 +135,11 @@ class GrowattLocalSettings:
             max_connections=int(chosen[CONF_MAX_CONNECTIONS]),
             max_dataloggers=int(chosen[CONF_MAX_DATALOGGERS]),
             max_inverters=int(chosen[CONF_MAX_INVERTERS]),
+        )
+        families = chosen[CONF_INVERTER_FAMILIES]
+        return cls(
+            listener=listener,
             inverter_families=MappingProxyType(
-                {
-                    serial: InverterFamily(family)
-                    for serial, family in chosen[CONF_INVERTER_FAMILIES].items()
-                }
+                {serial: InverterFamily(family) for serial, family in families.items()}
             ),
         )
-
-    @classmethod
-    def from_entry(cls, entry: ConfigEntry[Any]) -> Self:
-        """The settings of config entry ``entry`` (see :meth:`from_mapping`)."""
-        return cls.from_mapping(entry.data, entry.options)

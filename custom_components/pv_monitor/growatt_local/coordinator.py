@@ -9,7 +9,7 @@ of one inverter never rewrites the states of the others).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 import logging
 from typing import Any
@@ -224,13 +224,12 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
 
     def __init__(self, hass: HomeAssistant, entry: GrowattLocalConfigEntry) -> None:
         """Build the coordinator and its (not yet started) listener from the entry."""
-        self.settings = settings = GrowattLocalSettings.from_entry(entry)
-        """The entry's address, mode and options (a reload renews them)."""
+        settings = GrowattLocalSettings.from_mapping(entry.data, entry.options)
         super().__init__(
             hass,
             _LOGGER,
             config_entry=entry,
-            name=f"{DOMAIN} growatt listener {settings.port}",
+            name=f"{DOMAIN} growatt listener {settings.listener.port}",
             update_interval=None,
         )
         self.data = GrowattLocalData()
@@ -243,7 +242,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             hass, STORAGE_VERSION, f"{DOMAIN}.growatt_local.{entry.entry_id}"
         )
         self.listener = GrowattListener(
-            settings.listener_config(now=lambda: dt_util.now().replace(tzinfo=None)), self
+            replace(settings.listener, now=lambda: dt_util.now().replace(tzinfo=None)), self
         )
         # The listener's own (service) device carries the listener-wide sensors.
         dr.async_get(hass).async_get_or_create(
@@ -281,8 +280,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             await self.listener.bind()
         except OSError as err:
             placeholders = {
-                "host": self.settings.host,
-                "port": str(self.settings.port),
+                "host": self.listener.config.host,
+                "port": str(self.listener.config.port),
                 "error": err.strerror or str(err),
             }
             ir.async_create_issue(
