@@ -13,16 +13,11 @@ from typing import TYPE_CHECKING, Any, Final, Self
 
 from homeassistant.const import CONF_HOST, CONF_PORT
 
-from .protocol.server import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_DATALOGGERS,
-    DEFAULT_MAX_INVERTERS,
-    ListenerConfig,
-    normalise_serials,
-)
+from .protocol.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_DATALOGGERS, DEFAULT_MAX_INVERTERS
 
 if TYPE_CHECKING:
     from .protocol.registers import InverterFamily
+    from .protocol.server import ListenerConfig
 
 
 class ListenerMode(StrEnum):
@@ -119,7 +114,9 @@ class GrowattLocalSettings:
             KeyError: ``data`` lacks the host, port or mode.
             ValueError: an unknown inverter family.
         """
-        from .protocol.registers import InverterFamily  # noqa: PLC0415 (the flow needs none)
+        # Imported here: the config flow imports this module and needs neither.
+        from .protocol.registers import InverterFamily  # noqa: PLC0415
+        from .protocol.server import ListenerConfig, normalise_serials  # noqa: PLC0415
 
         chosen = options_with_defaults(options)
         listener = ListenerConfig(

@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from homeassistant.const import CONF_ELEVATION, CONF_LATITUDE, CONF_LONGITUDE
 
 from .solar.anomaly import DEFAULT_REPAIR_SHARE, DEFAULT_THRESHOLD
-from .solar.forecast import PvArray, PvSite
+
+if TYPE_CHECKING:
+    from .solar.forecast import PvArray, PvSite
 
 CONF_LOCATION: Final = "location"
 """Form field (location selector) holding latitude and longitude."""
@@ -168,6 +170,8 @@ def _array(name: str, data: Mapping[str, Any]) -> PvArray:
     Raises:
         KeyError: ``data`` lacks tilt, azimuth or kWp.
     """
+    from .solar.forecast import PvArray  # noqa: PLC0415 (the config flow needs no model)
+
     return PvArray(
         name=name,
         tilt=float(data[CONF_TILT]),
@@ -212,6 +216,8 @@ class PvSystemSettings:
             KeyError: ``data`` lacks the location or AC limit, or an array its orientation
                 or size.
         """
+        from .solar.forecast import PvSite  # noqa: PLC0415 (the config flow needs no model)
+
         arrays = [
             (_array(title, sub), sub) for kind, title, sub in subentries if kind == SUBENTRY_ARRAY
         ]
