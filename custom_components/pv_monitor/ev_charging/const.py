@@ -1,9 +1,16 @@
-"""Constants of the EV surplus charging kind (``ev_charging``): config keys and defaults."""
+"""Constants of the EV surplus charging kind (``ev_charging``): config keys and defaults.
+
+:class:`EvChargingSettings` is what an entry's data and options say, typed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final, Self
+
+from .controller import SETTING_DEFAULTS, ControllerSettings
 
 CONF_CHARGER: Final = "charger"
 """Entity id of the charger's on/off entity (``switch`` or ``input_boolean``)."""
@@ -50,3 +57,71 @@ class GridSign(StrEnum):
     """Positive while importing (DSMR net power, most meters)."""
     EXPORT_POSITIVE = "export_positive"
     """Positive while exporting."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvChargingSettings:
+    """What one EV charging entry is set up with, read once from its data and options.
+
+    The runtime works from this object only (a misspelt field is a ``mypy`` error); the
+    flow owns the ``CONF_*`` keys it is stored under. Built by :meth:`from_mapping`.
+    """
+
+    charger: str
+    """Entity id of the charger's on/off entity (``switch``/``input_boolean``; data
+    ``charger``)."""
+    current_entity: str | None
+    """Entity id of the charging-current setting (``number``/``input_number``, A); None: the
+    current is fixed (data ``current_entity``)."""
+    phase_switch_entity: str | None
+    """Entity id of the 1/3-phase switch (on = 3 phases); None: no phase switching (data
+    ``phase_switch_entity``)."""
+    grid_power: str
+    """Entity id of the net grid power sensor (W, kW or MW; data ``grid_power``)."""
+    grid_sign: GridSign
+    """Sign convention of that sensor (data ``grid_sign``; import positive when absent)."""
+    battery_soc: str | None
+    """Entity id of the home battery's state of charge sensor (%); None: no battery priority
+    (data ``battery_soc``)."""
+    controller: ControllerSettings
+    """The controller's numbers (W, A, V, s, %), each stored under its field name: the
+    set-up values in the data, the timing options in the options; a missing one takes its
+    :data:`.controller.SETTING_DEFAULTS` value."""
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], options: Mapping[str, Any]) -> Self:
+        """The settings of an entry's ``data`` and ``options`` (defaults for what is absent).
+
+        Without a current entity the charger's current is fixed: the maximum equals the
+        minimum. Without a battery sensor there is no battery priority.
+
+        Raises:
+            KeyError: ``data`` lacks the charger, its phases or the grid sensor.
+            ValueError: the stored values are inconsistent
+                (:meth:`.controller.ControllerSettings.validate`).
+        """
+        current_entity = data.get(CONF_CURRENT_ENTITY) or None
+        phase_switch_entity = data.get(CONF_PHASE_SWITCH_ENTITY) or None
+        battery_soc = data.get(CONF_BATTERY_SOC) or None
+        stored = {**data, **options}
+        numbers: dict[str, Any] = {
+            key: float(stored.get(key, default)) for key, default in SETTING_DEFAULTS.items()
+        }
+        if current_entity is None:
+            numbers[CONF_MAX_CURRENT] = numbers[CONF_MIN_CURRENT]
+        controller = ControllerSettings(
+            phases=int(data[CONF_PHASES]),
+            phase_switching=phase_switch_entity is not None,
+            **numbers,
+        )
+        if battery_soc is None:
+            controller = replace(controller, battery_priority_soc=None)
+        return cls(
+            charger=data[CONF_CHARGER],
+            current_entity=current_entity,
+            phase_switch_entity=phase_switch_entity,
+            grid_power=data[CONF_GRID_POWER],
+            grid_sign=GridSign(data.get(CONF_GRID_SIGN, GridSign.IMPORT_POSITIVE)),
+            battery_soc=battery_soc,
+            controller=controller.validate(),
+        )

@@ -55,29 +55,8 @@ from homeassistant.util import dt as dt_util
 from ..common.issues import async_raise_issue
 from ..common.runtime import service_device_info
 from ..const import CONF_KIND, DOMAIN, EntryKind
-from .const import (
-    CONF_BATTERY_PRIORITY_SOC,
-    CONF_BATTERY_SOC,
-    CONF_CHARGER,
-    CONF_CURRENT_ENTITY,
-    CONF_GRID_POWER,
-    CONF_GRID_SIGN,
-    CONF_MAX_CURRENT,
-    CONF_MIN_CURRENT,
-    CONF_PHASE_SWITCH_ENTITY,
-    CONF_PHASES,
-    TICK_INTERVAL,
-    GridSign,
-)
-from .controller import (
-    SETTING_DEFAULTS,
-    ChargeState,
-    Command,
-    ControllerSettings,
-    Mode,
-    Status,
-    SurplusController,
-)
+from .const import TICK_INTERVAL, EvChargingSettings, GridSign
+from .controller import ChargeState, Command, Mode, Status, SurplusController
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -100,34 +79,6 @@ class EvData:
     command: Command
     surplus: float | None
     energy_today_kwh: float
-
-
-def settings_from_entry(entry: ConfigEntry[Any]) -> ControllerSettings:
-    """Controller settings from an entry's data (set-up values) and options (timing).
-
-    Every numeric setting is stored under its field name (:data:`SETTING_DEFAULTS`), in the
-    data or, for the timing options, in the options; a missing one takes its default.
-
-    Without a current entity the charger's current is fixed: the maximum equals the
-    minimum. Without a battery sensor there is no battery priority.
-
-    Raises:
-        ValueError: the stored values are inconsistent.
-    """
-    data = entry.data
-    stored = {**data, **entry.options}
-    settings: dict[str, Any] = {
-        key: float(stored.get(key, default)) for key, default in SETTING_DEFAULTS.items()
-    }
-    if not data.get(CONF_CURRENT_ENTITY):
-        settings[CONF_MAX_CURRENT] = settings[CONF_MIN_CURRENT]
-    if not data.get(CONF_BATTERY_SOC):
-        settings[CONF_BATTERY_PRIORITY_SOC] = None
-    return ControllerSettings(
-        phases=int(data[CONF_PHASES]),
-        phase_switching=bool(data.get(CONF_PHASE_SWITCH_ENTITY)),
-        **settings,
-    ).validate()
 
 
 def _number(state: State | None) -> float | None:
@@ -221,21 +172,16 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
         Raises:
             ValueError: the entry's stored settings are inconsistent.
         """
+        self.settings = settings = EvChargingSettings.from_mapping(entry.data, entry.options)
+        """The entry's entities and initial controller settings (a reload renews them)."""
         super().__init__(
             hass,
             _LOGGER,
             config_entry=entry,
-            name=f"{DOMAIN} ev charging {entry.data[CONF_CHARGER]}",
+            name=f"{DOMAIN} ev charging {settings.charger}",
             update_interval=None,
         )
-        data = entry.data
-        self.charger: str = data[CONF_CHARGER]
-        self.current_entity: str | None = data.get(CONF_CURRENT_ENTITY) or None
-        self.phase_switch_entity: str | None = data.get(CONF_PHASE_SWITCH_ENTITY) or None
-        self.grid_entity: str = data[CONF_GRID_POWER]
-        self.grid_sign = GridSign(data.get(CONF_GRID_SIGN, GridSign.IMPORT_POSITIVE))
-        self.battery_entity: str | None = data.get(CONF_BATTERY_SOC) or None
-        self.controller = SurplusController(settings_from_entry(entry), now=_timestamp())
+        self.controller = SurplusController(settings.controller, now=_timestamp())
         dr.async_get(hass).async_get_or_create(
             config_entry_id=entry.entry_id,
             **service_device_info(entry, "EV surplus charging controller"),
@@ -264,10 +210,10 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
     # -- lifecycle ----------------------------------------------------------------------------
     async def async_setup(self) -> None:
         """Take over a charger that is already on (it counts as just switched on)."""
-        state = self.hass.states.get(self.charger)
+        state = self.hass.states.get(self.settings.charger)
         if state is not None and state.state == STATE_ON:
-            current = _number(self.hass.states.get(self.current_entity or ""))
-            phase_state = self.hass.states.get(self.phase_switch_entity or "")
+            current = _number(self.hass.states.get(self.settings.current_entity or ""))
+            phase_state = self.hass.states.get(self.settings.phase_switch_entity or "")
             phases = None if phase_state is None else 3 if phase_state.state == STATE_ON else 1
             self.controller = SurplusController(
                 self.controller.settings,
@@ -283,8 +229,12 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
         hass = self.hass
         self._started_at = _timestamp()
         self._unsubs = [
-            async_track_state_change_event(hass, [self.grid_entity], self._async_grid_event),
-            async_track_state_report_event(hass, [self.grid_entity], self._async_grid_event),
+            async_track_state_change_event(
+                hass, [self.settings.grid_power], self._async_grid_event
+            ),
+            async_track_state_report_event(
+                hass, [self.settings.grid_power], self._async_grid_event
+            ),
             async_track_time_interval(
                 hass, self._async_timer, timedelta(seconds=TICK_INTERVAL), cancel_on_shutdown=True
             ),
@@ -292,14 +242,14 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
             # Before any data arrived the stale state only counts after the timeout.
             async_call_later(hass, self.controller.settings.stale_timeout, self._async_timer),
         ]
-        if self.battery_entity:
+        if self.settings.battery_soc:
             self._unsubs.append(
                 async_track_state_change_event(
-                    hass, [self.battery_entity], self._async_battery_event
+                    hass, [self.settings.battery_soc], self._async_battery_event
                 )
             )
-            self.controller.update_battery(_number(hass.states.get(self.battery_entity)))
-        grid_state = hass.states.get(self.grid_entity)
+            self.controller.update_battery(_number(hass.states.get(self.settings.battery_soc)))
+        grid_state = hass.states.get(self.settings.grid_power)
         self._update_grid(grid_state)
         self._attach_source()
         self._async_tick()
@@ -317,15 +267,15 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
 
     def diagnostics(self) -> dict[str, Any]:
         """Settings, entities, controller state and counters (no secrets involved)."""
-        controller = self.controller
+        controller, settings = self.controller, self.settings
         return {
             "entities": {
-                "charger": self.charger,
-                "current": self.current_entity,
-                "phase_switch": self.phase_switch_entity,
-                "grid_power": self.grid_entity,
-                "grid_sign": self.grid_sign.value,
-                "battery_soc": self.battery_entity,
+                "charger": settings.charger,
+                "current": settings.current_entity,
+                "phase_switch": settings.phase_switch_entity,
+                "grid_power": settings.grid_power,
+                "grid_sign": settings.grid_sign.value,
+                "battery_soc": settings.battery_soc,
             },
             "settings": asdict(controller.settings),
             "enabled": controller.enabled,
@@ -384,7 +334,7 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
 
     # -- events -------------------------------------------------------------------------------
     def _update_grid(self, state: State | None, reported: datetime | None = None) -> None:
-        power = grid_power_from_state(state, self.grid_sign)
+        power = grid_power_from_state(state, self.settings.grid_sign)
         if reported is None and state is not None:
             reported = state.last_reported
         self.controller.update_grid(power, _timestamp(reported))
@@ -407,12 +357,14 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
         """Subscribe to the grid sensor's DSMR runtime if there is one; return whether subscribed."""
         if self._source is not None:
             return True
-        source = grid_power_source(self.hass, self.grid_entity)
+        source = grid_power_source(self.hass, self.settings.grid_power)
         if source is None:
             return False
         self._source = source
         self._source_unsub = source.async_subscribe_net_power(self._async_source_power)
-        _LOGGER.debug("Grid power of %s read from its meter at every telegram", self.grid_entity)
+        _LOGGER.debug(
+            "Grid power of %s read from its meter at every telegram", self.settings.grid_power
+        )
         return True
 
     def _detach_source(self) -> None:
@@ -431,7 +383,7 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
             self.controller.update_grid(None, now)
         else:
             self.source_readings += 1
-            signed = -watts if self.grid_sign == GridSign.EXPORT_POSITIVE else watts
+            signed = -watts if self.settings.grid_sign == GridSign.EXPORT_POSITIVE else watts
             self.controller.update_grid(signed, now)
             last = self._last_source_tick
             if last is not None and 0 <= now - last < SOURCE_TICK_INTERVAL:
@@ -488,21 +440,23 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
             self._issue_raised = True
             _LOGGER.warning(
                 "Grid power %s is stale or unavailable: solar surplus charging stopped",
-                self.grid_entity,
+                self.settings.grid_power,
             )
             async_raise_issue(
                 self.hass,
                 self.stale_issue_id,
                 "ev_grid_power_stale",
                 {
-                    "entity": self.grid_entity,
+                    "entity": self.settings.grid_power,
                     "timeout": str(round(settings.stale_timeout)),
                     "title": self.config_entry.title,
                 },
             )
         elif not stale and self._issue_raised:
             self._issue_raised = False
-            _LOGGER.info("Grid power %s is back: solar surplus charging resumes", self.grid_entity)
+            _LOGGER.info(
+                "Grid power %s is back: solar surplus charging resumes", self.settings.grid_power
+            )
             ir.async_delete_issue(self.hass, DOMAIN, self.stale_issue_id)
 
     def _schedule_deadline(self) -> None:
@@ -528,27 +482,28 @@ class EvChargingCoordinator(DataUpdateCoordinator[EvData]):
                 return
             applied = self._applied
             try:
-                if self.phase_switch_entity and (
+                if self.settings.phase_switch_entity and (
                     applied is None or applied.phases != desired.phases
                 ):
-                    if self._is_on(self.charger):
+                    if self._is_on(self.settings.charger):
                         # Never change phases under load.
-                        await self._async_call(self.charger, SERVICE_TURN_OFF)
+                        await self._async_call(self.settings.charger, SERVICE_TURN_OFF)
                     await self._async_call(
-                        self.phase_switch_entity,
+                        self.settings.phase_switch_entity,
                         SERVICE_TURN_ON if desired.phases == 3 else SERVICE_TURN_OFF,
                     )
                 if (
-                    self.current_entity
+                    self.settings.current_entity
                     and desired.charging
                     and (applied is None or applied.current != desired.current)
                 ):
                     await self._async_call(
-                        self.current_entity, "set_value", {"value": desired.current}
+                        self.settings.current_entity, "set_value", {"value": desired.current}
                     )
-                if desired.charging != self._is_on(self.charger):
+                if desired.charging != self._is_on(self.settings.charger):
                     await self._async_call(
-                        self.charger, SERVICE_TURN_ON if desired.charging else SERVICE_TURN_OFF
+                        self.settings.charger,
+                        SERVICE_TURN_ON if desired.charging else SERVICE_TURN_OFF,
                     )
             except HomeAssistantError as err:
                 self.action_errors += 1

@@ -151,8 +151,8 @@ class EvSettingNumber(EvEntity, RestoreNumber):
 def _applies(coordinator: EvChargingCoordinator, description: EvNumberEntityDescription) -> bool:
     """Whether the setting applies to this charger (its current entity, its battery)."""
     return bool(
-        (coordinator.current_entity or not description.needs_current_entity)
-        and (coordinator.battery_entity or not description.needs_battery)
+        (coordinator.settings.current_entity or not description.needs_current_entity)
+        and (coordinator.settings.battery_soc or not description.needs_battery)
     )
 
 

@@ -1,13 +1,28 @@
-"""Constants of the Growatt local kind: listener mode, config and option keys, defaults."""
+"""Constants of the Growatt local kind: listener mode, config and option keys, defaults.
+
+:class:`GrowattLocalSettings` is what an entry's data and options say, typed.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Self
 
-from .protocol.limits import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_DATALOGGERS, DEFAULT_MAX_INVERTERS
+from homeassistant.const import CONF_HOST, CONF_PORT
+
+from .protocol.limits import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_DATALOGGERS,
+    DEFAULT_MAX_INVERTERS,
+    normalise_serials,
+)
+
+if TYPE_CHECKING:
+    from .protocol.registers import InverterFamily
+    from .protocol.server import ListenerConfig
 
 
 class ListenerMode(StrEnum):
@@ -54,7 +69,7 @@ OPTION_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
     }
 )
 """Each option's value until the user saves the options form: what the coordinator runs
-with and what the form offers (the limits' sources at :mod:`.protocol.server`)."""
+with and what the form offers (the limits' sources at :mod:`.protocol.limits`)."""
 
 
 def options_with_defaults(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,3 +90,58 @@ DEFAULT_DATA_INTERVAL: Final = 300.0
 """Seconds between data records when the datalogger has not told us (ShineWiFi default 5 min)."""
 STALE_INTERVALS: Final = 3
 """A datalogger is disconnected after this many missed data intervals."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GrowattLocalSettings:
+    """What one Growatt local entry is set up with, read once from its data and options.
+
+    The runtime works from this object only (a misspelt field is a ``mypy`` error); the
+    flow owns the ``CONF_*`` keys it is stored under. Built by :meth:`from_mapping`, which
+    takes every option the entry does not set from :data:`OPTION_DEFAULTS`.
+    """
+
+    listener: ListenerConfig
+    """The pure listener's configuration: listen address and port (data ``host``,
+    ``port``), proxy or server (data ``mode``), upstream server (data ``upstream_host``,
+    ``upstream_port``), allowed dataloggers (normalised), command policy and device limits
+    (the options of the same names). Its ``now`` is the default clock; the runtime sets
+    Home Assistant's."""
+    inverter_families: Mapping[str, InverterFamily]
+    """Family forced per inverter serial, overriding detection (option
+    ``inverter_families``)."""
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], options: Mapping[str, Any]) -> Self:
+        """The settings of an entry's ``data`` and ``options`` (:func:`options_with_defaults`).
+
+        Raises:
+            KeyError: ``data`` lacks the host, port or mode.
+            ValueError: an unknown inverter family.
+        """
+        # Imported here: the config flow imports this module and needs neither.
+        from .protocol.registers import InverterFamily  # noqa: PLC0415
+        from .protocol.server import ListenerConfig  # noqa: PLC0415
+
+        chosen = options_with_defaults(options)
+        listener = ListenerConfig(
+            host=data[CONF_HOST],
+            port=int(data[CONF_PORT]),
+            proxy=data[CONF_MODE] == ListenerMode.PROXY,
+            upstream_host=data.get(CONF_UPSTREAM_HOST, DEFAULT_UPSTREAM_HOST),
+            upstream_port=int(data.get(CONF_UPSTREAM_PORT, DEFAULT_UPSTREAM_PORT)),
+            allowed_dataloggers=frozenset(normalise_serials(chosen[CONF_ALLOWED_DATALOGGERS])),
+            allow_redirect=bool(chosen[CONF_ALLOW_REDIRECT]),
+            allow_commands=bool(chosen[CONF_ALLOW_COMMANDS]),
+            local_commands=bool(chosen[CONF_LOCAL_COMMANDS]),
+            max_connections=int(chosen[CONF_MAX_CONNECTIONS]),
+            max_dataloggers=int(chosen[CONF_MAX_DATALOGGERS]),
+            max_inverters=int(chosen[CONF_MAX_INVERTERS]),
+        )
+        families = chosen[CONF_INVERTER_FAMILIES]
+        return cls(
+            listener=listener,
+            inverter_families=MappingProxyType(
+                {serial: InverterFamily(family) for serial, family in families.items()}
+            ),
+        )

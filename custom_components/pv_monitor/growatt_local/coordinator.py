@@ -8,14 +8,13 @@ of one inverter never rewrites the states of the others).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
@@ -30,29 +29,12 @@ from ..common.redact import redact_serial
 from ..common.runtime import service_device_info
 from ..common.statistics import async_adjust_reset, sensor_statistic_id
 from ..const import DOMAIN
-from .const import (
-    CONF_ALLOW_COMMANDS,
-    CONF_ALLOW_REDIRECT,
-    CONF_ALLOWED_DATALOGGERS,
-    CONF_INVERTER_FAMILIES,
-    CONF_LOCAL_COMMANDS,
-    CONF_MAX_CONNECTIONS,
-    CONF_MAX_DATALOGGERS,
-    CONF_MAX_INVERTERS,
-    CONF_MODE,
-    CONF_UPSTREAM_HOST,
-    CONF_UPSTREAM_PORT,
-    DEFAULT_DATA_INTERVAL,
-    STALE_INTERVALS,
-    ListenerMode,
-    options_with_defaults,
-)
+from .const import DEFAULT_DATA_INTERVAL, STALE_INTERVALS, GrowattLocalSettings
 from .control import InverterControl
 from .counters import COUNTER_KEYS, InverterCounters, nominal_power_w
 from .guard import ListenerGuard
 from .protocol.backfill import plausible_record_time
 from .protocol.codes import dtc_series, model_name
-from .protocol.limits import normalise_serials
 from .protocol.messages import ConfigItem
 from .protocol.reading import InverterReading, decode_family_values, decode_record
 from .protocol.records import Record
@@ -63,7 +45,7 @@ from .protocol.registers import (
     decode_device_info,
     family_of_ranges,
 )
-from .protocol.server import DataloggerSession, GrowattListener, ListenerConfig
+from .protocol.server import DataloggerSession, GrowattListener
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -242,19 +224,16 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
 
     def __init__(self, hass: HomeAssistant, entry: GrowattLocalConfigEntry) -> None:
         """Build the coordinator and its (not yet started) listener from the entry."""
+        settings = GrowattLocalSettings.from_mapping(entry.data, entry.options)
         super().__init__(
             hass,
             _LOGGER,
             config_entry=entry,
-            name=f"{DOMAIN} growatt listener {entry.data[CONF_PORT]}",
+            name=f"{DOMAIN} growatt listener {settings.listener.port}",
             update_interval=None,
         )
         self.data = GrowattLocalData()
-        options = options_with_defaults(entry.options)
-        self.family_overrides: dict[str, InverterFamily] = {
-            serial: InverterFamily(family)
-            for serial, family in options[CONF_INVERTER_FAMILIES].items()
-        }
+        self.family_overrides: Mapping[str, InverterFamily] = settings.inverter_families
         self.families: dict[str, InverterFamily] = {}
         """Families detected from records, by inverter serial: decided once, remembered
         across restarts in the entry's store (the option overrides)."""
@@ -263,22 +242,7 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             hass, STORAGE_VERSION, f"{DOMAIN}.growatt_local.{entry.entry_id}"
         )
         self.listener = GrowattListener(
-            ListenerConfig(
-                host=entry.data[CONF_HOST],
-                port=entry.data[CONF_PORT],
-                proxy=entry.data[CONF_MODE] == ListenerMode.PROXY,
-                upstream_host=entry.data[CONF_UPSTREAM_HOST],
-                upstream_port=entry.data[CONF_UPSTREAM_PORT],
-                allowed_dataloggers=frozenset(normalise_serials(options[CONF_ALLOWED_DATALOGGERS])),
-                allow_redirect=options[CONF_ALLOW_REDIRECT],
-                allow_commands=options[CONF_ALLOW_COMMANDS],
-                local_commands=options[CONF_LOCAL_COMMANDS],
-                max_connections=options[CONF_MAX_CONNECTIONS],
-                max_dataloggers=options[CONF_MAX_DATALOGGERS],
-                max_inverters=options[CONF_MAX_INVERTERS],
-                now=lambda: dt_util.now().replace(tzinfo=None),
-            ),
-            self,
+            replace(settings.listener, now=lambda: dt_util.now().replace(tzinfo=None)), self
         )
         # The listener's own (service) device carries the listener-wide sensors.
         dr.async_get(hass).async_get_or_create(
@@ -316,8 +280,8 @@ class GrowattLocalCoordinator(DataUpdateCoordinator[GrowattLocalData]):
             await self.listener.bind()
         except OSError as err:
             placeholders = {
-                "host": entry.data[CONF_HOST],
-                "port": str(entry.data[CONF_PORT]),
+                "host": self.listener.config.host,
+                "port": str(self.listener.config.port),
                 "error": err.strerror or str(err),
             }
             ir.async_create_issue(

@@ -23,22 +23,14 @@ hour (for the forecast accuracy) are kept in a small store.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 import logging
 import math
 from typing import Any, Final, cast
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import (
-    CONF_ELEVATION,
-    CONF_LATITUDE,
-    CONF_LONGITUDE,
-    UnitOfEnergy,
-    UnitOfPower,
-    UnitOfSpeed,
-    UnitOfTemperature,
-)
+from homeassistant.const import UnitOfEnergy, UnitOfPower, UnitOfSpeed, UnitOfTemperature
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -53,40 +45,17 @@ from ..common.issues import async_raise_issue
 from ..const import DOMAIN
 from .const import (
     ACCURACY_DAYS,
-    CONF_AC_LIMIT,
-    CONF_AZIMUTH,
-    CONF_EXPORT_PRICE,
-    CONF_EXPORT_PRICE_ENTITY,
-    CONF_GAMMA,
-    CONF_GRID_EXPORT,
-    CONF_GRID_IMPORT,
-    CONF_GRID_POWER,
-    CONF_IMPORT_PRICE,
-    CONF_IMPORT_PRICE_ENTITY,
-    CONF_KWP,
-    CONF_LOSSES,
-    CONF_MODULE_TEMPERATURE,
-    CONF_MUTED_ANOMALIES,
-    CONF_POA_IRRADIANCE,
-    CONF_PRODUCTION_ENERGY,
-    CONF_PRODUCTION_POWER,
-    CONF_REPAIR_SHARE,
-    CONF_STRING_POWER,
-    CONF_THRESHOLD,
-    CONF_TILT,
-    CONF_WEATHER,
     EVENT_ANOMALY,
     FORECAST_DAYS,
     HISTORY_DAYS,
     ISSUE_ANOMALY_PREFIX,
     REFRESH_INTERVAL,
     SAMPLE_INTERVAL,
-    SUBENTRY_ARRAY,
+    Price,
+    PvSystemSettings,
 )
 from .solar import kpi
 from .solar.anomaly import (
-    DEFAULT_REPAIR_SHARE,
-    DEFAULT_THRESHOLD,
     MIN_ELEVATION,
     AnomalyDetector,
     AnomalyEvent,
@@ -95,7 +64,7 @@ from .solar.anomaly import (
     StringReading,
 )
 from .solar.correction import Correction
-from .solar.forecast import STEP, Forecast, PvArray, PvSite, WeatherPoint
+from .solar.forecast import STEP, Forecast, PvSite, WeatherPoint
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -112,29 +81,6 @@ SHORT_TERM: Final = timedelta(minutes=5)
 """Period of the recorder's short-term statistics."""
 
 type PvSystemConfigEntry = ConfigEntry[PvSystemCoordinator]
-
-
-def build_site(entry: ConfigEntry[Any]) -> PvSite:
-    """The model inputs of an entry: its location, AC limit and array subentries."""
-    arrays = tuple(
-        PvArray(
-            name=sub.title,
-            tilt=float(sub.data[CONF_TILT]),
-            azimuth=float(sub.data[CONF_AZIMUTH]),
-            kwp=float(sub.data[CONF_KWP]),
-            gamma_pdc=float(sub.data[CONF_GAMMA]),
-            losses=float(sub.data[CONF_LOSSES]),
-        )
-        for sub in entry.subentries.values()
-        if sub.subentry_type == SUBENTRY_ARRAY
-    )
-    return PvSite(
-        latitude=float(entry.data[CONF_LATITUDE]),
-        longitude=float(entry.data[CONF_LONGITUDE]),
-        elevation=float(entry.data[CONF_ELEVATION]),
-        arrays=arrays,
-        ac_limit_kw=float(entry.data[CONF_AC_LIMIT]),
-    )
 
 
 def _compute_forecast(
@@ -191,22 +137,26 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
             name=f"PV system {entry.title}",
             update_interval=REFRESH_INTERVAL,
         )
-        self.site = build_site(entry)
-        self.options: dict[str, Any] = dict(entry.options)
+        self.settings = settings = PvSystemSettings.from_mapping(
+            entry.data,
+            entry.options,
+            [(sub.subentry_type, sub.title, sub.data) for sub in entry.subentries.values()],
+        )
+        """The entry's site, arrays and options (a reload renews them)."""
+        self.site = settings.site
         self.detector = AnomalyDetector(
             kwp=self.site.kwp,
-            threshold=float(self.options.get(CONF_THRESHOLD, DEFAULT_THRESHOLD)),
-            repair_share=float(self.options.get(CONF_REPAIR_SHARE, DEFAULT_REPAIR_SHARE)),
+            threshold=settings.options.threshold,
+            repair_share=settings.options.repair_share,
         )
         self.strings = [
             (
-                sub.title,
-                f"{_snap(float(sub.data[CONF_TILT]))}/{_snap(float(sub.data[CONF_AZIMUTH]))}",
-                str(sub.data[CONF_STRING_POWER]),
-                float(sub.data[CONF_KWP]),
+                item.array.name,
+                f"{_snap(item.array.tilt)}/{_snap(item.array.azimuth)}",
+                item.power_sensor,
+                item.array.kwp,
             )
-            for sub in entry.subentries.values()
-            if sub.subentry_type == SUBENTRY_ARRAY and sub.data.get(CONF_STRING_POWER)
+            for item in settings.array_sensors
         ]
         self.correction: Correction | None = None
         self.correction_day: str | None = None
@@ -248,7 +198,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         self._unsubs.append(
             async_track_time_interval(self.hass, self._async_sample, SAMPLE_INTERVAL)
         )
-        if weather := self.options.get(CONF_WEATHER):
+        if weather := self.settings.options.weather:
             self._unsubs.append(
                 async_track_state_change_event(self.hass, weather, self._async_weather_changed)
             )
@@ -295,7 +245,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         }
         return {
             "site": site,
-            "options": dict(self.options),
+            "options": asdict(self.settings.options),
             "weather_points": len(self._weather),
             "correction": None if self.correction is None else self.correction.as_dict(),
             "forecast": None
@@ -352,7 +302,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
 
     async def _async_fetch_weather(self) -> list[WeatherPoint]:
         """The weather entity's hourly forecast; empty without entity or on failure."""
-        entity_id = self.options.get(CONF_WEATHER)
+        entity_id = self.settings.options.weather
         if not entity_id:
             return []
         try:
@@ -421,7 +371,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
 
     async def _async_refit(self, today: datetime) -> None:
         """Fit the correction on the last year of hourly production; update accuracy."""
-        energy = self.options.get(CONF_PRODUCTION_ENERGY)
+        energy = self.settings.options.production_energy
         if not energy or not self.site.arrays:
             return
         start = today - timedelta(days=HISTORY_DAYS)
@@ -455,8 +405,8 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
 
     # --- sampling, anomalies and indicators -------------------------------------------
 
-    def _state_value(self, key: str) -> tuple[float, str | None] | None:
-        entity_id = self.options.get(key)
+    def _state_value(self, entity_id: str | None) -> tuple[float, str | None] | None:
+        """A sensor's number and unit; None without sensor or with a non-numeric state."""
         if not entity_id or (state := self.hass.states.get(entity_id)) is None:
             return None
         value = _number(state.state)
@@ -466,7 +416,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
 
     def _measured_power(self) -> float | None:
         """Production power now in W."""
-        reading = self._state_value(CONF_PRODUCTION_POWER)
+        reading = self._state_value(self.settings.options.production_power)
         if reading is None:
             return None
         value, unit = reading
@@ -480,7 +430,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         expected = forecast.power_at(now)
         if expected is None:
             return None, False
-        poa = self._state_value(CONF_POA_IRRADIANCE)
+        poa = self._state_value(self.settings.options.poa_irradiance)
         index = math.floor((now - forecast.start) / STEP)
         modelled = forecast.poa_w_m2[index]
         if poa is not None and modelled >= MIN_POA_FOR_SCALING:
@@ -507,8 +457,8 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         None without a grid power sensor, with an unknown reading, or when the sum is
         more negative than :data:`MAX_NEGATIVE_LOAD` (readings taken at different moments).
         """
-        grid_id = self.options.get(CONF_GRID_POWER)
-        production_id = self.options.get(CONF_PRODUCTION_POWER)
+        grid_id = self.settings.options.grid_power
+        production_id = self.settings.options.production_power
         if not grid_id or not production_id:
             return None
         grid, production = self._power(grid_id), self._power(production_id)
@@ -589,7 +539,7 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         """Raise the repair issues the detector says are due; delete the others."""
         due = self.detector.issues()
         self._stored["issues"] = [[kind.value, subject] for kind, subject in due]
-        muted = self.options.get(CONF_MUTED_ANOMALIES, ())
+        muted = self.settings.options.muted_anomalies
         due = {key: track for key, track in due.items() if key[0].value not in muted}
         for kind in AnomalyType:
             subjects = [None, *(name for name, *_ in self.strings)]
@@ -618,10 +568,9 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
             )
 
     async def _async_statistic(
-        self, key: str, start: datetime, end: datetime, types: set[str], units: Any
+        self, entity_id: str | None, start: datetime, end: datetime, types: set[str], units: Any
     ) -> dict[str, Any]:
-        """One statistic of an option's sensor between two times ({} without recorder)."""
-        entity_id = self.options.get(key)
+        """One statistic of a sensor between two times ({} without sensor or recorder)."""
         if not entity_id or not self._recorder_ready():
             return {}
         from homeassistant.components.recorder.statistics import statistic_during_period  # noqa: PLC0415
@@ -632,23 +581,27 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         )
         return result
 
-    async def _async_change(self, key: str, start: datetime, end: datetime) -> float | None:
+    async def _async_change(
+        self, entity_id: str | None, start: datetime, end: datetime
+    ) -> float | None:
         """Energy change (kWh) of an energy sensor's statistics between two times."""
-        change = (await self._async_statistic(key, start, end, {"change"}, {"energy": KWH})).get(
-            "change"
-        )
+        change = (
+            await self._async_statistic(entity_id, start, end, {"change"}, {"energy": KWH})
+        ).get("change")
         return None if change is None else float(change)
 
-    async def _async_mean(self, key: str, start: datetime, end: datetime) -> float | None:
+    async def _async_mean(
+        self, entity_id: str | None, start: datetime, end: datetime
+    ) -> float | None:
         """Time-weighted mean of a measurement sensor's statistics between two times."""
-        mean = (await self._async_statistic(key, start, end, {"mean"}, None)).get("mean")
+        mean = (await self._async_statistic(entity_id, start, end, {"mean"}, None)).get("mean")
         return None if mean is None else float(mean)
 
-    def _price(self, value_key: str, entity_key: str) -> float | None:
-        if (reading := self._state_value(entity_key)) is not None:
+    def _price(self, price: Price) -> float | None:
+        """The price entity's present value, else the fixed price (None: neither)."""
+        if (reading := self._state_value(price.entity)) is not None:
             return reading[0]
-        value = self.options.get(value_key)
-        return None if value is None else float(value)
+        return price.fixed
 
     async def _async_intervals(
         self, start: datetime, end: datetime
@@ -660,11 +613,11 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         model's irradiance without one) and the module temperature sensor (mean); intervals
         missing any of them are left out. None without the sensors or the recorder.
         """
-        energy_id = self.options.get(CONF_PRODUCTION_ENERGY)
-        temp_id = self.options.get(CONF_MODULE_TEMPERATURE)
+        options = self.settings.options
+        energy_id, temp_id = options.production_energy, options.module_temperature
         if not energy_id or not temp_id or not self._recorder_ready():
             return None
-        poa_id = self.options.get(CONF_POA_IRRADIANCE)
+        poa_id = options.poa_irradiance
         period, length = "5minute", SHORT_TERM
         energy = await self._async_periods(energy_id, start, end, period, "change", KWH)
         if not energy:
@@ -722,9 +675,9 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
     async def _async_insolation(self, today: datetime, now: datetime) -> float:
         """Today's in-plane insolation (kWh/m2): measured when a sensor exists, else model."""
         insolation = self.data.forecast.insolation_wh_m2(today, now) / 1000
-        if self._state_value(CONF_POA_IRRADIANCE) is not None:
+        if self._state_value(self.settings.options.poa_irradiance) is not None:
             # IEC 61724-1: measured in-plane irradiance when available (recorder mean).
-            measured_mean = await self._async_mean(CONF_POA_IRRADIANCE, today, now)
+            measured_mean = await self._async_mean(self.settings.options.poa_irradiance, today, now)
             if measured_mean is not None:
                 insolation = measured_mean * (now - today).total_seconds() / 3600 / 1000
         return insolation
@@ -748,9 +701,10 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
         """Today's (and the last 7 days') indicators; implausible values are None."""
         today = dt_util.start_of_local_day()
         p0 = self.site.kwp
-        pv = await self._async_change(CONF_PRODUCTION_ENERGY, today, now)
-        imported = await self._async_change(CONF_GRID_IMPORT, today, now)
-        exported = await self._async_change(CONF_GRID_EXPORT, today, now)
+        options = self.settings.options
+        pv = await self._async_change(options.production_energy, today, now)
+        imported = await self._async_change(options.grid_import, today, now)
+        exported = await self._async_change(options.grid_export, today, now)
         insolation = await self._async_insolation(today, now)
         hours = (now - today).total_seconds() / 3600
         gamma = sum(a.gamma_pdc * a.kwp for a in self.site.arrays) / p0 / 100 if p0 > 0 else 0.0
@@ -761,8 +715,8 @@ class PvSystemCoordinator(DataUpdateCoordinator[PvSystemData]):
                 energy, irradiance, temps, [length] * len(energy), p0, gamma
             )
         capacity = kpi.plausible(kpi.capacity_factor(pv, p0, hours), kpi.CAPACITY_FACTOR_RANGE)
-        import_price = self._price(CONF_IMPORT_PRICE, CONF_IMPORT_PRICE_ENTITY)
-        export_price = self._price(CONF_EXPORT_PRICE, CONF_EXPORT_PRICE_ENTITY)
+        import_price = self._price(options.import_price)
+        export_price = self._price(options.export_price)
         pr_range = kpi.PERFORMANCE_RATIO_RANGE
         return {
             "production_today": pv,

@@ -32,7 +32,6 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_GRID_EXPORT, CONF_GRID_IMPORT, CONF_GRID_POWER, CONF_PRODUCTION_POWER
 from .coordinator import PvSystemConfigEntry, PvSystemCoordinator
 from .entity import PvSystemEntity
 
@@ -239,8 +238,8 @@ class PvSystemHouseLoadSensor(PvSystemSensor):
     async def async_added_to_hass(self) -> None:
         """Follow the production and grid power sensors."""
         await super().async_added_to_hass()
-        options = self.coordinator.options
-        sources = [options[CONF_PRODUCTION_POWER], options[CONF_GRID_POWER]]
+        options = self.coordinator.settings.options
+        sources = [entity for entity in (options.production_power, options.grid_power) if entity]
         self.async_on_remove(
             async_track_state_change_event(self.hass, sources, self._async_source_changed)
         )
@@ -258,9 +257,9 @@ async def async_setup_pv_system_sensors(
     """Add the PV system's sensors."""
     coordinator = entry.runtime_data
     entities = [PvSystemSensor(coordinator, description) for description in SENSORS]
-    options = coordinator.options
-    if options.get(CONF_GRID_IMPORT) and options.get(CONF_GRID_EXPORT):
+    options = coordinator.settings.options
+    if options.grid_import and options.grid_export:
         entities.append(PvSystemSensor(coordinator, HOUSE_CONSUMPTION))
-    if options.get(CONF_GRID_POWER) and options.get(CONF_PRODUCTION_POWER):
+    if options.grid_power and options.production_power:
         entities.append(PvSystemHouseLoadSensor(coordinator, HOUSE_LOAD))
     async_add_entities(entities)
