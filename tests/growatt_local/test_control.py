@@ -28,6 +28,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.pv_monitor.const import DOMAIN
 from custom_components.pv_monitor.growatt_local.control import READ_DELAY
+from custom_components.pv_monitor.growatt_local.entity import GrowattEntity
 from custom_components.pv_monitor.growatt_local.protocol import messages
 from custom_components.pv_monitor.growatt_local.protocol.command_queue import (
     CommandError,
@@ -244,6 +245,39 @@ async def test_set_number_writes_exact_raw_and_shows_read_back(
     fake.registers[123] = 300
     assert await entry.runtime_data.control.async_refresh(TLX_SERIAL)
     assert hass.states.get(entity_id).state == "30.0"
+    await dongle.close()
+
+
+async def test_read_wakes_only_changed_control_entities(
+    hass: HomeAssistant, free_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that changes nothing wakes no entity; a changed register wakes its own
+    entity only, never the inverter's measurement entities (issue 10's listener_load
+    found 31 callbacks per inverter for every read, one per entity of the device)."""
+    woken: list[str] = []
+    original = GrowattEntity._handle_coordinator_update
+
+    def counting(self: GrowattEntity) -> None:
+        woken.append(self.entity_id)
+        original(self)
+
+    monkeypatch.setattr(GrowattEntity, "_handle_coordinator_update", counting)
+    fake = FakeCommands(TLX_HOLDING)
+    entry, dongle = await _start(hass, free_port, fake)
+    control = entry.runtime_data.control
+    rate = _entity(hass, entry, "active_power_rate")
+    assert hass.states.get(rate).state == "100"
+    woken.clear()
+    assert await control.async_refresh(TLX_SERIAL)
+    assert woken == []
+    fake.registers[3] = 80
+    assert await control.async_refresh(TLX_SERIAL)
+    assert woken == [rate]
+    assert hass.states.get(rate).state == "80"
+    woken.clear()
+    fake.fail = CommandTimeout("no answer")
+    assert not await control.async_refresh(TLX_SERIAL)
+    assert woken == []
     await dongle.close()
 
 

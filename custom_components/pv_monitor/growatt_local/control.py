@@ -19,7 +19,7 @@ reach the caller as translated :class:`HomeAssistantError` s; the old state stay
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
@@ -232,7 +232,7 @@ class InverterControl:
         state = self.inverters.setdefault(serial, InverterRegisters())
         registers = family_controls(self.family(serial))
         wanted = {reg.register for reg in registers}
-        known = set(state.values)
+        before = dict(state.values)
         answered = False
         try:
             for first, last in read_blocks(registers):
@@ -258,15 +258,27 @@ class InverterControl:
             state.read_failures.recovered(
                 "Inverter %s: holding registers read", redact_serial(serial)
             )
-        self._publish(serial, new=set(state.values) != known)
+        self._publish(serial, before)
         return answered
 
     @callback
-    def _publish(self, serial: str, new: bool) -> None:
-        """Wake the inverter's entities; let the platforms add entities of new registers."""
-        if new:
+    def _publish(self, serial: str, before: Mapping[int, int]) -> None:
+        """Wake the control entities whose read-back differs from ``before``.
+
+        The platforms add the entities of registers that answered for the first time.
+        Only those are woken: a read that changed nothing (or failed) wakes no entity, and the
+        inverter's measurement entities never (their values come from records).
+        """
+        values = self.inverters[serial].values
+        if set(values) - set(before):
             self.coordinator.async_new_control_registers()
-        self.coordinator.async_update_device(serial)
+        changed = {
+            reg.key
+            for number, value in values.items()
+            if before.get(number) != value and (reg := self.register(serial, number)) is not None
+        }
+        if changed:
+            self.coordinator.async_update_values(serial, changed)
 
     async def async_read(self, serial: str, first: int, last: int) -> dict[int, int]:
         """Raw holding registers ``first``..``last`` for the ``read_registers`` action.
@@ -330,7 +342,8 @@ class InverterControl:
         reg = self.check_write(serial, register, raw)
         state = self.inverters.setdefault(serial, InverterRegisters())
         state.last_write[register] = dt_util.utcnow()
-        old = state.values.get(register)
+        before = dict(state.values)
+        old = before.get(register)
         try:
             readback = await self.commands.async_write_register(serial, register, raw)
         except CommandError as err:
@@ -354,7 +367,7 @@ class InverterControl:
         )
         state.values[register] = readback
         self._check_readback(serial, reg, raw, readback)
-        self._publish(serial, new=old is None)
+        self._publish(serial, before)
         await self.async_refresh(serial)
         return readback
 

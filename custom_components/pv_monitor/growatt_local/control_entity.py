@@ -49,7 +49,9 @@ class ControlEntity(GrowattEntity):
         Its description (key and translation key: ``holding.key``) carries the config
         category and, for a risky register, disabled by default (:func:`description_args`).
         """
-        super().__init__(coordinator, serial, holding.key)
+        # Woken per value: by a read-back that changed this register (and, as every entity
+        # of the inverter, by its device's availability), never by the inverter's records.
+        super().__init__(coordinator, serial, holding.key, per_value=True)
         self.serial = serial
         self.holding = holding
         self.entity_description = self.descriptions[holding.key]
