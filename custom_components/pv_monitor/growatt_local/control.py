@@ -265,9 +265,9 @@ class InverterControl:
     def _publish(self, serial: str, before: Mapping[int, int]) -> None:
         """Wake the control entities whose read-back differs from ``before``.
 
-        The platforms add the entities of registers that answered for the first time.
-        Only those are woken: a read that changed nothing (or failed) wakes no entity, and the
-        inverter's measurement entities never (their values come from records).
+        Registers that answered for the first time get their entities (the platforms add
+        them). A read that changed nothing, or failed, wakes no entity; the inverter's
+        measurement entities are never woken here (their values come from records).
         """
         values = self.inverters[serial].values
         if set(values) - set(before):
