@@ -6,7 +6,7 @@ from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 
-from .common.redact import private_values, redact_serials
+from .common.redact import redact_private
 from .common.runtime import PvMonitorConfigEntry, loaded_kind
 from .common.statistics import async_runtime_spikes
 
@@ -35,6 +35,5 @@ async def async_get_config_entry_diagnostics(
     }
     if spikes := await async_runtime_spikes(hass, entry.runtime_data):
         download["statistics_spikes"] = spikes
-    scrub = private_values(download, private)
-    redacted: dict[str, Any] = redact_serials(download, private, scrub)
+    redacted: dict[str, Any] = redact_private(download, private)
     return redacted

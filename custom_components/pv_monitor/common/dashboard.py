@@ -36,7 +36,6 @@ DASHBOARD_ICON: Final = "mdi:solar-power-variant"
 ISSUE_ID: Final = "dashboard_offer"
 DASHBOARD_CONFIG: Final[dict[str, Any]] = {"strategy": {"type": STRATEGY_TYPE}}
 LOVELACE_DATA_KEY: Final = "lovelace"
-LOVELACE_DASHBOARDS_STORE: Final = "lovelace_dashboards"  # lovelace/dashboard.py
 LOVELACE_DASHBOARDS_CREATE: Final = "lovelace/dashboards/create"
 
 

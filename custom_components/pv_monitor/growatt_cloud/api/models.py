@@ -59,14 +59,6 @@ V1_DEVICE_TYPES: Final[dict[int, DeviceType]] = {
 """OpenAPI V1 ``device/list`` ``type`` codes (1 inverter, 2 storage, 5 SPH, 7 MIN/TLX;
 growattServer ``DeviceType``); other codes are :attr:`DeviceType.OTHER`."""
 
-READABLE_TYPES: Final = {
-    AuthType.PASSWORD: frozenset(
-        {DeviceType.INVERTER, DeviceType.TLX, DeviceType.MIX, DeviceType.STORAGE}
-    ),
-    AuthType.TOKEN: frozenset({DeviceType.TLX, DeviceType.MIX}),
-}
-"""Device types whose values each API can read."""
-
 
 @dataclass(frozen=True, slots=True)
 class Plant:
